@@ -1,0 +1,167 @@
+//! The devnet's genesis: funded test wallets, stand-in tokens and a stand-in ERG/USD oracle pool.
+//!
+//! Everything here is derived from fixed seeds, so every devnet starts from the same boxes and
+//! tests can name wallets by index. The secrets are public test secrets: never use them on a
+//! real network.
+
+use blake2::digest::consts::U32;
+use blake2::{Blake2b, Digest};
+use ergo_lib::chain::transaction::TxId;
+use ergo_lib::ergotree_ir::chain::address::{Address, AddressEncoder, NetworkPrefix};
+use ergo_lib::ergotree_ir::chain::ergo_box::box_value::BoxValue;
+use ergo_lib::ergotree_ir::chain::ergo_box::{ErgoBox, NonMandatoryRegisterId, NonMandatoryRegisters};
+use ergo_lib::ergotree_ir::chain::token::{Token, TokenAmount, TokenId};
+use ergo_lib::ergotree_ir::ergo_tree::ErgoTree;
+use ergo_lib::ergotree_ir::mir::constant::Constant;
+use ergo_lib::wallet::secret_key::SecretKey;
+
+/// Nanoergs per ERG.
+pub const ERG: u64 = 1_000_000_000;
+
+/// Stand-in tokens minted at genesis: (name, decimals, amount per wallet in base units).
+pub const TOKENS: &[(&str, u32, u64)] = &[
+    ("SigUSD", 2, 100_000_00),
+    ("rsUSDT", 6, 100_000_000_000),
+    ("rsADA", 6, 100_000_000_000),
+];
+
+/// Stand-in ERG/USD rate in the pool box's R4: nanoergs per 1 USD (mainnet pool v2 convention).
+/// 500_000_000 means 1 ERG = 2 USD.
+pub const DEFAULT_ORACLE_RATE: i64 = 500_000_000;
+
+pub fn blake2b256(data: &[u8]) -> [u8; 32] {
+    let mut h = Blake2b::<U32>::new();
+    h.update(data);
+    h.finalize().into()
+}
+
+/// Id of a stand-in token, derived from its name.
+pub fn token_id(name: &str) -> TokenId {
+    let d = blake2b256(format!("dgcm-devnet/token/{name}").as_bytes());
+    TokenId::from(ergo_lib::ergo_chain_types::Digest32::from(d))
+}
+
+/// Id of the stand-in oracle pool NFT.
+pub fn oracle_pool_nft() -> TokenId {
+    token_id("oracle-pool-nft")
+}
+
+/// A test wallet: public test secret and its P2PK address.
+#[derive(Clone)]
+pub struct TestWallet {
+    pub secret: SecretKey,
+    pub secret_hex: String,
+    pub address: Address,
+    pub tree: ErgoTree,
+}
+
+impl TestWallet {
+    /// Wallet `index` (the oracle operator uses its own seed, see [`oracle_operator`]).
+    pub fn derive(seed: &str) -> TestWallet {
+        // A hash is below the group order with overwhelming probability; re-hash otherwise.
+        let mut bytes = blake2b256(seed.as_bytes());
+        let secret = loop {
+            match SecretKey::dlog_from_bytes(&bytes) {
+                Some(s) => break s,
+                None => bytes = blake2b256(&bytes),
+            }
+        };
+        let address = secret.get_address_from_public_image();
+        let tree = address.script().expect("P2PK address always has a tree");
+        TestWallet {
+            secret_hex: hex::encode(bytes),
+            secret,
+            address,
+            tree,
+        }
+    }
+
+    pub fn encoded_address(&self, network: NetworkPrefix) -> String {
+        AddressEncoder::encode_address_as_string(network, &self.address)
+    }
+}
+
+pub fn test_wallet(index: usize) -> TestWallet {
+    TestWallet::derive(&format!("dgcm-devnet/wallet/{index}"))
+}
+
+pub fn oracle_operator() -> TestWallet {
+    TestWallet::derive("dgcm-devnet/oracle-operator")
+}
+
+/// Boxes that exist before block 1, as `/utxo/genesis` serves them.
+pub fn genesis_boxes(wallets: &[TestWallet], boxes_per_wallet: usize) -> Vec<ErgoBox> {
+    let genesis_tx = TxId::zero();
+    let mut out = Vec::new();
+    let mut index: u16 = 0;
+    let mut push = |value: u64,
+                    tree: &ErgoTree,
+                    tokens: Vec<Token>,
+                    regs: NonMandatoryRegisters,
+                    out: &mut Vec<ErgoBox>| {
+        let tokens = if tokens.is_empty() {
+            None
+        } else {
+            Some(tokens.try_into().expect("1..=255 tokens"))
+        };
+        let b = ErgoBox::new(
+            BoxValue::new(value).expect("valid genesis value"),
+            tree.clone(),
+            tokens,
+            regs,
+            0,
+            genesis_tx,
+            index,
+        )
+        .expect("genesis box serialises");
+        index += 1;
+        out.push(b);
+    };
+    for w in wallets {
+        for i in 0..boxes_per_wallet.max(1) {
+            let tokens = if i == 0 {
+                TOKENS
+                    .iter()
+                    .map(|(name, _, amount)| Token {
+                        token_id: token_id(name),
+                        amount: TokenAmount::try_from(*amount).expect("token amount"),
+                    })
+                    .collect()
+            } else {
+                vec![]
+            };
+            push(
+                100_000 * ERG,
+                &w.tree,
+                tokens,
+                NonMandatoryRegisters::empty(),
+                &mut out,
+            );
+        }
+    }
+    let oracle = oracle_operator();
+    push(
+        ERG,
+        &oracle.tree,
+        vec![Token {
+            token_id: oracle_pool_nft(),
+            amount: TokenAmount::try_from(1u64).expect("1"),
+        }],
+        oracle_registers(DEFAULT_ORACLE_RATE, 1),
+        &mut out,
+    );
+    out
+}
+
+/// Pool box registers as on mainnet (oracle pool v2): R4 Long rate, R5 Int epoch counter.
+pub fn oracle_registers(rate: i64, epoch: i32) -> NonMandatoryRegisters {
+    NonMandatoryRegisters::new(
+        [
+            (NonMandatoryRegisterId::R4, Constant::from(rate)),
+            (NonMandatoryRegisterId::R5, Constant::from(epoch)),
+        ]
+        .into_iter()
+        .collect(),
+    )
+    .expect("two registers")
+}

@@ -1,0 +1,174 @@
+//! `dgcm`: the command-line entry point of DGCM, one subcommand per service.
+
+mod settings;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use settings::Settings;
+
+#[derive(Parser)]
+#[command(
+    name = "dgcm",
+    version,
+    about = "DGCM — a decentralized GPU rental market on Ergo",
+    long_about = "DGCM — a decentralized GPU rental market on Ergo.\n\n\
+Settings come from (lowest to highest precedence): built-in defaults, the TOML file given with \
+--config (or ./dgcm.toml when present), DGCM_* environment variables (DGCM_DEVNET__LISTEN, \
+DGCM_DEVNET__BLOCK_TIME, ...; double underscore separates section and key), and finally \
+command-line flags."
+)]
+struct Cli {
+    /// TOML settings file (default: ./dgcm.toml when it exists).
+    #[arg(long, global = true, env = "DGCM_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format: human-readable lines or one JSON object per line.
+    #[arg(long, global = true, value_enum, default_value = "human", env = "DGCM_LOG_FORMAT")]
+    log_format: LogFormat,
+    /// Log filter, e.g. `info` or `dgcm_devnet=debug` (RUST_LOG syntax).
+    #[arg(long, global = true, default_value = "info", env = "DGCM_LOG")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a local Ergo node (devnet) that speaks the real node's REST API, validates every
+    /// transaction with ergo-lib and has test controls under /devnet/*.
+    Devnet(DevnetArgs),
+    /// Benchmarks; each prints one JSON line comparing against a baseline measured in the same run.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(clap::Args)]
+struct DevnetArgs {
+    /// Address to listen on [default: 127.0.0.1:9053].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Block interval (e.g. `2s`, `500ms`), or `manual` to mine only on POST /devnet/mine
+    /// [default: manual].
+    #[arg(long)]
+    block_time: Option<String>,
+    /// Directory for the chain log; the devnet resumes from it on restart. Without it the
+    /// chain lives in memory only.
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// Number of funded test wallets in genesis [default: 8].
+    #[arg(long)]
+    wallets: Option<usize>,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Transactions per second the devnet validates on submission, against bare ergo-lib
+    /// validation of the same transactions (build with --release for meaningful figures).
+    Devnet {
+        /// Print only the JSON line (no progress on stderr).
+        #[arg(long)]
+        json: bool,
+        /// Number of transactions (about one in four has three inputs).
+        #[arg(long, default_value_t = 2000)]
+        txs: usize,
+        /// Threads for the parallel figure.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
+}
+
+fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .with_context(|| format!("--log: invalid filter {filter:?}"))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    Ok(())
+}
+
+/// `2s`, `500ms`, `1m` or `manual`.
+fn parse_block_time(s: &str) -> anyhow::Result<Option<Duration>> {
+    if s.eq_ignore_ascii_case("manual") {
+        return Ok(None);
+    }
+    let d = humantime::parse_duration(s)
+        .with_context(|| format!("block_time: {s:?} is neither a duration like 2s nor `manual`"))?;
+    if d < Duration::from_millis(10) {
+        anyhow::bail!("block_time: {s:?} is too short (at least 10ms)");
+    }
+    Ok(Some(d))
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_format, &cli.log)?;
+    let settings = Settings::load(cli.config.as_deref())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(run(cli.command, settings))
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Devnet(args) => run_devnet(args, settings).await,
+        Command::Bench(BenchCommand::Devnet { json, txs, threads }) => {
+            if txs == 0 {
+                anyhow::bail!("--txs: must be at least 1");
+            }
+            if !json {
+                eprintln!("signing {txs} transactions, then validating them three ways ...");
+                if cfg!(debug_assertions) {
+                    eprintln!("warning: debug build; run `cargo run --release -- bench devnet` for real figures");
+                }
+            }
+            let r = tokio::task::spawn_blocking(move || dgcm_devnet::bench::run(txs, threads)).await?;
+            println!("{}", serde_json::to_string(&r)?);
+            Ok(())
+        }
+    }
+}
+
+async fn run_devnet(args: DevnetArgs, settings: Settings) -> anyhow::Result<()> {
+    let s = settings.devnet;
+    let listen: SocketAddr = match args.listen {
+        Some(a) => a,
+        None => s
+            .listen
+            .parse()
+            .with_context(|| format!("devnet.listen: {:?} is not an address like 127.0.0.1:9053", s.listen))?,
+    };
+    let block_time = parse_block_time(args.block_time.as_deref().unwrap_or(&s.block_time))?;
+    let wallets = args.wallets.unwrap_or(s.wallets);
+    if wallets < 2 || wallets > 1000 {
+        anyhow::bail!("wallets: {wallets} is out of range (2..=1000)");
+    }
+    let config = dgcm_devnet::DevnetConfig {
+        block_time,
+        state_dir: args.state_dir.or(s.state_dir),
+        wallets,
+        ..Default::default()
+    };
+    let devnet = dgcm_devnet::Devnet::new(config)?;
+    let running = dgcm_devnet::start(devnet, listen).await?;
+    println!("devnet listening on {} (GET /devnet/info lists the test wallets)", running.url());
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    println!("stopping devnet");
+    running.stop().await;
+    Ok(())
+}
