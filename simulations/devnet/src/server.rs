@@ -517,6 +517,7 @@ pub fn http_server(
     Ok(HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
         .workers(2)
         .disable_signals()
+        .shutdown_timeout(1)
         .listen(listener)?
         .run())
 }

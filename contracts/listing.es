@@ -1,0 +1,69 @@
+// DGCM protocol v1 — LISTING (a provider's GPU offer and collateral stake)
+//
+// Box layout:
+//   tokens(0) = (listing NFT, 1)            minted when the listing is created; follows it across updates
+//   tokens(1) = (GPUC, stake)               optional: collateral stake the matches draw from
+//   R4: SigmaProp          provider
+//   R5: Coll[Long]         t = [0 pricePerHour (mGPUC), 1 collateralPerHour (mGPUC), 2 minHours, 3 maxHours,
+//                               4 vramMiB, 5 gpuCount, 6 benchmarkScore]
+//   R6: Coll[Coll[Byte]]   [0 GPU model (UTF-8), 1 region (UTF-8), 2 worker endpoint (UTF-8)]
+// Selector: context var 0 (Byte).
+//
+// Paths
+//   0 provider (provider signs): anything (update terms, add or withdraw stake, close and burn the NFT).
+//   1 match (anyone, together with an order; the order script guards the consumer's side):
+//     SELF is INPUTS(1) (so one listing per match transaction); hours = OUTPUTS(0).R6(1);
+//     OUTPUTS(1) is the listing successor: same script, value >= SELF.value, tokens(0) = SELF.tokens(0),
+//       at most 2 tokens, GPUC stake = SELF stake - collateralPerHour*hours, R4 R5 R6 unchanged;
+//     OUTPUTS(0) is the lease: blake2b256(script) == LEASE_SCRIPT_HASH, R5 = provider,
+//       R6 = [price, hours, price*hours, collateralPerHour*hours, start, deadline, execFeeCap >= 0, -1, -1]
+//       with price = t(0) > 0, minHours <= hours <= maxHours, hours > 0,
+//       HEIGHT - 30 <= start <= HEIGHT, deadline = start + hours*30 + DEADLINE_GRACE,
+//       R8 = this listing's NFT id, exactly one token (GPUC_ID, price*hours + collateral).
+//
+// @const GPUC_ID Coll[Byte] tag
+// @const LEASE_SCRIPT_HASH Coll[Byte] hash:lease
+// @const DEADLINE_GRACE Long 45
+{
+  val sel = getVar[Byte](0).get
+  val provider = SELF.R4[SigmaProp].get
+  if (sel == 0.toByte) {
+    provider
+  } else if (sel == 1.toByte) {
+    val t = SELF.R5[Coll[Long]].get
+    val lease = OUTPUTS(0)
+    val succ = OUTPUTS(1)
+    val q = lease.R6[Coll[Long]].get
+    val hours = q(1)
+    val coll = t(1) * hours
+    val h = HEIGHT.toLong
+    val stakeOf = {(b: Box) => if (b.tokens.size > 1 && b.tokens(1)._1 == GPUC_ID) b.tokens(1)._2 else 0L}
+    sigmaProp(
+      INPUTS(1).id == SELF.id &&
+      // the listing continues with the same script, registers and NFT, minus the collateral slice
+      succ.propositionBytes == SELF.propositionBytes &&
+      succ.value >= SELF.value &&
+      succ.tokens.size <= 2 &&
+      succ.tokens(0) == SELF.tokens(0) &&
+      stakeOf(succ) == stakeOf(SELF) - coll &&
+      succ.R4[SigmaProp].get.propBytes == provider.propBytes &&
+      succ.R5[Coll[Long]].get == t &&
+      succ.R6[Coll[Coll[Byte]]].get == SELF.R6[Coll[Coll[Byte]]].get &&
+      // the lease honours the listing's terms
+      blake2b256(lease.propositionBytes) == LEASE_SCRIPT_HASH &&
+      lease.R5[SigmaProp].get.propBytes == provider.propBytes &&
+      q.size == 9 &&
+      t(0) > 0L && q(0) == t(0) &&
+      hours > 0L && hours >= t(2) && hours <= t(3) &&
+      q(2) == t(0) * hours &&
+      q(3) == coll &&
+      q(4) <= h && q(4) >= h - 30L &&
+      q(5) == q(4) + hours * 30L + DEADLINE_GRACE &&
+      q(6) >= 0L && q(7) == -1L && q(8) == -1L &&
+      lease.R8[Coll[Byte]].get == SELF.tokens(0)._1 &&
+      lease.tokens.size == 1 &&
+      lease.tokens(0)._1 == GPUC_ID &&
+      lease.tokens(0)._2 == q(2) + coll
+    )
+  } else sigmaProp(false)
+}

@@ -1,0 +1,84 @@
+// DGCM protocol v1 — ORDER (a consumer's request for GPU time, paid in GPUC)
+//
+// Box layout:
+//   tokens(0) = (GPUC, budget)              budget >= maxPricePerHour * hours
+//   value     = ERG: funds the lease box, the matcher's fee (<= matcherFeeCap) and the refund box
+//   R4: SigmaProp          consumer
+//   R5: Coll[Long]         r = [0 maxPricePerHour (mGPUC), 1 hours, 2 minVramMiB, 3 minGpuCount,
+//                               4 minBenchmarkScore, 5 expiryHeight, 6 matcherFeeCap (nanoERG),
+//                               7 leaseExecFeeCap (nanoERG, copied into the lease)]
+//   R6: Coll[Coll[Byte]]   w = [0 listing NFT id (empty = any listing that meets the requirements),
+//                               1 GPU model (empty = any), 2 region (empty = any), 3 job-spec hash]
+// Selector: context var 0 (Byte).
+//
+// Paths
+//   0 cancel (consumer signs): anything, at any height (also how an expired order is reclaimed).
+//   1 match (anyone, the matcher): HEIGHT <= expiry; SELF is INPUTS(0); INPUTS(1) is a listing
+//     (blake2b256(script) == LISTING_SCRIPT_HASH) that is the named one when w(0) is not empty and
+//     meets the requirements (vram, GPU count, benchmark >= minimums; model/region equal when given);
+//     OUTPUTS(0) is the lease: blake2b256(script) == LEASE_SCRIPT_HASH, R4 = consumer,
+//       R5 = the listing's provider (R4), R7 = w(3), R8 = the listing's NFT id,
+//       R6 = [price, hours, payment, collateral, start, deadline, execFeeCap, -1, -1] with
+//       0 < price <= maxPricePerHour, hours = r(1), payment = price*hours, collateral >= 0,
+//       start <= HEIGHT, deadline = start + hours*30 + DEADLINE_GRACE, execFeeCap = r(7);
+//       exactly one token (this order's GPUC id, payment + collateral);
+//     OUTPUTS(2) is the refund to the consumer (propositionBytes = consumer.propBytes, R4 = SELF.id),
+//       holding exactly (GPUC, budget - payment) when that is > 0;
+//     OUTPUTS(0).value + OUTPUTS(2).value >= SELF.value - matcherFeeCap (the matcher's fee cap).
+//
+// @const LISTING_SCRIPT_HASH Coll[Byte] hash:listing
+// @const LEASE_SCRIPT_HASH Coll[Byte] hash:lease
+// @const DEADLINE_GRACE Long 45
+{
+  val sel = getVar[Byte](0).get
+  val consumer = SELF.R4[SigmaProp].get
+  if (sel == 0.toByte) {
+    consumer
+  } else if (sel == 1.toByte) {
+    val r = SELF.R5[Coll[Long]].get
+    val w = SELF.R6[Coll[Coll[Byte]]].get
+    val budget = SELF.tokens(0)
+    val listing = INPUTS(1)
+    val t = listing.R5[Coll[Long]].get
+    val spec = listing.R6[Coll[Coll[Byte]]].get
+    val nft = listing.tokens(0)._1
+    val lease = OUTPUTS(0)
+    val q = lease.R6[Coll[Long]].get
+    val refund = OUTPUTS(2)
+    val h = HEIGHT.toLong
+    val payment = q(2)
+    val rest = budget._2 - payment
+    sigmaProp(
+      INPUTS(0).id == SELF.id && h <= r(5) &&
+      // the listing is genuine and meets the requirements
+      blake2b256(listing.propositionBytes) == LISTING_SCRIPT_HASH &&
+      (w(0).size == 0 || nft == w(0)) &&
+      (w(1).size == 0 || spec(0) == w(1)) &&
+      (w(2).size == 0 || spec(1) == w(2)) &&
+      t(4) >= r(2) && t(5) >= r(3) && t(6) >= r(4) &&
+      // the lease serves this consumer on this job at no more than the max price
+      blake2b256(lease.propositionBytes) == LEASE_SCRIPT_HASH &&
+      lease.R4[SigmaProp].get.propBytes == consumer.propBytes &&
+      lease.R5[SigmaProp].get.propBytes == listing.R4[SigmaProp].get.propBytes &&
+      lease.R7[Coll[Byte]].get == w(3) &&
+      lease.R8[Coll[Byte]].get == nft &&
+      q.size == 9 &&
+      q(0) > 0L && q(0) <= r(0) &&
+      q(1) == r(1) &&
+      payment == q(0) * r(1) &&
+      q(3) >= 0L &&
+      q(4) <= h &&
+      q(5) == q(4) + r(1) * 30L + DEADLINE_GRACE &&
+      q(6) == r(7) && q(7) == -1L && q(8) == -1L &&
+      lease.tokens.size == 1 &&
+      lease.tokens(0)._1 == budget._1 &&
+      lease.tokens(0)._2 == payment + q(3) &&
+      // the rest comes back to the consumer; the matcher takes at most matcherFeeCap of the ERG
+      rest >= 0L &&
+      refund.propositionBytes == consumer.propBytes &&
+      refund.R4[Coll[Byte]].get == SELF.id &&
+      (rest == 0L || (refund.tokens.size == 1 && refund.tokens(0)._1 == budget._1 && refund.tokens(0)._2 == rest)) &&
+      lease.value + refund.value >= SELF.value - r(6)
+    )
+  } else sigmaProp(false)
+}

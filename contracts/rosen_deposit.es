@@ -1,0 +1,47 @@
+// DGCM protocol v1 — ROSEN DEPOSIT (per-user landing address for Rosen bridge payments)
+//
+// A template with the owner's key: the Rust side sets OWNER (a SigmaProp constant, proveDlog(pk);
+// declared as SigmaProp because the compiler folds proveDlog(<GroupElement constant>) into one) (and may set the caps) with
+// ErgoTree::with_constant and gives the resulting P2S address to Rosen as `toAddress`. Rosen
+// guards pay with no registers, so this box's parameters live in its own script constants:
+// the relay fee cap is MAX_RELAY_FEE (nanoERG).
+// Box layout: value = ERG; tokens: none, or exactly one (SIGUSD_ID, amount) for conversion;
+//   any other tokens are only spendable by the owner.
+// Selector: context var 0 (Byte); absent = 0, so any wallet can spend with the owner's key alone.
+//
+// Paths
+//   0 owner (OWNER signs): anything, always.
+//   1 convert (anyone, e.g. the Rosen relay bot): SELF is INPUTS(1) (one deposit per transaction);
+//     INPUTS(0) is the owner's LETS member box (blake2b256(script) == MEMBER_SCRIPT_HASH,
+//     tokens(0)._1 == MEMBERSHIP_ID, R5 == OWNER) spent by its top-up path with index 0;
+//     OUTPUTS(0) is that member's successor (same script, tokens(0), R4 balance, R5 owner) with
+//       value' - value >= SELF.value - MAX_RELAY_FEE       (ERG collateral credited, fee capped), and
+//       when SELF holds SigUSD: it is SELF's only token and SigUSD' - SigUSD >= SELF's SigUSD.
+//
+// @const OWNER SigmaProp G4
+// @const MEMBER_SCRIPT_HASH Coll[Byte] hash:lets_member
+// @const MEMBERSHIP_ID Coll[Byte] tag
+// @const SIGUSD_ID Coll[Byte] tag
+// @const MAX_RELAY_FEE Long 2000001
+{
+  val owner = OWNER
+  val sel = getVar[Byte](0).getOrElse(0.toByte)
+  if (sel == 1.toByte) {
+    val m = INPUTS(0)
+    val o = OUTPUTS(0)
+    val sigOf = {(b: Box) => if (b.tokens.size > 1 && b.tokens(1)._1 == SIGUSD_ID) b.tokens(1)._2 else 0L}
+    sigmaProp(
+      INPUTS(1).id == SELF.id &&
+      blake2b256(m.propositionBytes) == MEMBER_SCRIPT_HASH &&
+      m.tokens(0)._1 == MEMBERSHIP_ID &&
+      m.R5[SigmaProp].get.propBytes == owner.propBytes &&
+      o.propositionBytes == m.propositionBytes &&
+      o.tokens(0) == m.tokens(0) &&
+      o.R4[Long].get == m.R4[Long].get &&
+      o.R5[SigmaProp].get.propBytes == owner.propBytes &&
+      o.value - m.value >= SELF.value - MAX_RELAY_FEE &&
+      (SELF.tokens.size == 0 ||
+        (SELF.tokens.size == 1 && SELF.tokens(0)._1 == SIGUSD_ID && sigOf(o) - sigOf(m) >= SELF.tokens(0)._2))
+    )
+  } else owner
+}

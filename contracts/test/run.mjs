@@ -1,0 +1,238 @@
+// Reference-interpreter checks of the compiled trees (sigmastate-js, the node's own interpreter).
+// Each case builds a transaction and reduces one input; honest cases must reduce to `true` (anyone
+// paths) or to the expected signer's proposition; attack cases must reduce to `false` or fail.
+// Run: npm test   (uses compiled/*.json as committed, with their placeholder constants)
+import { loadContract, collBytes, PK, p2pk, R, box, out, reduce, HEIGHT, utf8hex } from "./harness.mjs";
+
+const lease = loadContract("lease");
+const listing = loadContract("listing");
+const order = loadContract("order");
+const arb = loadContract("arbitration");
+const member = loadContract("lets_member");
+const vault = loadContract("lets_vault");
+const rosen = loadContract("rosen_deposit");
+
+const GPUC = collBytes(listing.consts.GPUC_ID);
+const VAULT_NFT = collBytes(member.consts.VAULT_NFT);
+const MEMBERSHIP = collBytes(member.consts.MEMBERSHIP_ID);
+const SIGUSD = collBytes(member.consts.SIGUSD_ID);
+const ORACLE_NFT = collBytes(member.consts.ORACLE_POOL_NFT);
+const LISTING_NFT = "ab".repeat(32);
+const CONSUMER = PK.G1, PROVIDER = PK.G2, OWNER = PK.G4, OTHER = PK.G5;
+const sel = (b) => ({ "0": R.byte(b) });
+const selIdx = (b, i) => ({ "0": R.byte(b), "1": R.int(i) });
+
+let failures = 0, count = 0;
+const costs = {};
+function expect(name, got, want) {
+  count++;
+  const ok = typeof want === "function" ? want(got.result) : got.result === want;
+  if (!ok) { failures++; console.log(`FAIL ${name}: got ${got.result}, want ${want}`); }
+  else console.log(`ok   ${name} -> ${got.result}${got.cost != null ? ` (cost ${got.cost})` : ""}`);
+  if (ok && got.cost != null && !name.startsWith("attack")) costs[name] = got.cost;
+}
+const rejected = (r) => r === "false" || r.startsWith("error");
+
+// ---------------------------------------------------------------- lease
+const price = 1000n, hours = 2n, payment = price * hours, coll = 500n * hours, fee = 1_000_000n;
+const start = BigInt(HEIGHT - 200), deadline = start + hours * 30n + 45n;
+const leaseRegs = (p, r9 = "") => ({
+  R4: R.sigma(CONSUMER), R5: R.sigma(PROVIDER), R6: R.longs(p), R7: R.bytes("11".repeat(32)),
+  R8: R.bytes(LISTING_NFT), R9: R.bytes(r9),
+});
+const pRunning = [price, hours, payment, coll, start, deadline, fee, -1n, -1n];
+const leaseBox = box({ tree: lease.tree, value: 5_000_000n, assets: [[GPUC, payment + coll]], regs: leaseRegs(pRunning) });
+{
+  const h = Number(start) + 40;
+  const pDone = [price, hours, payment, coll, start, deadline, fee, 45n, BigInt(h)];
+  const succ = out({ tree: lease.tree, value: 5_000_000n, assets: [[GPUC, payment + coll]], regs: leaseRegs(pDone, "cd".repeat(32)) });
+  expect("lease complete (provider)", reduce({ inputs: [{ box: leaseBox, ext: sel(0) }], outputs: [succ], index: 0, height: h }), `dlog:${PROVIDER}`);
+  expect("attack lease complete after deadline", reduce({ inputs: [{ box: leaseBox, ext: sel(0) }], outputs: [succ], index: 0, height: Number(deadline) + 1 }), rejected);
+  const badSucc = out({ tree: lease.tree, value: 5_000_000n, assets: [[GPUC, payment + coll]], regs: { ...leaseRegs(pDone, "cd".repeat(32)), R4: R.sigma(PROVIDER) } });
+  expect("attack lease complete swaps consumer register", reduce({ inputs: [{ box: leaseBox, ext: sel(0) }], outputs: [badSucc], index: 0, height: h }), rejected);
+}
+const completedAt = BigInt(HEIGHT - 100);
+const pDone = [price, hours, payment, coll, start, deadline, fee, 45n, completedAt];
+const doneBox = box({ tree: lease.tree, value: 5_000_000n, assets: [[GPUC, payment + coll]], regs: leaseRegs(pDone, "cd".repeat(32)) });
+{
+  // used 45 blocks = 1.5 h -> pay 1500, refund 500
+  const pay = price * 45n / 30n;
+  const toProv = out({ tree: p2pk(PROVIDER), value: 2_000_000n, assets: [[GPUC, pay + coll]], regs: { R4: R.bytes(doneBox.boxId) } });
+  const toCons = out({ tree: p2pk(CONSUMER), value: 2_000_000n, assets: [[GPUC, payment - pay]], regs: { R4: R.bytes(doneBox.boxId) } });
+  const after = Number(completedAt) + 61;
+  expect("lease finalise after window (anyone)", reduce({ inputs: [{ box: doneBox, ext: sel(1) }], outputs: [toProv, toCons], index: 0, height: after }), "true");
+  expect("attack lease finalise inside window", reduce({ inputs: [{ box: doneBox, ext: sel(1) }], outputs: [toProv, toCons], index: 0, height: Number(completedAt) + 10 }), rejected);
+  const greedy = out({ tree: p2pk(PROVIDER), value: 2_000_000n, assets: [[GPUC, payment + coll]], regs: { R4: R.bytes(doneBox.boxId) } });
+  const nothing = out({ tree: p2pk(CONSUMER), value: 2_000_000n, regs: { R4: R.bytes(doneBox.boxId) } });
+  expect("attack lease finalise provider takes whole payment", reduce({ inputs: [{ box: doneBox, ext: sel(1) }], outputs: [greedy, nothing], index: 0, height: after }), rejected);
+  const lowErg = out({ tree: p2pk(CONSUMER), value: 100_000n, assets: [[GPUC, payment - pay]], regs: { R4: R.bytes(doneBox.boxId) } });
+  expect("attack lease finalise executor fee above cap", reduce({ inputs: [{ box: doneBox, ext: sel(1) }], outputs: [toProv, lowErg], index: 0, height: after }), rejected);
+  // double satisfaction: a twin lease in the same tx cannot reuse the payouts (R4 carries the other id)
+  const twin = box({ tree: lease.tree, value: 5_000_000n, assets: [[GPUC, payment + coll]], regs: leaseRegs(pDone, "cd".repeat(32)) });
+  expect("attack lease double satisfaction (twin reuses payouts)", reduce({ inputs: [{ box: doneBox, ext: sel(1) }, { box: twin, ext: sel(1) }], outputs: [toProv, toCons], index: 1, height: after }), rejected);
+  expect("lease accept early (consumer)", reduce({ inputs: [{ box: doneBox, ext: sel(2) }], outputs: [toProv, toCons], index: 0, height: Number(completedAt) + 5 }), `dlog:${CONSUMER}`);
+  // one-hour minimum: used 3 blocks -> pay = price
+  const pTiny = [price, hours, payment, coll, start, deadline, fee, 3n, completedAt];
+  const tinyBox = box({ tree: lease.tree, value: 5_000_000n, assets: [[GPUC, payment + coll]], regs: leaseRegs(pTiny, "cd".repeat(32)) });
+  const tp = out({ tree: p2pk(PROVIDER), value: 2_000_000n, assets: [[GPUC, price + coll]], regs: { R4: R.bytes(tinyBox.boxId) } });
+  const tc = out({ tree: p2pk(CONSUMER), value: 2_000_000n, assets: [[GPUC, payment - price]], regs: { R4: R.bytes(tinyBox.boxId) } });
+  expect("lease finalise one-hour minimum", reduce({ inputs: [{ box: tinyBox, ext: sel(1) }], outputs: [tp, tc], index: 0, height: after }), "true");
+  // dispute
+  const h = Number(completedAt) + 10;
+  const arbOut = out({ tree: arb.tree, value: 5_000_000n, assets: [[GPUC, payment + coll]], regs: {
+    R4: R.sigma(CONSUMER), R5: R.sigma(PROVIDER), R6: R.longs([payment, coll, pay, fee, BigInt(h + 2160)]), R7: R.bytes(doneBox.boxId) } });
+  expect("lease dispute (consumer)", reduce({ inputs: [{ box: doneBox, ext: sel(3) }], outputs: [arbOut], index: 0, height: h }), `dlog:${CONSUMER}`);
+  expect("attack lease dispute after window", reduce({ inputs: [{ box: doneBox, ext: sel(3) }], outputs: [arbOut], index: 0, height: Number(completedAt) + 61 }), rejected);
+}
+{
+  const toCons = out({ tree: p2pk(CONSUMER), value: 4_500_000n, assets: [[GPUC, payment + coll]], regs: { R4: R.bytes(leaseBox.boxId) } });
+  expect("lease slash after deadline (anyone)", reduce({ inputs: [{ box: leaseBox, ext: sel(4) }], outputs: [toCons], index: 0, height: Number(deadline) + 1 }), "true");
+  expect("attack lease slash before deadline", reduce({ inputs: [{ box: leaseBox, ext: sel(4) }], outputs: [toCons], index: 0, height: Number(deadline) }), rejected);
+  expect("attack lease slash of completed lease", reduce({ inputs: [{ box: doneBox, ext: sel(4) }], outputs: [toCons], index: 0, height: Number(deadline) + 1 }), rejected);
+  expect("lease mutual cancel", reduce({ inputs: [{ box: leaseBox, ext: sel(5) }], outputs: [toCons], index: 0 }), "and");
+}
+
+// ---------------------------------------------------------------- arbitration
+{
+  const total = payment + coll;
+  const a = box({ tree: arb.tree, value: 5_000_000n, assets: [[GPUC, total]], regs: {
+    R4: R.sigma(CONSUMER), R5: R.sigma(PROVIDER), R6: R.longs([payment, coll, 1500n, fee, BigInt(HEIGHT + 100)]), R7: R.bytes("99".repeat(32)) } });
+  const x = 1200n;
+  const o0 = out({ tree: p2pk(PROVIDER), value: 2_000_000n, assets: [[GPUC, x]], regs: { R4: R.bytes(a.boxId) } });
+  const o1 = out({ tree: p2pk(CONSUMER), value: 2_500_000n, assets: [[GPUC, total - x]], regs: { R4: R.bytes(a.boxId) } });
+  expect("arbitration decide (2-of-3)", reduce({ inputs: [{ box: a, ext: sel(0) }], outputs: [o0, o1], index: 0 }), (r) => r !== "false" && !r.startsWith("error") && r !== "true");
+  const steal = out({ tree: p2pk(OTHER), value: 2_500_000n, assets: [[GPUC, total - x]], regs: { R4: R.bytes(a.boxId) } });
+  expect("attack arbitration committee pays a third party", reduce({ inputs: [{ box: a, ext: sel(0) }], outputs: [o0, steal], index: 0 }), rejected);
+  const t0 = out({ tree: p2pk(PROVIDER), value: 2_000_000n, assets: [[GPUC, coll]], regs: { R4: R.bytes(a.boxId) } });
+  const t1 = out({ tree: p2pk(CONSUMER), value: 2_500_000n, assets: [[GPUC, payment]], regs: { R4: R.bytes(a.boxId) } });
+  expect("arbitration timeout (anyone)", reduce({ inputs: [{ box: a, ext: sel(1) }], outputs: [t0, t1], index: 0, height: HEIGHT + 101 }), "true");
+  expect("attack arbitration timeout early", reduce({ inputs: [{ box: a, ext: sel(1) }], outputs: [t0, t1], index: 0, height: HEIGHT + 100 }), rejected);
+}
+
+// ---------------------------------------------------------------- order + listing match
+{
+  const t = [1000n, 500n, 1n, 8n, 24576n, 1n, 9000n];
+  const spec = [utf8hex("RTX 4090"), utf8hex("eu-west"), utf8hex("https://bob.example:8443")];
+  const lst = box({ tree: listing.tree, value: 2_000_000n, assets: [[LISTING_NFT, 1n], [GPUC, 10_000n]], regs: {
+    R4: R.sigma(PROVIDER), R5: R.longs(t), R6: R.bytess(spec) } });
+  const budget = 2500n, matcherCap = 3_000_000n;
+  const r = [1200n, 2n, 16000n, 1n, 5000n, BigInt(HEIGHT + 500), matcherCap, fee];
+  const w = [LISTING_NFT, utf8hex("RTX 4090"), "", "11".repeat(32)];
+  const ord = box({ tree: order.tree, value: 10_000_000n, assets: [[GPUC, budget]], regs: { R4: R.sigma(CONSUMER), R5: R.longs(r), R6: R.bytess(w) } });
+  const st = BigInt(HEIGHT), dl = st + 2n * 30n + 45n;
+  const q = [1000n, 2n, 2000n, 1000n, st, dl, fee, -1n, -1n];
+  const mkLease = (qq, value = 5_000_000n, amt = 3000n) => out({ tree: lease.tree, value, assets: [[GPUC, amt]], regs: {
+    R4: R.sigma(CONSUMER), R5: R.sigma(PROVIDER), R6: R.longs(qq), R7: R.bytes("11".repeat(32)), R8: R.bytes(LISTING_NFT), R9: R.bytes("") } });
+  const lsucc = out({ tree: listing.tree, value: 2_000_000n, assets: [[LISTING_NFT, 1n], [GPUC, 9000n]], regs: { R4: R.sigma(PROVIDER), R5: R.longs(t), R6: R.bytess(spec) } });
+  const refund = out({ tree: p2pk(CONSUMER), value: 3_000_000n, assets: [[GPUC, budget - 2000n]], regs: { R4: R.bytes(ord.boxId) } });
+  const tx = { inputs: [{ box: ord, ext: sel(1) }, { box: lst, ext: sel(1) }], outputs: [mkLease(q), lsucc, refund] };
+  expect("order match (matcher)", reduce({ ...tx, index: 0 }), "true");
+  expect("listing match (matcher)", reduce({ ...tx, index: 1 }), "true");
+  const cheapRefund = out({ tree: p2pk(CONSUMER), value: 1_000_000n, assets: [[GPUC, budget - 2000n]], regs: { R4: R.bytes(ord.boxId) } });
+  expect("attack order matcher fee above cap", reduce({ inputs: tx.inputs, outputs: [mkLease(q), lsucc, cheapRefund], index: 0 }), rejected);
+  const q2 = [1300n, 2n, 2600n, 1000n, st, dl, fee, -1n, -1n];
+  const ord4 = box({ tree: order.tree, value: 10_000_000n, assets: [[GPUC, 4000n]], regs: { R4: R.sigma(CONSUMER), R5: R.longs(r), R6: R.bytess(w) } });
+  const refund4 = out({ tree: p2pk(CONSUMER), value: 3_000_000n, assets: [[GPUC, 4000n - 2600n]], regs: { R4: R.bytes(ord4.boxId) } });
+  expect("attack order price above max", reduce({ inputs: [{ box: ord4, ext: sel(1) }, { box: lst, ext: sel(1) }], outputs: [mkLease(q2, 5_000_000n, 3600n), lsucc, refund4], index: 0 }), rejected);
+  const qLowColl = [1000n, 2n, 2000n, 0n, st, dl, fee, -1n, -1n];
+  const lsucc2 = out({ tree: listing.tree, value: 2_000_000n, assets: [[LISTING_NFT, 1n], [GPUC, 10_000n]], regs: { R4: R.sigma(PROVIDER), R5: R.longs(t), R6: R.bytess(spec) } });
+  expect("attack listing match without collateral slice", reduce({ inputs: tx.inputs, outputs: [mkLease(qLowColl, 5_000_000n, 2000n), lsucc2, refund], index: 1 }), rejected);
+  const qDone = [1000n, 2n, 2000n, 1000n, st, dl, fee, 60n, st];
+  expect("attack order lease created already completed", reduce({ inputs: tx.inputs, outputs: [mkLease(qDone), lsucc, refund], index: 0 }), rejected);
+  const r2 = [1200n, 2n, 32000n, 1n, 5000n, BigInt(HEIGHT + 500), matcherCap, fee];
+  const ordBig = box({ tree: order.tree, value: 10_000_000n, assets: [[GPUC, budget]], regs: { R4: R.sigma(CONSUMER), R5: R.longs(r2), R6: R.bytess(w) } });
+  const refundB = out({ tree: p2pk(CONSUMER), value: 3_000_000n, assets: [[GPUC, budget - 2000n]], regs: { R4: R.bytes(ordBig.boxId) } });
+  expect("attack order listing below spec (VRAM)", reduce({ inputs: [{ box: ordBig, ext: sel(1) }, { box: lst, ext: sel(1) }], outputs: [mkLease(q), lsucc, refundB], index: 0 }), rejected);
+  expect("order cancel (consumer)", reduce({ inputs: [{ box: ord, ext: sel(0) }], outputs: [refund], index: 0 }), `dlog:${CONSUMER}`);
+  expect("listing withdraw (provider)", reduce({ inputs: [{ box: lst, ext: sel(0) }], outputs: [refund], index: 0 }), `dlog:${PROVIDER}`);
+}
+
+// ---------------------------------------------------------------- LETS vault + member
+const memberRegs = (bal, owner = OWNER) => ({ R4: R.long(bal), R5: R.sigma(owner) });
+const vaultBox = box({ tree: vault.tree, value: 2_000_000n, assets: [[VAULT_NFT, 1n], [GPUC, 1_000_000_000n], [MEMBERSHIP, 1000n]] });
+const vaultOut = (g, m = 1000n) => out({ tree: vault.tree, value: 2_000_000n, assets: [[VAULT_NFT, 1n], [GPUC, g], [MEMBERSHIP, m]] });
+const rateNanoErgPerUsd = 967_821_514n; // a real ERG/USD pool datapoint
+const oracle = box({ tree: "0008cd" + PK.G3, value: 1_000_000n, assets: [[ORACLE_NFT, 1n]], regs: { R4: R.long(rateNanoErgPerUsd), R5: R.int(1) } });
+const fakeOracle = box({ tree: "0008cd" + PK.G3, value: 1_000_000n, assets: [["ee".repeat(32), 1n]], regs: { R4: R.long(1n) } });
+{
+  const fresh = out({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(0n) });
+  expect("vault join (anyone)", reduce({ inputs: [{ box: vaultBox, ext: sel(1) }], outputs: [vaultOut(1_000_000_000n, 999n), fresh], index: 0 }), "true");
+  const rich = out({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(5000n) });
+  expect("attack vault join with a positive opening balance", reduce({ inputs: [{ box: vaultBox, ext: sel(1) }], outputs: [vaultOut(1_000_000_000n, 999n), rich], index: 0 }), rejected);
+}
+{
+  // Alice: 20 SigUSD collateral (2000 cents) + 1 ERG, balance 0; withdraws 10 GPUC (10000 mGPUC) at $1.01/GPUC, 150 %
+  const alice = box({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 2000n]], regs: memberRegs(0n) });
+  const alice2 = out({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 2000n]], regs: memberRegs(-10_000n) });
+  const tx = { inputs: [{ box: vaultBox, ext: sel(0) }, { box: alice, ext: selIdx(0, 1) }], outputs: [vaultOut(1_000_000_000n - 10_000n), alice2], dataInputs: [oracle] };
+  expect("vault withdraw flow", reduce({ ...tx, index: 0 }), "true");
+  expect("member withdraw 10 GPUC (owner)", reduce({ ...tx, index: 1 }), `dlog:${OWNER}`);
+  // 30 GPUC debt at $1.01 * 150% = $45.45 > $29.7 collateral -> refused
+  const over = out({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 2000n]], regs: memberRegs(-30_000n) });
+  expect("attack member withdrawal beyond credit limit", reduce({ inputs: tx.inputs, outputs: [vaultOut(1_000_000_000n - 30_000n), over], dataInputs: [oracle], index: 1 }), rejected);
+  expect("attack member negative balance with fake oracle", reduce({ inputs: tx.inputs, outputs: [vaultOut(1_000_000_000n - 10_000n), alice2], dataInputs: [fakeOracle], index: 1 }), rejected);
+  expect("attack member negative balance without oracle", reduce({ inputs: tx.inputs, outputs: [vaultOut(1_000_000_000n - 10_000n), alice2], index: 1 }), rejected);
+  // withdraw more GPUC from the vault than the balance falls by
+  expect("attack vault withdraw more than the balance change", reduce({ inputs: tx.inputs, outputs: [vaultOut(1_000_000_000n - 20_000n), alice2], dataInputs: [oracle], index: 0 }), rejected);
+  expect("attack member withdraw more than the balance change", reduce({ inputs: tx.inputs, outputs: [vaultOut(1_000_000_000n - 20_000n), alice2], dataInputs: [oracle], index: 1 }), rejected);
+}
+{
+  // transfer: Alice (index 0) pays Bob (index 1) 4 GPUC
+  const alice = box({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 2000n]], regs: memberRegs(-1000n) });
+  const bob = box({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(0n, PK.G2) });
+  const a2 = out({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 2000n]], regs: memberRegs(-5000n) });
+  const b2 = out({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(4000n, PK.G2) });
+  const tx = { inputs: [{ box: alice, ext: selIdx(0, 0) }, { box: bob, ext: sel(2) }], outputs: [a2, b2], dataInputs: [oracle] };
+  expect("member pay (owner)", reduce({ ...tx, index: 0 }), `dlog:${OWNER}`);
+  expect("member receive (anyone)", reduce({ ...tx, index: 1 }), "true");
+  const b3 = out({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(9000n, PK.G2) });
+  expect("attack member transfer not conserving balances (receiver)", reduce({ ...tx, outputs: [a2, b3], index: 1 }), rejected);
+  expect("attack member transfer not conserving balances (sender)", reduce({ ...tx, outputs: [a2, b3], index: 0 }), rejected);
+  // published-LETS bug 2: register read from SELF instead of the output -> a receiver whose output
+  // keeps the old balance but whose owner key is swapped must be refused
+  const b4 = out({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(4000n, OTHER) });
+  expect("attack member receive swaps the owner register", reduce({ ...tx, outputs: [a2, b4], index: 1 }), rejected);
+}
+{
+  // liquidation: debt 30 GPUC ($30.30, needs $45.45), collateral 20 SigUSD + 1 ERG ($20 + $1.03) -> unhealthy
+  const bad = box({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 2000n]], regs: memberRegs(-30_000n) });
+  // repay 10 GPUC ($10.10); may take up to 107 % = $10.807 -> take 1080 cents SigUSD
+  const b2 = out({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 920n]], regs: memberRegs(-20_000n) });
+  const liquidator = box({ tree: p2pk(OTHER), value: 10_000_000n, assets: [[GPUC, 10_000n]] });
+  const tx = { inputs: [{ box: vaultBox, ext: sel(0) }, { box: bad, ext: sel(4) }, { box: liquidator }], outputs: [vaultOut(1_000_000_000n + 10_000n), b2], dataInputs: [oracle] };
+  expect("member liquidate (anyone)", reduce({ ...tx, index: 1 }), "true");
+  expect("vault liquidation repayment flow", reduce({ ...tx, index: 0 }), "true");
+  const b3 = out({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 900n]], regs: memberRegs(-20_000n) });
+  expect("attack member liquidation beyond the discount", reduce({ ...tx, outputs: [vaultOut(1_000_000_000n + 10_000n), b3], index: 1 }), rejected);
+  const healthy = box({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 5000n]], regs: memberRegs(-30_000n) });
+  const h2 = out({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 3920n]], regs: memberRegs(-20_000n) });
+  expect("attack member liquidation of a healthy account", reduce({ inputs: [{ box: vaultBox, ext: sel(0) }, { box: healthy, ext: sel(4) }, { box: liquidator }], outputs: [vaultOut(1_000_000_000n + 10_000n), h2], dataInputs: [oracle], index: 1 }), rejected);
+}
+{
+  // close with zero balance (membership burned) and top-up by anyone
+  const m = box({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(0n) });
+  expect("member close (owner)", reduce({ inputs: [{ box: m, ext: sel(1) }], outputs: [out({ tree: p2pk(OWNER), value: 900_000n })], index: 0 }), `dlog:${OWNER}`);
+  const m2 = box({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(-10n) });
+  expect("attack member close with a debt", reduce({ inputs: [{ box: m2, ext: sel(1) }], outputs: [out({ tree: p2pk(OWNER), value: 900_000n })], index: 0 }), rejected);
+  const keep = out({ tree: p2pk(OWNER), value: 900_000n, assets: [[MEMBERSHIP, 1n]] });
+  expect("attack member close keeping the membership token", reduce({ inputs: [{ box: m, ext: sel(1) }], outputs: [keep], index: 0 }), rejected);
+}
+// ---------------------------------------------------------------- Rosen deposit
+{
+  const m = box({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(-10n) });
+  const dep = box({ tree: rosen.tree, value: 50_000_000n, assets: [[SIGUSD, 1500n]] });
+  const m2 = out({ tree: member.tree, value: 1_000_000n + 50_000_000n - 2_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 1500n]], regs: memberRegs(-10n) });
+  const tx = { inputs: [{ box: m, ext: selIdx(3, 0) }, { box: dep, ext: sel(1) }], outputs: [m2] };
+  expect("rosen convert (anyone)", reduce({ ...tx, index: 1 }), "true");
+  expect("member top-up (anyone)", reduce({ ...tx, index: 0 }), "true");
+  const m3 = out({ tree: member.tree, value: 1_000_000n + 50_000_000n - 3_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 1500n]], regs: memberRegs(-10n) });
+  expect("attack rosen convert relay fee above cap", reduce({ ...tx, outputs: [m3], index: 1 }), rejected);
+  const other = box({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(0n, OTHER) });
+  const o2 = out({ tree: member.tree, value: 49_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 1500n]], regs: memberRegs(0n, OTHER) });
+  expect("attack rosen convert into someone else's account", reduce({ inputs: [{ box: other, ext: selIdx(3, 0) }, { box: dep, ext: sel(1) }], outputs: [o2], index: 1 }), rejected);
+  expect("rosen owner spend (no context var)", reduce({ inputs: [{ box: dep }], outputs: [out({ tree: p2pk(OWNER), value: 49_000_000n, assets: [[SIGUSD, 1500n]] })], index: 0 }), `dlog:${OWNER}`);
+}
+
+console.log(`\n${count - failures}/${count} cases passed`);
+console.log("JIT costs of honest input reductions:", JSON.stringify(costs, null, 1));
+process.exit(failures ? 1 : 0);
