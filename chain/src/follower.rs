@@ -173,10 +173,8 @@ impl Follower {
             {
                 return Ok(None);
             }
-            let ids = self.client.block_ids_at(self.cursor.height).await?;
-            if ids.first() == Some(&self.cursor.header_id) {
-                return Ok(None); // the node's best chain is momentarily shorter; wait
-            }
+            // The best chain is now shorter than our cursor, or ends in another block at our
+            // height: our cursor block was orphaned.
             return self.roll_backward().await.map(Some);
         }
         let last = tip.min(self.cursor.height + self.config.batch.max(1));
