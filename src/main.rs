@@ -27,7 +27,13 @@ struct Cli {
     #[arg(long, global = true, env = "DGCM_CONFIG")]
     config: Option<PathBuf>,
     /// Log format: human-readable lines or one JSON object per line.
-    #[arg(long, global = true, value_enum, default_value = "human", env = "DGCM_LOG_FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "human",
+        env = "DGCM_LOG_FORMAT"
+    )]
     log_format: LogFormat,
     /// Log filter, e.g. `info` or `dgcm_devnet=debug` (RUST_LOG syntax).
     #[arg(long, global = true, default_value = "info", env = "DGCM_LOG")]
@@ -137,7 +143,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                     eprintln!("warning: debug build; run `cargo run --release -- bench devnet` for real figures");
                 }
             }
-            let r = tokio::task::spawn_blocking(move || dgcm_devnet::bench::run(txs, threads)).await?;
+            let r =
+                tokio::task::spawn_blocking(move || dgcm_devnet::bench::run(txs, threads)).await?;
             println!("{}", serde_json::to_string(&r)?);
             Ok(())
         }
@@ -148,10 +155,12 @@ async fn run_devnet(args: DevnetArgs, settings: Settings) -> anyhow::Result<()> 
     let s = settings.devnet;
     let listen: SocketAddr = match args.listen {
         Some(a) => a,
-        None => s
-            .listen
-            .parse()
-            .with_context(|| format!("devnet.listen: {:?} is not an address like 127.0.0.1:9053", s.listen))?,
+        None => s.listen.parse().with_context(|| {
+            format!(
+                "devnet.listen: {:?} is not an address like 127.0.0.1:9053",
+                s.listen
+            )
+        })?,
     };
     let block_time = parse_block_time(args.block_time.as_deref().unwrap_or(&s.block_time))?;
     let wallets = args.wallets.unwrap_or(s.wallets);
@@ -166,8 +175,13 @@ async fn run_devnet(args: DevnetArgs, settings: Settings) -> anyhow::Result<()> 
     };
     let devnet = dgcm_devnet::Devnet::new(config)?;
     let running = dgcm_devnet::start(devnet, listen).await?;
-    println!("devnet listening on {} (GET /devnet/info lists the test wallets)", running.url());
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    println!(
+        "devnet listening on {} (GET /devnet/info lists the test wallets)",
+        running.url()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     println!("stopping devnet");
     running.stop().await;
     Ok(())

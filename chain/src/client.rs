@@ -269,7 +269,10 @@ impl NodeClient {
 
     /// `GET /utxo/withPool/byId/{id}`: like [`Self::unspent_box`] but sees mempool outputs too.
     pub async fn unspent_box_with_pool(&self, id: &BoxId) -> Result<Option<ErgoBox>, NodeError> {
-        optional(self.get(&format!("/utxo/withPool/byId/{}", hex_id(id))).await)
+        optional(
+            self.get(&format!("/utxo/withPool/byId/{}", hex_id(id)))
+                .await,
+        )
     }
 
     /// `GET /utxo/genesis`: the boxes that exist before block 1.
@@ -319,10 +322,12 @@ pub fn block_hex(id: &BlockId) -> String {
 }
 
 fn parse_id(url: &str, id: &str) -> Result<TxId, NodeError> {
-    Digest32::try_from(id.to_string()).map(TxId::from).map_err(|e| NodeError::Decode {
-        url: url.to_string(),
-        reason: format!("transaction id {id:?}: {e}"),
-    })
+    Digest32::try_from(id.to_string())
+        .map(TxId::from)
+        .map_err(|e| NodeError::Decode {
+            url: url.to_string(),
+            reason: format!("transaction id {id:?}: {e}"),
+        })
 }
 
 fn optional<T>(r: Result<T, NodeError>) -> Result<Option<T>, NodeError> {
@@ -355,7 +360,11 @@ async fn decode<T: DeserializeOwned>(url: &str, resp: reqwest::Response) -> Resu
     });
     Err(NodeError::Api {
         url: url.to_string(),
-        status: if status == StatusCode::OK { 500 } else { status.as_u16() },
+        status: if status == StatusCode::OK {
+            500
+        } else {
+            status.as_u16()
+        },
         error,
     })
 }

@@ -122,11 +122,14 @@ impl Follower {
             Cursor::genesis()
         } else {
             let ids = client.block_ids_at(height - 1).await?;
-            let id = ids.first().copied().ok_or_else(|| FollowerError::BlockMissing {
-                id: "?".into(),
-                height: height - 1,
-                tries: 1,
-            })?;
+            let id = ids
+                .first()
+                .copied()
+                .ok_or_else(|| FollowerError::BlockMissing {
+                    id: "?".into(),
+                    height: height - 1,
+                    tries: 1,
+                })?;
             Cursor {
                 height: height - 1,
                 header_id: id,
@@ -273,7 +276,10 @@ impl Follower {
                     tries,
                 });
             }
-            tracing::debug!(height = from, "block announced but not stored yet; retrying");
+            tracing::debug!(
+                height = from,
+                "block announced but not stored yet; retrying"
+            );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }

@@ -44,7 +44,13 @@ fn workload(n: usize) -> (DevnetState, Vec<(Transaction, Vec<ErgoBox>)>) {
     let state = DevnetState::new(genesis::genesis_boxes(&wallets, per_wallet));
     let mut by_owner: Vec<Vec<ErgoBox>> = wallets
         .iter()
-        .map(|w| state.utxo().filter(|b| b.ergo_tree == w.tree).cloned().collect())
+        .map(|w| {
+            state
+                .utxo()
+                .filter(|b| b.ergo_tree == w.tree)
+                .cloned()
+                .collect()
+        })
         .collect();
     let mut txs = Vec::with_capacity(n);
     for k in 0..n {
@@ -104,7 +110,14 @@ pub fn run(n: usize, threads: usize) -> DevnetBench {
     // Several threads: prepare/commit under the lock, validation outside (as the HTTP layer does).
     let shared = Arc::new(std::sync::Mutex::new(fresh_like(&state)));
     let chunks: Vec<Vec<Vec<u8>>> = (0..threads.max(1))
-        .map(|t| bodies.iter().skip(t).step_by(threads.max(1)).cloned().collect())
+        .map(|t| {
+            bodies
+                .iter()
+                .skip(t)
+                .step_by(threads.max(1))
+                .cloned()
+                .collect()
+        })
         .collect();
     let t0 = Instant::now();
     std::thread::scope(|scope| {
@@ -113,7 +126,11 @@ pub fn run(n: usize, threads: usize) -> DevnetBench {
             scope.spawn(move || {
                 for body in chunk {
                     let tx: Transaction = serde_json::from_slice(body).expect("parse");
-                    let p = shared.lock().expect("lock").prepare(Arc::new(tx)).expect("prepare");
+                    let p = shared
+                        .lock()
+                        .expect("lock")
+                        .prepare(Arc::new(tx))
+                        .expect("prepare");
                     p.validate().expect("valid");
                     shared.lock().expect("lock").commit(p).expect("commit");
                 }

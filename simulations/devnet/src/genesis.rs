@@ -9,7 +9,9 @@ use blake2::{Blake2b, Digest};
 use ergo_lib::chain::transaction::TxId;
 use ergo_lib::ergotree_ir::chain::address::{Address, AddressEncoder, NetworkPrefix};
 use ergo_lib::ergotree_ir::chain::ergo_box::box_value::BoxValue;
-use ergo_lib::ergotree_ir::chain::ergo_box::{ErgoBox, NonMandatoryRegisterId, NonMandatoryRegisters};
+use ergo_lib::ergotree_ir::chain::ergo_box::{
+    ErgoBox, NonMandatoryRegisterId, NonMandatoryRegisters,
+};
 use ergo_lib::ergotree_ir::chain::token::{Token, TokenAmount, TokenId};
 use ergo_lib::ergotree_ir::ergo_tree::ErgoTree;
 use ergo_lib::ergotree_ir::mir::constant::Constant;

@@ -23,13 +23,20 @@ struct FileLog(File);
 
 impl ChainLog for FileLog {
     fn block(&mut self, header: &Header, txs: &[Arc<Transaction>]) {
-        let mut line = format!("B {}", hex::encode(header.scorex_serialize_bytes().unwrap_or_default()));
+        let mut line = format!(
+            "B {}",
+            hex::encode(header.scorex_serialize_bytes().unwrap_or_default())
+        );
         for tx in txs {
             line.push(' ');
             line.push_str(&hex::encode(tx.sigma_serialize_bytes().unwrap_or_default()));
         }
         line.push('\n');
-        if let Err(e) = self.0.write_all(line.as_bytes()).and_then(|_| self.0.flush()) {
+        if let Err(e) = self
+            .0
+            .write_all(line.as_bytes())
+            .and_then(|_| self.0.flush())
+        {
             tracing::error!(error = %e, "devnet: cannot append to chain log");
         }
     }
@@ -43,9 +50,11 @@ impl ChainLog for FileLog {
 
 /// Replay `dir/chain.log` into `state` (if any) and log new events there from now on.
 pub fn open(dir: &Path, config: &DevnetConfig, state: &mut DevnetState) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating state dir {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating state dir {}", dir.display()))?;
     let meta_path = dir.join("devnet.json");
-    let meta = serde_json::json!({"wallets": config.wallets, "boxes_per_wallet": config.boxes_per_wallet});
+    let meta =
+        serde_json::json!({"wallets": config.wallets, "boxes_per_wallet": config.boxes_per_wallet});
     if meta_path.exists() {
         let old: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta_path)?)
             .with_context(|| format!("reading {}", meta_path.display()))?;
@@ -67,7 +76,9 @@ pub fn open(dir: &Path, config: &DevnetConfig, state: &mut DevnetState) -> anyho
             let mut parts = line.split_whitespace();
             match parts.next() {
                 Some("B") => {
-                    let header_hex = parts.next().with_context(|| format!("{}: no header", at()))?;
+                    let header_hex = parts
+                        .next()
+                        .with_context(|| format!("{}: no header", at()))?;
                     let header = Header::scorex_parse_bytes(&hex::decode(header_hex)?)
                         .map_err(|e| anyhow::anyhow!("{}: header: {e}", at()))?;
                     let txs = parts
@@ -76,20 +87,31 @@ pub fn open(dir: &Path, config: &DevnetConfig, state: &mut DevnetState) -> anyho
                                 .map_err(|e| anyhow::anyhow!("{}: transaction: {e}", at()))
                         })
                         .collect::<anyhow::Result<Vec<_>>>()?;
-                    state.replay_block(header, txs).map_err(|e| anyhow::anyhow!("{}: {e}", at()))?;
+                    state
+                        .replay_block(header, txs)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", at()))?;
                 }
                 Some("R") => {
                     let depth: u32 = parts.next().unwrap_or("").parse().with_context(|| at())?;
-                    state.replay_rollback(depth).map_err(|e| anyhow::anyhow!("{}: {e}", at()))?;
+                    state
+                        .replay_rollback(depth)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", at()))?;
                 }
                 None => {}
                 Some(other) => anyhow::bail!("{}: unknown entry {other:?}", at()),
             }
         }
         state.clear_mempool();
-        tracing::info!(height = state.height(), "devnet resumed from {}", log_path.display());
+        tracing::info!(
+            height = state.height(),
+            "devnet resumed from {}",
+            log_path.display()
+        );
     }
-    let f = OpenOptions::new().create(true).append(true).open(&log_path)?;
+    let f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)?;
     state.set_log(Box::new(FileLog(f)));
     Ok(())
 }

@@ -39,7 +39,9 @@ fn register_index(register: Option<&str>) -> Result<u8, String> {
         "R1" => Ok(1),
         "R2" => Ok(2),
         r @ ("R4" | "R5" | "R6" | "R7" | "R8" | "R9") => Ok(r[1..].parse().expect("digit")),
-        other => Err(format!("register: unsupported {other:?} (R0, R1, R2, R4..R9)")),
+        other => Err(format!(
+            "register: unsupported {other:?} (R0, R1, R2, R4..R9)"
+        )),
     }
 }
 

@@ -78,10 +78,11 @@ fn ok(v: impl serde::Serialize) -> Reply {
 }
 
 fn parse32(field: &str, s: &str) -> Result<[u8; 32], HttpError> {
-    let bytes = hex::decode(s).map_err(|e| HttpError::bad_request(format!("{field}: not hex ({e})")))?;
-    bytes
-        .try_into()
-        .map_err(|b: Vec<u8>| HttpError::bad_request(format!("{field}: expected 32 bytes, got {}", b.len())))
+    let bytes =
+        hex::decode(s).map_err(|e| HttpError::bad_request(format!("{field}: not hex ({e})")))?;
+    bytes.try_into().map_err(|b: Vec<u8>| {
+        HttpError::bad_request(format!("{field}: expected 32 bytes, got {}", b.len()))
+    })
 }
 
 fn block_id(s: &str) -> Result<BlockId, HttpError> {
@@ -157,10 +158,15 @@ async fn info(d: web::Data<Devnet>) -> Reply {
 }
 
 async fn blocks_at(d: web::Data<Devnet>, h: web::Path<String>) -> Reply {
-    let h: u32 = h
-        .parse()
-        .map_err(|_| HttpError::bad_request(format!("height: {h:?} is not a non-negative integer")))?;
-    let ids: Vec<String> = d.state().ids_at(h).into_iter().map(|i| String::from(i.0)).collect();
+    let h: u32 = h.parse().map_err(|_| {
+        HttpError::bad_request(format!("height: {h:?} is not a non-negative integer"))
+    })?;
+    let ids: Vec<String> = d
+        .state()
+        .ids_at(h)
+        .into_iter()
+        .map(|i| String::from(i.0))
+        .collect();
     ok(ids)
 }
 
@@ -184,26 +190,41 @@ async fn block_header(d: web::Data<Devnet>, id: web::Path<String>) -> Reply {
 
 async fn blocks_by_ids(d: web::Data<Devnet>, ids: web::Json<Vec<String>>) -> Reply {
     if ids.len() > 16384 {
-        return Err(HttpError::bad_request("at most 16384 header ids per request"));
+        return Err(HttpError::bad_request(
+            "at most 16384 header ids per request",
+        ));
     }
-    let ids = ids.iter().map(|s| block_id(s)).collect::<Result<Vec<_>, _>>()?;
+    let ids = ids
+        .iter()
+        .map(|s| block_id(s))
+        .collect::<Result<Vec<_>, _>>()?;
     let s = d.state();
-    let blocks: Vec<&Value> = ids.iter().filter_map(|id| s.block_by_id(id)).map(|b| &b.json).collect();
+    let blocks: Vec<&Value> = ids
+        .iter()
+        .filter_map(|id| s.block_by_id(id))
+        .map(|b| &b.json)
+        .collect();
     ok(blocks)
 }
 
 async fn last_headers(d: web::Data<Devnet>, n: web::Path<String>) -> Reply {
-    let n: usize = n
-        .parse()
-        .map_err(|_| HttpError::bad_request(format!("count: {n:?} is not a non-negative integer")))?;
+    let n: usize = n.parse().map_err(|_| {
+        HttpError::bad_request(format!("count: {n:?} is not a non-negative integer"))
+    })?;
     let s = d.state();
-    let headers: Vec<&Value> = s.last_blocks(n.min(16384)).iter().map(|b| &b.header_json).collect();
+    let headers: Vec<&Value> = s
+        .last_blocks(n.min(16384))
+        .iter()
+        .map(|b| &b.header_json)
+        .collect();
     ok(headers)
 }
 
 fn parse_tx(body: &[u8]) -> Result<Transaction, HttpError> {
     serde_json::from_slice::<Transaction>(body).map_err(|e| {
-        HttpError::from(SubmitError::Malformed(format!("cannot parse transaction JSON: {e}")))
+        HttpError::from(SubmitError::Malformed(format!(
+            "cannot parse transaction JSON: {e}"
+        )))
     })
 }
 
@@ -223,13 +244,7 @@ async fn accept_tx(d: web::Data<Devnet>, body: web::Bytes, submit: bool) -> Repl
         .await
         .map_err(|e| HttpError::bad_request(format!("validation aborted: {e}")))?;
     let mut s = d.state();
-    let r = prepared.and_then(|p| {
-        if submit {
-            s.commit(p)
-        } else {
-            Ok(p.tx.id())
-        }
-    });
+    let r = prepared.and_then(|p| if submit { s.commit(p) } else { Ok(p.tx.id()) });
     match r {
         Ok(id) => ok(String::from(id)),
         Err(e) => {
@@ -250,16 +265,24 @@ async fn check_tx(d: web::Data<Devnet>, body: web::Bytes) -> Reply {
 async fn unconfirmed(d: web::Data<Devnet>, q: web::Query<Paging>) -> Reply {
     let (offset, limit) = q.window(50)?;
     let s = d.state();
-    let txs: Vec<Value> = s.mempool_txs().skip(offset).take(limit).map(|t| tx_json(t)).collect();
+    let txs: Vec<Value> = s
+        .mempool_txs()
+        .skip(offset)
+        .take(limit)
+        .map(|t| tx_json(t))
+        .collect();
     ok(txs)
 }
 
 async fn unconfirmed_by_id(d: web::Data<Devnet>, id: web::Path<String>) -> Reply {
     let id = TxId::from(Digest32::from(parse32("transactionId", &id)?));
     let s = d.state();
-    let tx = s
-        .mempool_tx(&id)
-        .ok_or_else(|| HttpError::not_found(format!("transaction {} is not in the mempool", String::from(id))))?;
+    let tx = s.mempool_tx(&id).ok_or_else(|| {
+        HttpError::not_found(format!(
+            "transaction {} is not in the mempool",
+            String::from(id)
+        ))
+    })?;
     ok(tx_json(tx))
 }
 
@@ -268,7 +291,12 @@ async fn unconfirmed_outputs_by_token(d: web::Data<Devnet>, id: web::Path<String
     let s = d.state();
     let outs: Vec<Value> = s
         .mempool_outputs()
-        .filter(|b| b.tokens.iter().flatten().any(|t| String::from(t.token_id) == token))
+        .filter(|b| {
+            b.tokens
+                .iter()
+                .flatten()
+                .any(|t| String::from(t.token_id) == token)
+        })
         .map(box_json)
         .collect();
     ok(outs)
@@ -280,7 +308,9 @@ async fn unconfirmed_input_by_box(d: web::Data<Devnet>, id: web::Path<String>) -
     let spender = s
         .mempool_spender(&id)
         .and_then(|tx| s.mempool_tx(tx))
-        .ok_or_else(|| HttpError::not_found(format!("no mempool input spends box {}", String::from(id))))?;
+        .ok_or_else(|| {
+            HttpError::not_found(format!("no mempool input spends box {}", String::from(id)))
+        })?;
     let input = spender
         .inputs
         .iter()
@@ -292,9 +322,9 @@ async fn unconfirmed_input_by_box(d: web::Data<Devnet>, id: web::Path<String>) -
 async fn utxo_by_id(d: web::Data<Devnet>, id: web::Path<String>) -> Reply {
     let id = box_id(&id)?;
     let s = d.state();
-    let b = s
-        .unspent(&id)
-        .ok_or_else(|| HttpError::not_found(format!("box {} is not in the UTXO set", String::from(id))))?;
+    let b = s.unspent(&id).ok_or_else(|| {
+        HttpError::not_found(format!("box {} is not in the UTXO set", String::from(id)))
+    })?;
     ok(box_json(b))
 }
 
@@ -302,7 +332,10 @@ async fn utxo_with_pool_by_id(d: web::Data<Devnet>, id: web::Path<String>) -> Re
     let id = box_id(&id)?;
     let s = d.state();
     let b = s.unspent_with_pool(&id).ok_or_else(|| {
-        HttpError::not_found(format!("box {} is not unspent (confirmed or in the mempool)", String::from(id)))
+        HttpError::not_found(format!(
+            "box {} is not unspent (confirmed or in the mempool)",
+            String::from(id)
+        ))
     })?;
     ok(box_json(b))
 }
@@ -312,16 +345,30 @@ async fn utxo_genesis(d: web::Data<Devnet>) -> Reply {
     ok(s.genesis().iter().map(box_json).collect::<Vec<_>>())
 }
 
-async fn unspent_by_token(d: web::Data<Devnet>, id: web::Path<String>, q: web::Query<Paging>) -> Reply {
+async fn unspent_by_token(
+    d: web::Data<Devnet>,
+    id: web::Path<String>,
+    q: web::Query<Paging>,
+) -> Reply {
     let token = hex::encode(parse32("tokenId", &id)?);
     let (offset, limit) = q.window(5)?;
     let s = d.state();
     let mut boxes: Vec<&ErgoBox> = s
         .utxo()
-        .filter(|b| b.tokens.iter().flatten().any(|t| String::from(t.token_id) == token))
+        .filter(|b| {
+            b.tokens
+                .iter()
+                .flatten()
+                .any(|t| String::from(t.token_id) == token)
+        })
         .collect();
     boxes.sort_by_key(|b| (b.creation_height, b.box_id()));
-    ok(boxes.into_iter().skip(offset).take(limit).map(box_json).collect::<Vec<_>>())
+    ok(boxes
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(box_json)
+        .collect::<Vec<_>>())
 }
 
 async fn scan_register(d: web::Data<Devnet>, req: web::Json<ScanRequest>) -> Reply {
@@ -374,7 +421,9 @@ fn one() -> u32 {
 
 async fn devnet_mine(d: web::Data<Devnet>, req: web::Json<MineReq>) -> Reply {
     if req.blocks == 0 || req.blocks > 10_000 {
-        return Err(HttpError::bad_request("blocks: must be between 1 and 10000"));
+        return Err(HttpError::bad_request(
+            "blocks: must be between 1 and 10000",
+        ));
     }
     let n = req.blocks;
     let d2 = d.clone();
@@ -382,7 +431,9 @@ async fn devnet_mine(d: web::Data<Devnet>, req: web::Json<MineReq>) -> Reply {
         .await
         .map_err(|e| HttpError::bad_request(format!("mining aborted: {e}")))?;
     let s = d.state();
-    ok(json!({"height": s.height(), "mined": ids.iter().map(|i| String::from(i.0)).collect::<Vec<_>>()}))
+    ok(
+        json!({"height": s.height(), "mined": ids.iter().map(|i| String::from(i.0)).collect::<Vec<_>>()}),
+    )
 }
 
 #[derive(Deserialize)]
@@ -396,7 +447,9 @@ async fn devnet_rollback(d: web::Data<Devnet>, req: web::Json<RollbackReq>) -> R
         return Err(HttpError::bad_request("depth: must be at least 1"));
     }
     let mut s = d.state();
-    let undone = s.rollback(req.depth).map_err(|e| HttpError::bad_request(format!("depth: {e}")))?;
+    let undone = s
+        .rollback(req.depth)
+        .map_err(|e| HttpError::bad_request(format!("depth: {e}")))?;
     ok(json!({
         "height": s.height(),
         "rolled_back": undone.iter().map(|i| String::from(i.0)).collect::<Vec<_>>(),
@@ -441,11 +494,31 @@ async fn metrics(d: web::Data<Devnet>) -> HttpResponse {
     let s = d.state();
     let mut reg = Registry::default();
     let values = [
-        ("devnet_height", "Height of the best block", s.height() as i64),
-        ("devnet_mempool_transactions", "Transactions in the mempool", s.mempool_len() as i64),
-        ("devnet_utxo_boxes", "Boxes in the UTXO set", s.utxo().count() as i64),
-        ("devnet_transactions_accepted", "Transactions accepted into the mempool since start", s.accepted_total as i64),
-        ("devnet_transactions_rejected", "Transactions refused since start", s.rejected_total as i64),
+        (
+            "devnet_height",
+            "Height of the best block",
+            s.height() as i64,
+        ),
+        (
+            "devnet_mempool_transactions",
+            "Transactions in the mempool",
+            s.mempool_len() as i64,
+        ),
+        (
+            "devnet_utxo_boxes",
+            "Boxes in the UTXO set",
+            s.utxo().count() as i64,
+        ),
+        (
+            "devnet_transactions_accepted",
+            "Transactions accepted into the mempool since start",
+            s.accepted_total as i64,
+        ),
+        (
+            "devnet_transactions_rejected",
+            "Transactions refused since start",
+            s.rejected_total as i64,
+        ),
     ];
     drop(s);
     for (name, help, v) in values {
@@ -463,7 +536,11 @@ async fn metrics(d: web::Data<Devnet>) -> HttpResponse {
 }
 
 async fn not_found(req: HttpRequest) -> Reply {
-    Err(HttpError::not_found(format!("no route for {} {}", req.method(), req.path())))
+    Err(HttpError::not_found(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    )))
 }
 
 /// All routes, for `App::configure`.
@@ -491,13 +568,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/transactions", web::post().to(submit_tx))
     .route("/transactions/check", web::post().to(check_tx))
     .route("/transactions/unconfirmed", web::get().to(unconfirmed))
-    .route("/transactions/unconfirmed/byTransactionId/{id}", web::get().to(unconfirmed_by_id))
-    .route("/transactions/unconfirmed/outputs/byTokenId/{id}", web::get().to(unconfirmed_outputs_by_token))
-    .route("/transactions/unconfirmed/inputs/byBoxId/{id}", web::get().to(unconfirmed_input_by_box))
+    .route(
+        "/transactions/unconfirmed/byTransactionId/{id}",
+        web::get().to(unconfirmed_by_id),
+    )
+    .route(
+        "/transactions/unconfirmed/outputs/byTokenId/{id}",
+        web::get().to(unconfirmed_outputs_by_token),
+    )
+    .route(
+        "/transactions/unconfirmed/inputs/byBoxId/{id}",
+        web::get().to(unconfirmed_input_by_box),
+    )
     .route("/utxo/byId/{id}", web::get().to(utxo_by_id))
-    .route("/utxo/withPool/byId/{id}", web::get().to(utxo_with_pool_by_id))
+    .route(
+        "/utxo/withPool/byId/{id}",
+        web::get().to(utxo_with_pool_by_id),
+    )
     .route("/utxo/genesis", web::get().to(utxo_genesis))
-    .route("/blockchain/box/unspent/byTokenId/{id}", web::get().to(unspent_by_token))
+    .route(
+        "/blockchain/box/unspent/byTokenId/{id}",
+        web::get().to(unspent_by_token),
+    )
     .route("/scan/register", web::post().to(scan_register))
     .route("/scan/unspentBoxes/{id}", web::get().to(scan_unspent))
     .route("/devnet/mine", web::post().to(devnet_mine))
@@ -514,10 +606,12 @@ pub fn http_server(
     listener: std::net::TcpListener,
 ) -> std::io::Result<actix_web::dev::Server> {
     let data = web::Data::from(devnet);
-    Ok(HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
-        .workers(2)
-        .disable_signals()
-        .shutdown_timeout(1)
-        .listen(listener)?
-        .run())
+    Ok(
+        HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
+            .workers(2)
+            .disable_signals()
+            .shutdown_timeout(1)
+            .listen(listener)?
+            .run(),
+    )
 }

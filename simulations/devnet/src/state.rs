@@ -32,7 +32,9 @@ pub const N_BITS: u64 = 16_842_752;
 pub enum SubmitError {
     #[error("Transaction is already in the mempool: {0}")]
     AlreadyInPool(String),
-    #[error("Double spending attempt: box {box_id} is already spent by unconfirmed transaction {by}")]
+    #[error(
+        "Double spending attempt: box {box_id} is already spent by unconfirmed transaction {by}"
+    )]
     DoubleSpend { box_id: String, by: String },
     #[error("Missing inputs: {0}")]
     MissingInputs(String),
@@ -328,8 +330,11 @@ impl DevnetState {
         let mut dropped = 0;
         for entry in self.mempool.take_all() {
             let tx = entry.tx;
-            let inputs: Option<Vec<ErgoBox>> =
-                tx.inputs.iter().map(|i| self.utxo.get(&i.box_id).cloned()).collect();
+            let inputs: Option<Vec<ErgoBox>> = tx
+                .inputs
+                .iter()
+                .map(|i| self.utxo.get(&i.box_id).cloned())
+                .collect();
             let data: Option<Vec<ErgoBox>> = tx
                 .data_inputs
                 .iter()
@@ -365,7 +370,11 @@ impl DevnetState {
             included.push(tx);
         }
         if dropped > 0 {
-            tracing::info!(dropped, height, "mempool transactions no longer valid were dropped");
+            tracing::info!(
+                dropped,
+                height,
+                "mempool transactions no longer valid were dropped"
+            );
         }
         let header = self.make_header(height, timestamp, &included);
         let block = Arc::new(render_block(header, included, spent));
@@ -426,17 +435,25 @@ impl DevnetState {
 
     /// Re-apply a logged block without validation (restart from `--state-dir`).
     pub fn replay_block(&mut self, header: Header, txs: Vec<Transaction>) -> Result<(), String> {
-        let expected = self.tip().map(|b| b.header.id).unwrap_or(BlockId(Digest32::zero()));
+        let expected = self
+            .tip()
+            .map(|b| b.header.id)
+            .unwrap_or(BlockId(Digest32::zero()));
         if header.parent_id != expected || header.height != self.height() + 1 {
-            return Err(format!("logged block at height {} does not extend the chain", header.height));
+            return Err(format!(
+                "logged block at height {} does not extend the chain",
+                header.height
+            ));
         }
         let mut spent = Vec::new();
         for tx in &txs {
             for i in tx.inputs.iter() {
-                let b = self
-                    .utxo
-                    .remove(&i.box_id)
-                    .ok_or_else(|| format!("logged transaction spends unknown box {}", String::from(i.box_id)))?;
+                let b = self.utxo.remove(&i.box_id).ok_or_else(|| {
+                    format!(
+                        "logged transaction spends unknown box {}",
+                        String::from(i.box_id)
+                    )
+                })?;
                 spent.push(b);
             }
             for out in tx.outputs.iter() {
@@ -444,7 +461,11 @@ impl DevnetState {
             }
         }
         self.last_timestamp = header.timestamp;
-        let block = Arc::new(render_block(header, txs.into_iter().map(Arc::new).collect(), spent));
+        let block = Arc::new(render_block(
+            header,
+            txs.into_iter().map(Arc::new).collect(),
+            spent,
+        ));
         self.by_id.insert(block.header.id, block.clone());
         self.blocks.push(block);
         self.context = Arc::new(self.next_context(self.next_timestamp_peek()));

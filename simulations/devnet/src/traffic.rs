@@ -54,7 +54,8 @@ pub fn signed_transfer(
 ) -> Result<Transaction, TransferError> {
     let height = state.height() + 1;
     let fee = SUGGESTED_TX_FEE();
-    let target = BoxValue::new(value + fee.as_u64()).map_err(|e| TransferError::Funds(e.to_string()))?;
+    let target =
+        BoxValue::new(value + fee.as_u64()).map_err(|e| TransferError::Funds(e.to_string()))?;
     let selection = SimpleBoxSelector::new()
         .select(available, target, &tokens)
         .map_err(|e| TransferError::Funds(e.to_string()))?;
@@ -66,7 +67,9 @@ pub fn signed_transfer(
     for t in tokens {
         out.add_token(t);
     }
-    let out = out.build().map_err(|e| TransferError::Build(e.to_string()))?;
+    let out = out
+        .build()
+        .map_err(|e| TransferError::Build(e.to_string()))?;
     let inputs: Vec<ErgoBox> = selection.boxes.iter().cloned().collect();
     let unsigned = TxBuilder::new(selection, vec![out], height, fee, from.address.clone())
         .build()

@@ -28,7 +28,13 @@ pub fn wallet(d: &Arc<Devnet>, i: usize) -> TestWallet {
 }
 
 /// A signed transfer of `value` nanoergs from wallet `from` to `to`, spending `boxes`.
-pub fn transfer(d: &Arc<Devnet>, from: usize, boxes: Vec<ErgoBox>, to: &ErgoTree, value: u64) -> Transaction {
+pub fn transfer(
+    d: &Arc<Devnet>,
+    from: usize,
+    boxes: Vec<ErgoBox>,
+    to: &ErgoTree,
+    value: u64,
+) -> Transaction {
     let s = d.state();
     dgcm_devnet::traffic::signed_transfer(&s, &d.wallets[from], boxes, to, value, vec![])
         .expect("transfer builds")

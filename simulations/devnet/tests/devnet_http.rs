@@ -57,7 +57,11 @@ fn api_detail(e: &dgcm_chain::NodeError) -> String {
     match e {
         dgcm_chain::NodeError::Api { status, error, .. } => {
             assert_eq!(*status, 400, "expected 400, got {status}: {error:?}");
-            format!("{} {}", error.reason, error.detail.clone().unwrap_or_default())
+            format!(
+                "{} {}",
+                error.reason,
+                error.detail.clone().unwrap_or_default()
+            )
         }
         other => panic!("expected an API error, got {other}"),
     }
@@ -73,13 +77,27 @@ async fn valid_transfer_is_accepted_and_mined() {
     assert_eq!(id, tx.id());
     assert!(node.unconfirmed_transaction(&id).await.unwrap().is_some());
     let out = tx.outputs.first().box_id();
-    assert!(node.unspent_box(&out).await.unwrap().is_none(), "not confirmed yet");
+    assert!(
+        node.unspent_box(&out).await.unwrap().is_none(),
+        "not confirmed yet"
+    );
     assert!(node.unspent_box_with_pool(&out).await.unwrap().is_some());
     mine(&dn.url(), 1).await;
     assert_eq!(node.info().await.unwrap().full_height, Some(1));
-    assert_eq!(node.unspent_box(&out).await.unwrap().unwrap().value.as_u64(), &(5 * ERG));
+    assert_eq!(
+        node.unspent_box(&out)
+            .await
+            .unwrap()
+            .unwrap()
+            .value
+            .as_u64(),
+        &(5 * ERG)
+    );
     assert!(node.unconfirmed_transaction(&id).await.unwrap().is_none());
-    let block = node.block(&node.block_ids_at(1).await.unwrap()[0]).await.unwrap();
+    let block = node
+        .block(&node.block_ids_at(1).await.unwrap()[0])
+        .await
+        .unwrap();
     assert_eq!(block.transactions().len(), 1);
     assert_eq!(block.transactions()[0].id(), id);
     dn.stop().await;
@@ -111,21 +129,39 @@ async fn script_box_spent_without_satisfying_script_is_refused() {
     )
     .build()
     .unwrap();
-    let unsigned = TxBuilder::new(selection, vec![out], height, SUGGESTED_TX_FEE(), thief.address.clone())
-        .build()
-        .unwrap();
+    let unsigned = TxBuilder::new(
+        selection,
+        vec![out],
+        height,
+        SUGGESTED_TX_FEE(),
+        thief.address.clone(),
+    )
+    .build()
+    .unwrap();
     // No secret is needed for a height lock, so the transaction "signs" with an empty proof.
     let signed = Transaction::new(
-        vec![Input::new(locked.box_id(), ProverResult { proof: vec![].into(), extension: ContextExtension::empty() })]
-            .try_into()
-            .unwrap(),
+        vec![Input::new(
+            locked.box_id(),
+            ProverResult {
+                proof: vec![].into(),
+                extension: ContextExtension::empty(),
+            },
+        )]
+        .try_into()
+        .unwrap(),
         None,
         unsigned.output_candidates.clone(),
     )
     .unwrap();
-    let err = node.submit_transaction(&signed).await.expect_err("must be refused");
+    let err = node
+        .submit_transaction(&signed)
+        .await
+        .expect_err("must be refused");
     let detail = api_detail(&err);
-    assert!(detail.contains("reduced to false") || detail.contains("false"), "{detail}");
+    assert!(
+        detail.contains("reduced to false") || detail.contains("false"),
+        "{detail}"
+    );
     // The box is still there and the devnet still serves.
     assert!(node.unspent_box(&locked.box_id()).await.unwrap().is_some());
 
@@ -133,17 +169,34 @@ async fn script_box_spent_without_satisfying_script_is_refused() {
     let victim_box = boxes_of(&d, 3).remove(0);
     let honest = transfer(&d, 3, vec![victim_box.clone()], &thief.tree, ERG);
     let forged = Transaction::new(
-        vec![Input::new(victim_box.box_id(), ProverResult { proof: vec![].into(), extension: ContextExtension::empty() })]
+        vec![Input::new(
+            victim_box.box_id(),
+            ProverResult {
+                proof: vec![].into(),
+                extension: ContextExtension::empty(),
+            },
+        )]
+        .try_into()
+        .unwrap(),
+        None,
+        honest
+            .outputs
+            .iter()
+            .map(|b| b.clone().into())
+            .collect::<Vec<_>>()
             .try_into()
             .unwrap(),
-        None,
-        honest.outputs.iter().map(|b| b.clone().into()).collect::<Vec<_>>().try_into().unwrap(),
     )
     .unwrap();
-    let err = node.submit_transaction(&forged).await.expect_err("forged proof refused");
+    let err = node
+        .submit_transaction(&forged)
+        .await
+        .expect_err("forged proof refused");
     api_detail(&err);
     // The honest version passes: the refusal was for the proof, not the shape.
-    node.submit_transaction(&honest).await.expect("honest spend accepted");
+    node.submit_transaction(&honest)
+        .await
+        .expect("honest spend accepted");
     dn.stop().await;
 }
 
@@ -155,7 +208,10 @@ async fn double_spend_is_refused_and_chained_spend_accepted() {
     let a = transfer(&d, 0, vec![b.clone()], &wallet(&d, 1).tree, 3 * ERG);
     let conflicting = transfer(&d, 0, vec![b.clone()], &wallet(&d, 2).tree, 4 * ERG);
     node.submit_transaction(&a).await.unwrap();
-    let err = node.submit_transaction(&conflicting).await.expect_err("double spend");
+    let err = node
+        .submit_transaction(&conflicting)
+        .await
+        .expect_err("double spend");
     assert!(api_detail(&err).contains("Double spending attempt"));
     assert!(err.is_lost_race());
     let err = node.submit_transaction(&a).await.expect_err("resubmission");
@@ -164,14 +220,22 @@ async fn double_spend_is_refused_and_chained_spend_accepted() {
     // Wallet 1 spends the unconfirmed output of `a` right away.
     let unconfirmed_out = a.outputs.first().clone();
     let chained = transfer(&d, 1, vec![unconfirmed_out], &wallet(&d, 2).tree, ERG);
-    node.submit_transaction(&chained).await.expect("chained spend accepted");
+    node.submit_transaction(&chained)
+        .await
+        .expect("chained spend accepted");
     assert_eq!(node.unconfirmed_transactions(0, 50).await.unwrap().len(), 2);
     mine(&dn.url(), 1).await;
-    let block = node.block(&node.block_ids_at(1).await.unwrap()[0]).await.unwrap();
+    let block = node
+        .block(&node.block_ids_at(1).await.unwrap()[0])
+        .await
+        .unwrap();
     let ids: Vec<_> = block.transactions().iter().map(|t| t.id()).collect();
     assert_eq!(ids, vec![a.id(), chained.id()]);
     // After confirmation the conflicting spend is refused as missing input.
-    let err = node.submit_transaction(&conflicting).await.expect_err("spent box");
+    let err = node
+        .submit_transaction(&conflicting)
+        .await
+        .expect_err("spent box");
     assert!(api_detail(&err).contains("Missing inputs"));
     dn.stop().await;
 }
@@ -181,21 +245,39 @@ async fn unbalanced_transaction_is_refused() {
     let (dn, node) = devnet().await;
     let d = dn.devnet.clone();
     let w = wallet(&d, 0);
-    let b = boxes_of(&d, 0).into_iter().find(|b| b.tokens.is_none()).unwrap();
+    let b = boxes_of(&d, 0)
+        .into_iter()
+        .find(|b| b.tokens.is_none())
+        .unwrap();
     // Outputs worth more than the input: ergo-lib's preservation check must refuse it.
     let height = 1;
     let sel = SimpleBoxSelector::new()
-        .select(vec![b.clone()], BoxValue::new(ERG + SUGGESTED_TX_FEE().as_u64()).unwrap(), &[])
+        .select(
+            vec![b.clone()],
+            BoxValue::new(ERG + SUGGESTED_TX_FEE().as_u64()).unwrap(),
+            &[],
+        )
         .unwrap();
-    let honest_out = ErgoBoxCandidateBuilder::new(BoxValue::new(ERG).unwrap(), w.tree.clone(), height)
-        .build()
-        .unwrap();
-    let honest = TxBuilder::new(sel, vec![honest_out], height, SUGGESTED_TX_FEE(), w.address.clone())
-        .build()
-        .unwrap();
-    let inflated = ErgoBoxCandidateBuilder::new(BoxValue::new(b.value.as_u64() * 2).unwrap(), w.tree.clone(), height)
-        .build()
-        .unwrap();
+    let honest_out =
+        ErgoBoxCandidateBuilder::new(BoxValue::new(ERG).unwrap(), w.tree.clone(), height)
+            .build()
+            .unwrap();
+    let honest = TxBuilder::new(
+        sel,
+        vec![honest_out],
+        height,
+        SUGGESTED_TX_FEE(),
+        w.address.clone(),
+    )
+    .build()
+    .unwrap();
+    let inflated = ErgoBoxCandidateBuilder::new(
+        BoxValue::new(b.value.as_u64() * 2).unwrap(),
+        w.tree.clone(),
+        height,
+    )
+    .build()
+    .unwrap();
     let unsigned = ergo_lib::chain::transaction::unsigned::UnsignedTransaction::new(
         honest.inputs.clone(),
         None,
@@ -206,9 +288,15 @@ async fn unbalanced_transaction_is_refused() {
     let signed = Wallet::from_secrets(vec![w.secret.clone()])
         .sign_transaction(ctx, &d.state().context(), None)
         .unwrap();
-    let err = node.submit_transaction(&signed).await.expect_err("inflation refused");
+    let err = node
+        .submit_transaction(&signed)
+        .await
+        .expect_err("inflation refused");
     let detail = api_detail(&err);
-    assert!(detail.to_lowercase().contains("erg") || detail.contains("value"), "{detail}");
+    assert!(
+        detail.to_lowercase().contains("erg") || detail.contains("value"),
+        "{detail}"
+    );
     dn.stop().await;
 }
 
@@ -254,10 +342,19 @@ async fn garbage_requests_get_4xx_with_reason_and_devnet_keeps_serving() {
         };
         let resp = req.send().await.unwrap();
         let status = resp.status();
-        assert!(status.is_client_error(), "{method} {path}: expected 4xx, got {status}");
-        let err: dgcm_chain::ApiError = resp.json().await.unwrap_or_else(|e| panic!("{method} {path}: body is not ApiError: {e}"));
+        assert!(
+            status.is_client_error(),
+            "{method} {path}: expected 4xx, got {status}"
+        );
+        let err: dgcm_chain::ApiError = resp
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: body is not ApiError: {e}"));
         assert_eq!(err.error, status.as_u16());
-        assert!(!err.detail.unwrap_or_default().is_empty(), "{method} {path}: no reason given");
+        assert!(
+            !err.detail.unwrap_or_default().is_empty(),
+            "{method} {path}: no reason given"
+        );
     }
     // Still alive and consistent.
     assert_eq!(node.info().await.unwrap().full_height, None);
@@ -276,12 +373,24 @@ async fn rollback_returns_transactions_to_mempool() {
     let old_ids: Vec<_> = (1..=3).map(|h| d.state().ids_at(h)[0]).collect();
     let r = rollback(&dn.url(), 3).await;
     assert_eq!(r["height"], 0);
-    assert!(node.unconfirmed_transaction(&tx.id()).await.unwrap().is_some(), "back in the mempool");
+    assert!(
+        node.unconfirmed_transaction(&tx.id())
+            .await
+            .unwrap()
+            .is_some(),
+        "back in the mempool"
+    );
     mine(&dn.url(), 3).await;
     let new_first = node.block_ids_at(1).await.unwrap();
     assert_ne!(new_first[0], old_ids[0], "a replacement block has a new id");
-    assert!(new_first.contains(&old_ids[0]), "the orphan is still listed at its height");
-    assert!(node.block(&old_ids[0]).await.is_ok(), "orphans stay retrievable by id");
+    assert!(
+        new_first.contains(&old_ids[0]),
+        "the orphan is still listed at its height"
+    );
+    assert!(
+        node.block(&old_ids[0]).await.is_ok(),
+        "orphans stay retrievable by id"
+    );
     let b1 = node.block(&new_first[0]).await.unwrap();
     assert_eq!(b1.transactions()[0].id(), tx.id());
     dn.stop().await;
@@ -291,7 +400,12 @@ async fn rollback_returns_transactions_to_mempool() {
 async fn traffic_scans_and_token_queries() {
     let (dn, node) = devnet().await;
     let url = dn.url();
-    let info: serde_json::Value = reqwest::get(format!("{url}/devnet/info")).await.unwrap().json().await.unwrap();
+    let info: serde_json::Value = reqwest::get(format!("{url}/devnet/info"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(info["wallets"].as_array().unwrap().len(), 8);
     let sigusd = info["tokens"]["SigUSD"].as_str().unwrap().to_string();
     let nft = info["oracle_pool_nft"].as_str().unwrap().to_string();
@@ -306,10 +420,19 @@ async fn traffic_scans_and_token_queries() {
         .await
         .unwrap();
     assert_eq!(r["submitted"].as_array().unwrap().len(), 20);
-    assert_eq!(node.unconfirmed_transactions(0, 100).await.unwrap().len(), 20);
+    assert_eq!(
+        node.unconfirmed_transactions(0, 100).await.unwrap().len(),
+        20
+    );
     mine(&url, 1).await;
-    assert_eq!(node.unconfirmed_transactions(0, 100).await.unwrap().len(), 0);
-    let block = node.block(&node.block_ids_at(1).await.unwrap()[0]).await.unwrap();
+    assert_eq!(
+        node.unconfirmed_transactions(0, 100).await.unwrap().len(),
+        0
+    );
+    let block = node
+        .block(&node.block_ids_at(1).await.unwrap()[0])
+        .await
+        .unwrap();
     assert_eq!(block.transactions().len(), 20);
 
     let token = ergo_lib::ergotree_ir::chain::token::TokenId::from(
@@ -328,13 +451,19 @@ async fn traffic_scans_and_token_queries() {
             scan_name: "sigusd".into(),
             wallet_interaction: "off".into(),
             remove_offchain: true,
-            tracking_rule: TrackingRule::ContainsAsset { asset_id: sigusd.clone() },
+            tracking_rule: TrackingRule::ContainsAsset {
+                asset_id: sigusd.clone(),
+            },
         })
         .await
         .unwrap();
     let holders = node.scan_unspent_boxes(scan).await.unwrap();
     assert!(!holders.is_empty());
-    assert!(holders.iter().all(|b| b.tokens.iter().flatten().any(|t| String::from(t.token_id) == sigusd)));
+    assert!(holders.iter().all(|b| b
+        .tokens
+        .iter()
+        .flatten()
+        .any(|t| String::from(t.token_id) == sigusd)));
     let tree_hex = hex::encode(
         ergo_lib::ergotree_ir::serialization::SigmaSerializable::sigma_serialize_bytes(
             &dn.devnet.wallets[0].tree,
@@ -348,8 +477,13 @@ async fn traffic_scans_and_token_queries() {
             remove_offchain: true,
             tracking_rule: TrackingRule::And {
                 args: vec![
-                    TrackingRule::ContainsAsset { asset_id: sigusd.clone() },
-                    TrackingRule::Equals { register: Some("R1".into()), value: tree_hex },
+                    TrackingRule::ContainsAsset {
+                        asset_id: sigusd.clone(),
+                    },
+                    TrackingRule::Equals {
+                        register: Some("R1".into()),
+                        value: tree_hex,
+                    },
                 ],
             },
         })
@@ -357,9 +491,16 @@ async fn traffic_scans_and_token_queries() {
         .unwrap();
     let mine_only = node.scan_unspent_boxes(scan2).await.unwrap();
     assert!(!mine_only.is_empty() && mine_only.len() < holders.len());
-    assert!(mine_only.iter().all(|b| b.ergo_tree == dn.devnet.wallets[0].tree));
+    assert!(mine_only
+        .iter()
+        .all(|b| b.ergo_tree == dn.devnet.wallets[0].tree));
 
-    let metrics = reqwest::get(format!("{url}/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("devnet_height 1"), "{metrics}");
     dn.stop().await;
 }
@@ -368,7 +509,10 @@ async fn traffic_scans_and_token_queries() {
 async fn state_dir_resumes_the_same_chain() {
     let dir = std::env::temp_dir().join(format!("dgcm-devnet-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let config = dgcm_devnet::DevnetConfig { state_dir: Some(dir.clone()), ..Default::default() };
+    let config = dgcm_devnet::DevnetConfig {
+        state_dir: Some(dir.clone()),
+        ..Default::default()
+    };
     let (dn, node) = devnet_with(config.clone()).await;
     let d = dn.devnet.clone();
     let tx = transfer(&d, 0, boxes_of(&d, 0), &wallet(&d, 1).tree, 2 * ERG);

@@ -6,7 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use dgcm_chain::{ChainEvent, Cursor, Follower, FollowerConfig, MempoolEvent, MempoolWatcher, NodeClient};
+use dgcm_chain::{
+    ChainEvent, Cursor, Follower, FollowerConfig, MempoolEvent, MempoolWatcher, NodeClient,
+};
 use dgcm_devnet::genesis::ERG;
 use ergo_lib::ergo_chain_types::BlockId;
 
@@ -53,7 +55,10 @@ async fn rollback_sequence(depth: u32) {
     let ids = best_ids(&node, 1, 12).await;
     assert_eq!(
         first,
-        ids.iter().enumerate().map(|(i, id)| Ev::Fwd(i as u32 + 1, *id)).collect::<Vec<_>>()
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| Ev::Fwd(i as u32 + 1, *id))
+            .collect::<Vec<_>>()
     );
 
     rollback(&url, depth).await;
@@ -105,7 +110,12 @@ async fn follower_rollback_to_a_shorter_chain() {
     let events = drain(&mut f).await;
     assert_eq!(
         events,
-        vec![Ev::Back(6, ids[5]), Ev::Back(5, ids[4]), Ev::Back(4, ids[3]), Ev::Fwd(4, new4)]
+        vec![
+            Ev::Back(6, ids[5]),
+            Ev::Back(5, ids[4]),
+            Ev::Back(4, ids[3]),
+            Ev::Fwd(4, new4)
+        ]
     );
     dn.stop().await;
 }
@@ -124,7 +134,10 @@ async fn follower_resumes_from_stored_cursor() {
     mine(&url, 2).await;
     let mut f = Follower::new(node.clone(), config(), stored);
     let ids = best_ids(&node, 9, 10).await;
-    assert_eq!(drain(&mut f).await, vec![Ev::Fwd(9, ids[0]), Ev::Fwd(10, ids[1])]);
+    assert_eq!(
+        drain(&mut f).await,
+        vec![Ev::Fwd(9, ids[0]), Ev::Fwd(10, ids[1])]
+    );
     let stored = f.cursor();
     drop(f);
 
@@ -135,14 +148,27 @@ async fn follower_resumes_from_stored_cursor() {
     mine(&url, 4).await;
     let new = best_ids(&node, 8, 11).await;
     let mut f = Follower::new(node.clone(), config(), stored);
-    let mut expected = vec![Ev::Back(10, old[2]), Ev::Back(9, old[1]), Ev::Back(8, old[0])];
-    expected.extend(new.iter().enumerate().map(|(i, id)| Ev::Fwd(8 + i as u32, *id)));
+    let mut expected = vec![
+        Ev::Back(10, old[2]),
+        Ev::Back(9, old[1]),
+        Ev::Back(8, old[0]),
+    ];
+    expected.extend(
+        new.iter()
+            .enumerate()
+            .map(|(i, id)| Ev::Fwd(8 + i as u32, *id)),
+    );
     assert_eq!(drain(&mut f).await, expected);
 
     // Starting at a height works too.
-    let mut f = Follower::from_height(node.clone(), config(), 10).await.unwrap();
+    let mut f = Follower::from_height(node.clone(), config(), 10)
+        .await
+        .unwrap();
     let tail = best_ids(&node, 10, 11).await;
-    assert_eq!(drain(&mut f).await, vec![Ev::Fwd(10, tail[0]), Ev::Fwd(11, tail[1])]);
+    assert_eq!(
+        drain(&mut f).await,
+        vec![Ev::Fwd(10, tail[0]), Ev::Fwd(11, tail[1])]
+    );
     dn.stop().await;
 }
 
@@ -154,7 +180,8 @@ async fn follower_stream_and_blocks_carry_transactions() {
     let tx = transfer(&d, 0, boxes_of(&d, 0), &wallet(&d, 1).tree, ERG);
     node.submit_transaction(&tx).await.unwrap();
     mine(&dn.url(), 1).await;
-    let mut stream = Box::pin(Follower::new(node.clone(), config(), Cursor::genesis()).into_stream());
+    let mut stream =
+        Box::pin(Follower::new(node.clone(), config(), Cursor::genesis()).into_stream());
     let ev = tokio::time::timeout(Duration::from_secs(10), stream.next())
         .await
         .unwrap()
@@ -164,7 +191,10 @@ async fn follower_stream_and_blocks_carry_transactions() {
         ChainEvent::RollForward(b) => {
             assert_eq!(b.height(), 1);
             assert_eq!(b.transactions()[0].id(), tx.id());
-            assert_eq!(b.transactions()[0].outputs.first().box_id(), tx.outputs.first().box_id());
+            assert_eq!(
+                b.transactions()[0].outputs.first().box_id(),
+                tx.outputs.first().box_id()
+            );
         }
         other => panic!("expected RollForward, got {other:?}"),
     }

@@ -26,8 +26,10 @@ fn openapi_to_json_schema(v: &mut Value) {
 }
 
 fn spec() -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/ergo-node-openapi.yaml");
-    let yaml: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/ergo-node-openapi.yaml");
+    let yaml: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut json = serde_json::to_value(yaml).unwrap();
     openapi_to_json_schema(&mut json);
     json
@@ -56,7 +58,14 @@ async fn devnet_answers_match_node_openapi_schemas() {
     let spec = spec();
     let (dn, node) = devnet().await;
     let url = dn.url();
-    let get = |p: String| async move { reqwest::get(p).await.unwrap().json::<Value>().await.unwrap() };
+    let get = |p: String| async move {
+        reqwest::get(p)
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
 
     // Empty chain: nullable fields are null.
     check(&spec, "NodeInfo", false, &get(format!("{url}/info")).await);
@@ -64,19 +73,55 @@ async fn devnet_answers_match_node_openapi_schemas() {
     let d = dn.devnet.clone();
     let tx = transfer(&d, 0, boxes_of(&d, 0), &wallet(&d, 1).tree, 3 * ERG);
     node.submit_transaction(&tx).await.unwrap();
-    check(&spec, "ErgoTransaction", true, &get(format!("{url}/transactions/unconfirmed")).await);
+    check(
+        &spec,
+        "ErgoTransaction",
+        true,
+        &get(format!("{url}/transactions/unconfirmed")).await,
+    );
     mine(&url, 3).await;
 
     check(&spec, "NodeInfo", false, &get(format!("{url}/info")).await);
     let id = node.block_ids_at(1).await.unwrap()[0];
     let block = get(format!("{url}/blocks/{}", String::from(id.0))).await;
-    assert_eq!(block["blockTransactions"]["transactions"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        block["blockTransactions"]["transactions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     check(&spec, "FullBlock", false, &block);
-    check(&spec, "BlockHeader", false, &get(format!("{url}/blocks/{}/header", String::from(id.0))).await);
-    check(&spec, "BlockHeader", true, &get(format!("{url}/blocks/lastHeaders/10")).await);
+    check(
+        &spec,
+        "BlockHeader",
+        false,
+        &get(format!("{url}/blocks/{}/header", String::from(id.0))).await,
+    );
+    check(
+        &spec,
+        "BlockHeader",
+        true,
+        &get(format!("{url}/blocks/lastHeaders/10")).await,
+    );
     let out = String::from(tx.outputs.first().box_id());
-    check(&spec, "ErgoTransactionOutput", false, &get(format!("{url}/utxo/byId/{out}")).await);
-    check(&spec, "ErgoTransactionOutput", true, &get(format!("{url}/utxo/genesis")).await);
-    check(&spec, "ApiError", false, &get(format!("{url}/utxo/byId/{}", "00".repeat(32))).await);
+    check(
+        &spec,
+        "ErgoTransactionOutput",
+        false,
+        &get(format!("{url}/utxo/byId/{out}")).await,
+    );
+    check(
+        &spec,
+        "ErgoTransactionOutput",
+        true,
+        &get(format!("{url}/utxo/genesis")).await,
+    );
+    check(
+        &spec,
+        "ApiError",
+        false,
+        &get(format!("{url}/utxo/byId/{}", "00".repeat(32))).await,
+    );
     dn.stop().await;
 }
