@@ -164,7 +164,7 @@ async fn run_devnet(args: DevnetArgs, settings: Settings) -> anyhow::Result<()> 
     };
     let block_time = parse_block_time(args.block_time.as_deref().unwrap_or(&s.block_time))?;
     let wallets = args.wallets.unwrap_or(s.wallets);
-    if wallets < 2 || wallets > 1000 {
+    if !(2..=1000).contains(&wallets) {
         anyhow::bail!("wallets: {wallets} is out of range (2..=1000)");
     }
     let config = dgcm_devnet::DevnetConfig {

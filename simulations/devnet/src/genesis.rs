@@ -22,7 +22,7 @@ pub const ERG: u64 = 1_000_000_000;
 
 /// Stand-in tokens minted at genesis: (name, decimals, amount per wallet in base units).
 pub const TOKENS: &[(&str, u32, u64)] = &[
-    ("SigUSD", 2, 100_000_00),
+    ("SigUSD", 2, 10_000_000), // 100,000.00 SigUSD
     ("rsUSDT", 6, 100_000_000_000),
     ("rsADA", 6, 100_000_000_000),
 ];

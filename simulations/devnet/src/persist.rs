@@ -92,7 +92,7 @@ pub fn open(dir: &Path, config: &DevnetConfig, state: &mut DevnetState) -> anyho
                         .map_err(|e| anyhow::anyhow!("{}: {e}", at()))?;
                 }
                 Some("R") => {
-                    let depth: u32 = parts.next().unwrap_or("").parse().with_context(|| at())?;
+                    let depth: u32 = parts.next().unwrap_or("").parse().with_context(at)?;
                     state
                         .replay_rollback(depth)
                         .map_err(|e| anyhow::anyhow!("{}: {e}", at()))?;
