@@ -1,1 +1,20 @@
-//! DGCM protocol v1 in Rust: typed boxes, codecs and transaction builders (in progress; see ../PROTOCOL.md).
+//! DGCM protocol v1 in Rust (see ../PROTOCOL.md): the compiled trees re-parameterised for a
+//! deployment ([`trees`]), one typed codec per box kind, and pure transaction builders
+//! ([`build`]) that place every protocol input and output at the index the scripts check.
+
+pub mod arbitration;
+pub mod build;
+pub mod codec;
+pub mod lease;
+pub mod lets_member;
+pub mod lets_vault;
+pub mod listing;
+pub mod order;
+pub mod rosen_deposit;
+pub mod trees;
+pub mod tx;
+pub mod util;
+
+pub use codec::{BoxKind, CodecError, Typed};
+pub use trees::{Contracts, Kind, ProtocolParams, TreeError};
+pub use tx::{BuildError, Executor, Spend, TxDraft, TxPlan};

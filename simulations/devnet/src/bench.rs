@@ -55,7 +55,8 @@ fn workload(n: usize) -> (DevnetState, Vec<(Transaction, Vec<ErgoBox>)>) {
     let mut txs = Vec::with_capacity(n);
     for k in 0..n {
         let i = k % wallets.len();
-        let inputs_wanted = if k % 4 == 3 { 3 } else { 1 };
+        // Every wallet takes turns: one round in four spends three boxes per transaction.
+        let inputs_wanted = if (k / wallets.len()) % 4 == 3 { 3 } else { 1 };
         let mut picked: Vec<ErgoBox> = Vec::new();
         while picked.len() < inputs_wanted {
             match by_owner[i].pop() {
@@ -64,8 +65,8 @@ fn workload(n: usize) -> (DevnetState, Vec<(Transaction, Vec<ErgoBox>)>) {
                 None => break,
             }
         }
-        if picked.is_empty() {
-            break;
+        if picked.len() < inputs_wanted {
+            continue; // this wallet ran out; the others go on
         }
         let total: u64 = picked.iter().map(|b| *b.value.as_u64()).sum();
         let to = &wallets[(i + 1) % wallets.len()].tree;
