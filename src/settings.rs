@@ -52,10 +52,52 @@ impl Settings {
         }
         b = b.add_source(
             config::Environment::with_prefix("DGCM")
+                .prefix_separator("_")
                 .separator("__")
                 .try_parsing(true),
         );
         let c = b.build().context("reading settings")?;
         c.try_deserialize().context("settings")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // One test touches the process environment, so everything that reads it is in here.
+    #[test]
+    fn file_then_environment_then_errors() {
+        let dir = std::env::temp_dir().join(format!("dgcm-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("dgcm.toml");
+        std::fs::write(
+            &file,
+            "[devnet]\nlisten = \"127.0.0.1:7000\"\nwallets = 3\n",
+        )
+        .unwrap();
+
+        let s = Settings::load(Some(&file)).unwrap();
+        assert_eq!(s.devnet.listen, "127.0.0.1:7000");
+        assert_eq!(s.devnet.wallets, 3);
+        assert_eq!(s.devnet.block_time, "manual", "default kept");
+
+        std::env::set_var("DGCM_DEVNET__WALLETS", "5");
+        std::env::set_var("DGCM_DEVNET__BLOCK_TIME", "2s");
+        let s = Settings::load(Some(&file)).unwrap();
+        std::env::remove_var("DGCM_DEVNET__WALLETS");
+        std::env::remove_var("DGCM_DEVNET__BLOCK_TIME");
+        assert_eq!(s.devnet.wallets, 5, "environment beats the file");
+        assert_eq!(s.devnet.block_time, "2s");
+        assert_eq!(s.devnet.listen, "127.0.0.1:7000");
+
+        std::fs::write(&file, "[devnet]\nlistn = \"x\"\n").unwrap();
+        let err = format!("{:#}", Settings::load(Some(&file)).unwrap_err());
+        assert!(err.contains("listn"), "the unknown key is named: {err}");
+        std::fs::write(&file, "[devnet]\nwallets = \"many\"\n").unwrap();
+        let err = format!("{:#}", Settings::load(Some(&file)).unwrap_err());
+        assert!(err.contains("wallets") || err.contains("many"), "{err}");
+        assert!(Settings::load(Some(&dir.join("missing.toml"))).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

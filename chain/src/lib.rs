@@ -13,6 +13,7 @@
 pub mod client;
 pub mod follower;
 pub mod mempool;
+pub mod scan;
 pub mod types;
 
 pub use client::{ClientConfig, NodeClient, NodeError};

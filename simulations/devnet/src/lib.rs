@@ -6,13 +6,12 @@
 //! test controls under `/devnet/*` (mine, roll back, random traffic, wallets).
 //!
 //! Modules: [`genesis`] (test wallets, stand-in tokens and oracle pool), [`state`] (chain, UTXO,
-//! mempool, validation), [`server`] (HTTP), [`scan`] (EIP-1 rules), [`traffic`] (random
+//! mempool, validation), [`server`] (HTTP, EIP-1 scans through `dgcm_chain::scan`), [`traffic`] (random
 //! transfers), [`persist`] (the `--state-dir` chain log).
 
 pub mod bench;
 pub mod genesis;
 pub mod persist;
-pub mod scan;
 pub mod server;
 pub mod state;
 pub mod traffic;

@@ -13,7 +13,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::state::{tx_json, SubmitError};
-use crate::{scan, traffic, Devnet};
+use crate::{traffic, Devnet};
+use dgcm_chain::scan;
 
 /// Largest request body accepted (a node refuses transactions above ~100 KB anyway).
 const MAX_BODY: usize = 2 * 1024 * 1024;
@@ -378,6 +379,8 @@ async fn scan_register(d: web::Data<Devnet>, req: web::Json<ScanRequest>) -> Rep
     ok(json!({"scanId": scans.len() as i32}))
 }
 
+/// The devnet evaluates a scan against the current UTXO set when asked, so it also finds boxes
+/// created before the scan was registered (a real node tracks boxes from registration on).
 async fn scan_unspent(d: web::Data<Devnet>, id: web::Path<String>) -> Reply {
     let n: usize = id
         .parse()

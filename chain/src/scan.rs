@@ -1,12 +1,11 @@
-//! EIP-1 tracking rules evaluated against boxes (`/scan/register`, `/scan/unspentBoxes`).
+//! EIP-1 tracking rules evaluated against boxes: the devnet's `/scan/*` endpoints and the tests
+//! of `scanner-rules/` use this one evaluator.
 //!
-//! The devnet evaluates a scan against the current UTXO set when asked, so a scan also finds
-//! boxes created before it was registered (a real node only tracks boxes seen after
-//! registration). Rule semantics follow the node: `containsAsset` looks at token ids; `equals` /
+//! Rule semantics follow the node: `containsAsset` looks at token ids; `equals` /
 //! `contains` on R1 (the default) compare against the box's ErgoTree bytes, on R4–R9 against the
 //! register's serialized constant, both given as hex in `value`.
 
-use dgcm_chain::types::TrackingRule;
+use crate::types::TrackingRule;
 use ergo_lib::ergotree_ir::chain::ergo_box::{ErgoBox, NonMandatoryRegisterId};
 use ergo_lib::ergotree_ir::serialization::SigmaSerializable;
 
