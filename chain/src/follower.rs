@@ -194,6 +194,18 @@ impl Follower {
         }
     }
 
+    /// The next `RollForward` if it is already fetched and extends the cursor (no network).
+    /// Lets a consumer apply a run of catch-up blocks in one database transaction.
+    pub fn next_ready(&mut self) -> Option<ChainEvent> {
+        match self.ahead.front() {
+            Some(b) if b.parent_id() == self.cursor.header_id => {
+                let b = self.ahead.pop_front()?;
+                Some(self.roll_forward(b))
+            }
+            _ => None,
+        }
+    }
+
     /// A stream of events (never ends on its own; errors are yielded and the stream goes on).
     pub fn into_stream(self) -> impl Stream<Item = Result<ChainEvent, FollowerError>> {
         futures::stream::unfold(self, |mut f| async move {

@@ -431,13 +431,15 @@ impl DevnetState {
         let mut returning: Vec<Arc<Transaction>> = Vec::new();
         for _ in 0..depth {
             let block = self.blocks.pop().expect("checked depth");
+            // Restore the spent boxes first, then remove every output: a box created and spent
+            // inside this block must end up gone, not restored.
+            for b in &block.spent {
+                self.utxo.insert(b.box_id(), b.clone());
+            }
             for tx in block.txs.iter() {
                 for out in tx.outputs.iter() {
                     self.utxo.remove(&out.box_id());
                 }
-            }
-            for b in &block.spent {
-                self.utxo.insert(b.box_id(), b.clone());
             }
             self.orphans
                 .entry(block.header.height)

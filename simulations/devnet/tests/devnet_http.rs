@@ -532,3 +532,39 @@ async fn state_dir_resumes_the_same_chain() {
     dn.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn rollback_of_a_chained_spend_leaves_no_intermediate_box() {
+    // Regression: a box created and spent inside one block must not come back on rollback.
+    let (dn, node) = devnet().await;
+    let d = dn.devnet.clone();
+    let a = transfer(&d, 0, boxes_of(&d, 0), &wallet(&d, 1).tree, 3 * ERG);
+    node.submit_transaction(&a).await.unwrap();
+    let middle = a.outputs.first().clone();
+    let b = transfer(&d, 1, vec![middle.clone()], &wallet(&d, 2).tree, ERG);
+    node.submit_transaction(&b).await.unwrap();
+    mine(&dn.url(), 1).await;
+    assert!(
+        node.unspent_box(&middle.box_id()).await.unwrap().is_none(),
+        "spent in the block"
+    );
+    rollback(&dn.url(), 1).await;
+    assert!(
+        node.unspent_box(&middle.box_id()).await.unwrap().is_none(),
+        "its creator was rolled back too"
+    );
+    assert!(
+        node.unspent_box_with_pool(&middle.box_id())
+            .await
+            .unwrap()
+            .is_none(),
+        "spent again in the mempool"
+    );
+    mine(&dn.url(), 1).await;
+    assert!(node
+        .unspent_box(&b.outputs.first().box_id())
+        .await
+        .unwrap()
+        .is_some());
+    dn.stop().await;
+}

@@ -1,0 +1,140 @@
+//! Recognising DGCM boxes and decoding them with the dgcm-contracts codecs (one codec per kind,
+//! the same the builders use). A box whose script has one of our templates but does not decode is
+//! still recorded, with the reason.
+
+use dgcm_contracts::lease::Lease;
+use dgcm_contracts::listing::Listing;
+use dgcm_contracts::order::Order;
+use dgcm_contracts::{BoxKind, Contracts, Kind};
+use ergo_lib::ergotree_ir::chain::ergo_box::ErgoBox;
+use ergo_lib::ergotree_ir::serialization::SigmaSerializable;
+use serde_json::json;
+
+use crate::rows::{debug_json, ListingRow};
+
+pub struct Decoder {
+    contracts: Option<Contracts>,
+}
+
+/// What the indexer learned about one box of a DGCM kind.
+pub struct Decoded {
+    pub kind: &'static str,
+    pub json: Option<serde_json::Value>,
+    pub error: Option<String>,
+    /// Present for listings, without `box_id`/`height` (filled by the caller).
+    pub listing: Option<ListingRow>,
+}
+
+fn pk_bytes(pk: &ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::ProveDlog) -> Vec<u8> {
+    pk.h.sigma_serialize_bytes().unwrap_or_default()
+}
+
+impl Decoder {
+    /// A decoder for one deployment; `None` indexes the chain without protocol tables.
+    pub fn new(contracts: Option<Contracts>) -> Self {
+        Decoder { contracts }
+    }
+
+    pub fn decode(&self, b: &ErgoBox) -> Option<Decoded> {
+        let c = self.contracts.as_ref()?;
+        let kind = c.kind_of(&b.ergo_tree)?;
+        let name = kind.name();
+        let mut d = Decoded {
+            kind: name,
+            json: None,
+            error: None,
+            listing: None,
+        };
+        let r: Result<serde_json::Value, String> = match kind {
+            Kind::Listing => Listing::parse(c, b).map_err(|e| e.to_string()).map(|l| {
+                d.listing = Some(ListingRow {
+                    box_id: vec![],
+                    listing_nft: l.nft.into(),
+                    provider_pk: pk_bytes(&l.provider),
+                    price_per_hour: l.terms.price_per_hour,
+                    collateral_per_hour: l.terms.collateral_per_hour,
+                    min_hours: l.terms.min_hours,
+                    max_hours: l.terms.max_hours,
+                    vram_mib: l.terms.vram_mib,
+                    gpu_count: l.terms.gpu_count,
+                    benchmark_score: l.terms.benchmark_score,
+                    model: l.model.clone(),
+                    region: l.region.clone(),
+                    endpoint: l.endpoint.clone(),
+                    stake: l.stake as i64,
+                    height: 0,
+                });
+                json!({
+                    "listing_nft": String::from(l.nft),
+                    "provider_pk": hex::encode(pk_bytes(&l.provider)),
+                    "price_per_hour": l.terms.price_per_hour,
+                    "collateral_per_hour": l.terms.collateral_per_hour,
+                    "min_hours": l.terms.min_hours, "max_hours": l.terms.max_hours,
+                    "vram_mib": l.terms.vram_mib, "gpu_count": l.terms.gpu_count,
+                    "benchmark_score": l.terms.benchmark_score,
+                    "model": l.model, "region": l.region, "endpoint": l.endpoint, "stake": l.stake,
+                })
+            }),
+            Kind::Order => Order::parse(c, b).map_err(|e| e.to_string()).map(|o| {
+                json!({
+                    "consumer_pk": hex::encode(pk_bytes(&o.consumer)),
+                    "budget": o.budget,
+                    "max_price_per_hour": o.terms.max_price_per_hour,
+                    "hours": o.terms.hours,
+                    "min_vram_mib": o.terms.min_vram_mib,
+                    "min_gpu_count": o.terms.min_gpu_count,
+                    "min_benchmark_score": o.terms.min_benchmark_score,
+                    "expiry_height": o.terms.expiry_height,
+                    "matcher_fee_cap": o.terms.matcher_fee_cap,
+                    "listing": o.listing.map(String::from),
+                    "model": o.model, "region": o.region,
+                    "job_spec_hash": hex::encode(&o.job_spec_hash),
+                })
+            }),
+            Kind::Lease => Lease::parse(c, b).map_err(|e| e.to_string()).map(|l| {
+                json!({
+                    "consumer_pk": hex::encode(pk_bytes(&l.consumer)),
+                    "provider_pk": hex::encode(pk_bytes(&l.provider)),
+                    "price_per_hour": l.terms.price_per_hour,
+                    "hours": l.terms.hours,
+                    "payment": l.terms.payment,
+                    "collateral": l.terms.collateral,
+                    "start": l.terms.start,
+                    "deadline": l.terms.deadline,
+                    "exec_fee_cap": l.terms.exec_fee_cap,
+                    "used_blocks": l.terms.used_blocks,
+                    "completed_at": l.terms.completed_at,
+                    "job_spec_hash": hex::encode(&l.job_spec_hash),
+                    "listing_nft": hex::encode(&l.listing_nft),
+                    "usage_commitment": hex::encode(&l.usage_commitment),
+                })
+            }),
+            Kind::Arbitration => {
+                parse_debug::<dgcm_contracts::arbitration::Arbitration>(c, b, name)
+            }
+            Kind::LetsMember => parse_debug::<dgcm_contracts::lets_member::Member>(c, b, name),
+            Kind::LetsVault => parse_debug::<dgcm_contracts::lets_vault::Vault>(c, b, name),
+            Kind::RosenDeposit => {
+                parse_debug::<dgcm_contracts::rosen_deposit::RosenDeposit>(c, b, name)
+            }
+        };
+        match r {
+            Ok(j) => d.json = Some(j),
+            Err(e) => {
+                tracing::warn!(box_id = %String::from(b.box_id()), kind = name, error = %e, "box of a DGCM template does not decode; recorded with the reason");
+                d.error = Some(e);
+            }
+        }
+        Some(d)
+    }
+}
+
+fn parse_debug<T: BoxKind + std::fmt::Debug>(
+    c: &Contracts,
+    b: &ErgoBox,
+    name: &str,
+) -> Result<serde_json::Value, String> {
+    T::parse(c, b)
+        .map(|v| debug_json(name, &v))
+        .map_err(|e| e.to_string())
+}

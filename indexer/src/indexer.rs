@@ -1,0 +1,326 @@
+//! The indexing loop: follower events into the store, with catch-up batching, progress, metrics,
+//! and recovery from node and database failures (reconnect, resume from the stored cursor).
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dgcm_chain::{ChainEvent, Cursor, Follower, FollowerConfig, NodeClient};
+use dgcm_contracts::Contracts;
+
+use crate::decode::Decoder;
+use crate::rows::BlockRows;
+use crate::store::{Store, StoreError};
+
+#[derive(Clone)]
+pub struct IndexerConfig {
+    pub database_url: String,
+    /// First block to index on an empty database (`None` or ≤ 1: from genesis, with the genesis
+    /// boxes from `/utxo/genesis`).
+    pub from_height: Option<u32>,
+    pub follower: FollowerConfig,
+    /// Most blocks applied in one database transaction while catching up.
+    pub max_batch: usize,
+    /// Deployment whose boxes are decoded into the protocol tables.
+    pub contracts: Option<Contracts>,
+    /// Keep the mempool tables in step with the node (every this often).
+    pub mempool_every: Option<Duration>,
+    /// First wait after an interruption; doubles while nothing gets indexed, up to 10 s.
+    pub retry_backoff: Duration,
+}
+
+impl IndexerConfig {
+    pub fn new(database_url: impl Into<String>) -> Self {
+        IndexerConfig {
+            database_url: database_url.into(),
+            from_height: None,
+            follower: FollowerConfig::default(),
+            max_batch: 64,
+            contracts: None,
+            mempool_every: Some(Duration::from_secs(2)),
+            retry_backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Counters shared with `/metrics` and tests.
+#[derive(Default)]
+pub struct IndexerMetrics {
+    pub height: AtomicI64,
+    pub node_height: AtomicI64,
+    pub blocks_applied: AtomicU64,
+    pub blocks_rolled_back: AtomicU64,
+    pub boxes_indexed: AtomicU64,
+    pub errors: AtomicU64,
+    /// Blocks per second over the last progress interval, ×1000.
+    pub rate_milli: AtomicU64,
+}
+
+impl IndexerMetrics {
+    pub fn render(&self) -> String {
+        use prometheus_client::encoding::text::encode;
+        use prometheus_client::metrics::gauge::Gauge;
+        use prometheus_client::registry::Registry;
+        let mut reg = Registry::default();
+        let h = self.height.load(Ordering::Relaxed);
+        let n = self.node_height.load(Ordering::Relaxed);
+        for (name, help, v) in [
+            ("indexer_height", "Height of the last indexed block", h),
+            ("indexer_node_height", "Height of the node's best block", n),
+            (
+                "indexer_lag_blocks",
+                "Blocks the index is behind the node",
+                (n - h).max(0),
+            ),
+            (
+                "indexer_blocks_applied",
+                "Blocks applied since start",
+                self.blocks_applied.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "indexer_blocks_rolled_back",
+                "Blocks undone since start",
+                self.blocks_rolled_back.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "indexer_boxes_indexed",
+                "Boxes written since start",
+                self.boxes_indexed.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "indexer_errors",
+                "Node or database errors recovered from since start",
+                self.errors.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "indexer_blocks_per_second_milli",
+                "Recent indexing rate in blocks/s x1000",
+                self.rate_milli.load(Ordering::Relaxed) as i64,
+            ),
+        ] {
+            let g: Gauge = Gauge::default();
+            g.set(v);
+            reg.register(name, help, g);
+        }
+        let mut out = String::new();
+        let _ = encode(&mut out, &reg);
+        out
+    }
+}
+
+/// Run a blocking store operation off the async runtime.
+async fn blocking<T: Send + 'static>(
+    store: &mut Option<Store>,
+    f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let mut s = store.take().expect("store present");
+    let (s, r) = tokio::task::spawn_blocking(move || {
+        let r = f(&mut s);
+        (s, r)
+    })
+    .await
+    .map_err(|e| StoreError::Inconsistent(format!("store task: {e}")))?;
+    *store = Some(s);
+    r
+}
+
+/// Connect, initialise an empty database, and return the cursor to follow from.
+async fn open(
+    config: &IndexerConfig,
+    client: &NodeClient,
+    decoder: &Arc<Decoder>,
+) -> anyhow::Result<(Option<Store>, Cursor)> {
+    let url = config.database_url.clone();
+    let mut store = Some(tokio::task::spawn_blocking(move || Store::connect(&url)).await??);
+    if let Some(c) = blocking(&mut store, |s| s.cursor()).await? {
+        return Ok((store, c));
+    }
+    let start = match config.from_height {
+        Some(h) if h > 1 => {
+            let ids = client.block_ids_at(h - 1).await?;
+            let id = *ids.first().ok_or_else(|| {
+                anyhow::anyhow!("--from-height {h}: the node has no block at {}", h - 1)
+            })?;
+            (
+                None,
+                Cursor {
+                    height: h - 1,
+                    header_id: id,
+                },
+            )
+        }
+        _ => {
+            let genesis = client.genesis_boxes().await?;
+            let rows = BlockRows::from_genesis(&genesis, decoder);
+            (Some(rows), Cursor::genesis())
+        }
+    };
+    let (rows, cursor) = start;
+    blocking(&mut store, move |s| s.initialise(rows.as_ref(), cursor)).await?;
+    tracing::info!(height = cursor.height, "initialised an empty index");
+    Ok((store, cursor))
+}
+
+/// Index until `shutdown` resolves. Node errors and lost database connections are logged and
+/// retried with backoff; the index resumes from its stored cursor.
+pub async fn run(
+    config: IndexerConfig,
+    client: NodeClient,
+    metrics: Arc<IndexerMetrics>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    tokio::pin!(shutdown);
+    let decoder = Arc::new(Decoder::new(config.contracts.clone()));
+    if let Some(every) = config.mempool_every {
+        tokio::spawn(mempool_loop(
+            config.database_url.clone(),
+            client.clone(),
+            every,
+            metrics.clone(),
+        ));
+    }
+    let mut backoff = config.retry_backoff;
+    loop {
+        let applied_before = metrics.blocks_applied.load(Ordering::Relaxed)
+            + metrics.blocks_rolled_back.load(Ordering::Relaxed);
+        let session = index_session(&config, &client, &decoder, &metrics);
+        tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            r = session => {
+                let e = r.expect_err("a session only ends with an error");
+                // A session that made progress was a transient failure: start over gently.
+                let applied_after = metrics.blocks_applied.load(Ordering::Relaxed)
+                    + metrics.blocks_rolled_back.load(Ordering::Relaxed);
+                if applied_after != applied_before {
+                    backoff = config.retry_backoff;
+                }
+                metrics.errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %format!("{e:#}"), retry_in = ?backoff, "indexing interrupted; resuming from the stored cursor");
+                tokio::select! {
+                    _ = &mut shutdown => return Ok(()),
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+async fn index_session(
+    config: &IndexerConfig,
+    client: &NodeClient,
+    decoder: &Arc<Decoder>,
+    metrics: &Arc<IndexerMetrics>,
+) -> anyhow::Result<std::convert::Infallible> {
+    let (mut store, cursor) = open(config, client, decoder).await?;
+    metrics
+        .height
+        .store(cursor.height as i64, Ordering::Relaxed);
+    let mut follower = Follower::new(client.clone(), config.follower.clone(), cursor);
+    let mut last_report = Instant::now();
+    let mut applied_since = 0u64;
+    loop {
+        let ev = follower.next_event().await?;
+        match ev {
+            ChainEvent::RollForward(first) => {
+                let mut blocks = vec![first];
+                while blocks.len() < config.max_batch.max(1) {
+                    match follower.next_ready() {
+                        Some(ChainEvent::RollForward(b)) => blocks.push(b),
+                        _ => break,
+                    }
+                }
+                let d = decoder.clone();
+                let rows: Vec<BlockRows> = tokio::task::spawn_blocking(move || {
+                    blocks
+                        .iter()
+                        .map(|b| BlockRows::from_block(b, &d))
+                        .collect()
+                })
+                .await?;
+                let n = rows.len() as u64;
+                let boxes: usize = rows.iter().map(|r| r.box_count()).sum();
+                blocking(&mut store, move |s| s.apply_many(&rows)).await?;
+                metrics.blocks_applied.fetch_add(n, Ordering::Relaxed);
+                metrics
+                    .boxes_indexed
+                    .fetch_add(boxes as u64, Ordering::Relaxed);
+                applied_since += n;
+            }
+            ChainEvent::RollBackward(block) => {
+                let (h, id, parent) = (block.height(), block.id(), block.parent_id());
+                blocking(&mut store, move |s| s.rollback(h, &id, &parent)).await?;
+                metrics.blocks_rolled_back.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(height = h, "rolled back a block");
+            }
+        }
+        let height = follower.cursor().height;
+        metrics.height.store(height as i64, Ordering::Relaxed);
+        if last_report.elapsed() >= Duration::from_secs(5) {
+            let rate = applied_since as f64 / last_report.elapsed().as_secs_f64();
+            metrics
+                .rate_milli
+                .store((rate * 1000.0) as u64, Ordering::Relaxed);
+            if let Ok(info) = client.info().await {
+                metrics
+                    .node_height
+                    .store(info.full_height.unwrap_or(0) as i64, Ordering::Relaxed);
+                let tip = info.full_height.unwrap_or(0);
+                tracing::info!(
+                    height,
+                    node_height = tip,
+                    lag = tip.saturating_sub(height),
+                    blocks_per_s = format!("{rate:.1}"),
+                    "indexing"
+                );
+            }
+            last_report = Instant::now();
+            applied_since = 0;
+        }
+    }
+}
+
+async fn mempool_loop(
+    url: String,
+    client: NodeClient,
+    every: Duration,
+    metrics: Arc<IndexerMetrics>,
+) {
+    let mut store: Option<Store> = None;
+    loop {
+        tokio::time::sleep(every).await;
+        if store.is_none() {
+            let u = url.clone();
+            match tokio::task::spawn_blocking(move || Store::connect(&u)).await {
+                Ok(Ok(s)) => store = Some(s),
+                _ => continue,
+            }
+        }
+        let mut txs = Vec::new();
+        let mut offset = 0;
+        let ok = loop {
+            match client.unconfirmed_transactions(offset, 100).await {
+                Ok(page) => {
+                    let n = page.len() as u32;
+                    txs.extend(page);
+                    if n < 100 {
+                        break true;
+                    }
+                    offset += n;
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "mempool poll failed");
+                    break false;
+                }
+            }
+        };
+        if !ok {
+            continue;
+        }
+        if let Err(e) = blocking(&mut store, move |s| s.replace_mempool(&txs)).await {
+            metrics.errors.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, "mempool view not updated");
+            store = None;
+        }
+    }
+}

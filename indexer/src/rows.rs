@@ -1,0 +1,298 @@
+//! A block (or the genesis boxes) turned into table rows. Pure: no database here.
+
+use dgcm_chain::FullBlock;
+use diesel::prelude::*;
+use ergo_lib::chain::transaction::{Transaction, TxId};
+use ergo_lib::ergotree_ir::chain::ergo_box::{BoxId, ErgoBox, NonMandatoryRegisterId};
+use ergo_lib::ergotree_ir::serialization::SigmaSerializable;
+use serde_json::json;
+
+use crate::decode::Decoder;
+use crate::schema::*;
+
+#[derive(Insertable, Queryable, Debug, Clone, PartialEq)]
+#[diesel(table_name = headers)]
+pub struct HeaderRow {
+    pub height: i32,
+    pub header_id: Vec<u8>,
+    pub parent_id: Vec<u8>,
+    pub timestamp: i64,
+    pub version: i16,
+    pub tx_count: i32,
+}
+
+#[derive(Insertable, Queryable, Debug, Clone, PartialEq)]
+#[diesel(table_name = transactions)]
+pub struct TxRow {
+    pub tx_id: Vec<u8>,
+    pub height: i32,
+    pub tx_index: i32,
+    pub size: i32,
+}
+
+#[derive(Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = boxes)]
+pub struct BoxRow {
+    pub box_id: Vec<u8>,
+    pub tx_id: Vec<u8>,
+    pub output_index: i32,
+    pub height: i32,
+    pub creation_height: i32,
+    pub value: i64,
+    pub ergo_tree: Vec<u8>,
+    pub kind: Option<String>,
+}
+
+#[derive(Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = inputs)]
+pub struct InputRow {
+    pub tx_id: Vec<u8>,
+    pub input_index: i32,
+    pub box_id: Vec<u8>,
+    pub height: i32,
+}
+
+#[derive(Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = assets)]
+pub struct AssetRow {
+    pub box_id: Vec<u8>,
+    pub asset_index: i16,
+    pub token_id: Vec<u8>,
+    pub amount: i64,
+    pub height: i32,
+}
+
+#[derive(Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = registers)]
+pub struct RegisterRow {
+    pub box_id: Vec<u8>,
+    pub register: i16,
+    pub stype: String,
+    pub serialized: Vec<u8>,
+    pub height: i32,
+}
+
+#[derive(Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = tokens)]
+pub struct TokenRow {
+    pub token_id: Vec<u8>,
+    pub issuing_box_id: Vec<u8>,
+    pub emission_amount: i64,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub decimals: Option<i32>,
+    pub height: i32,
+}
+
+#[derive(Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = protocol_boxes)]
+pub struct ProtocolBoxRow {
+    pub box_id: Vec<u8>,
+    pub kind: String,
+    pub height: i32,
+    pub decoded: Option<serde_json::Value>,
+    pub error: Option<String>,
+}
+
+#[derive(Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = listings)]
+pub struct ListingRow {
+    pub box_id: Vec<u8>,
+    pub listing_nft: Vec<u8>,
+    pub provider_pk: Vec<u8>,
+    pub price_per_hour: i64,
+    pub collateral_per_hour: i64,
+    pub min_hours: i64,
+    pub max_hours: i64,
+    pub vram_mib: i64,
+    pub gpu_count: i64,
+    pub benchmark_score: i64,
+    pub model: String,
+    pub region: String,
+    pub endpoint: String,
+    pub stake: i64,
+    pub height: i32,
+}
+
+/// Everything one block writes.
+#[derive(Debug, Default, Clone)]
+pub struct BlockRows {
+    pub header: Option<HeaderRow>,
+    pub txs: Vec<TxRow>,
+    pub boxes: Vec<BoxRow>,
+    pub inputs: Vec<InputRow>,
+    pub assets: Vec<AssetRow>,
+    pub registers: Vec<RegisterRow>,
+    pub tokens: Vec<TokenRow>,
+    pub protocol: Vec<ProtocolBoxRow>,
+    pub listings: Vec<ListingRow>,
+}
+
+fn bytes<T: Into<Vec<u8>>>(x: T) -> Vec<u8> {
+    x.into()
+}
+
+pub fn box_bytes(id: BoxId) -> Vec<u8> {
+    id.as_ref().to_vec()
+}
+
+pub fn tx_bytes(id: TxId) -> Vec<u8> {
+    id.0.into()
+}
+
+impl BlockRows {
+    pub fn from_block(block: &FullBlock, decoder: &Decoder) -> BlockRows {
+        let height = block.height() as i32;
+        let mut rows = BlockRows {
+            header: Some(HeaderRow {
+                height,
+                header_id: block.id().0.into(),
+                parent_id: block.parent_id().0.into(),
+                timestamp: block.header.timestamp as i64,
+                version: block.header.version as i16,
+                tx_count: block.transactions().len() as i32,
+            }),
+            ..Default::default()
+        };
+        for (i, tx) in block.transactions().iter().enumerate() {
+            rows.add_tx(tx, i, height, decoder);
+        }
+        rows
+    }
+
+    /// Genesis boxes: height 0, no header, no transaction rows.
+    pub fn from_genesis(boxes: &[ErgoBox], decoder: &Decoder) -> BlockRows {
+        let mut rows = BlockRows::default();
+        for b in boxes {
+            rows.add_box(b, 0, decoder);
+        }
+        rows
+    }
+
+    fn add_tx(&mut self, tx: &Transaction, index: usize, height: i32, decoder: &Decoder) {
+        let tx_id = tx_bytes(tx.id());
+        self.txs.push(TxRow {
+            tx_id: tx_id.clone(),
+            height,
+            tx_index: index as i32,
+            size: tx
+                .sigma_serialize_bytes()
+                .map(|b| b.len() as i32)
+                .unwrap_or(-1),
+        });
+        for (i, input) in tx.inputs.iter().enumerate() {
+            self.inputs.push(InputRow {
+                tx_id: tx_id.clone(),
+                input_index: i as i32,
+                box_id: box_bytes(input.box_id),
+                height,
+            });
+        }
+        let first_input: Vec<u8> = box_bytes(tx.inputs.first().box_id);
+        for out in tx.outputs.iter() {
+            self.add_box(out, height, decoder);
+            // EIP-4: a token whose id is the first input's id is minted here.
+            for t in out.tokens.iter().flatten() {
+                let id = bytes(t.token_id);
+                if id == first_input && !self.tokens.iter().any(|r| r.token_id == id) {
+                    self.tokens
+                        .push(eip4_token(out, id, *t.amount.as_u64(), height));
+                }
+            }
+        }
+    }
+
+    fn add_box(&mut self, b: &ErgoBox, height: i32, decoder: &Decoder) {
+        let box_id = box_bytes(b.box_id());
+        let decoded = decoder.decode(b);
+        self.boxes.push(BoxRow {
+            box_id: box_id.clone(),
+            tx_id: tx_bytes(b.transaction_id),
+            output_index: b.index as i32,
+            height,
+            creation_height: b.creation_height as i32,
+            value: *b.value.as_u64() as i64,
+            ergo_tree: b.ergo_tree.sigma_serialize_bytes().unwrap_or_default(),
+            kind: decoded.as_ref().map(|d| d.kind.to_string()),
+        });
+        for (i, t) in b.tokens.iter().flatten().enumerate() {
+            self.assets.push(AssetRow {
+                box_id: box_id.clone(),
+                asset_index: i as i16,
+                token_id: bytes(t.token_id),
+                amount: *t.amount.as_u64() as i64,
+                height,
+            });
+        }
+        for reg in 4..=9i8 {
+            let Ok(id) = NonMandatoryRegisterId::try_from(reg) else {
+                continue;
+            };
+            match b.additional_registers.get_constant(id) {
+                Ok(Some(c)) => self.registers.push(RegisterRow {
+                    box_id: box_id.clone(),
+                    register: reg as i16,
+                    stype: format!("{:?}", c.tpe),
+                    serialized: c.sigma_serialize_bytes().unwrap_or_default(),
+                    height,
+                }),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(box_id = %hex::encode(&box_id), register = reg, error = %e, "register does not parse; stored as unparsed");
+                    self.registers.push(RegisterRow {
+                        box_id: box_id.clone(),
+                        register: reg as i16,
+                        stype: "unparsed".into(),
+                        serialized: vec![],
+                        height,
+                    });
+                }
+            }
+        }
+        if let Some(d) = decoded {
+            if let Some(l) = d.listing {
+                self.listings.push(ListingRow {
+                    box_id: box_id.clone(),
+                    height,
+                    ..l
+                });
+            }
+            self.protocol.push(ProtocolBoxRow {
+                box_id,
+                kind: d.kind.to_string(),
+                height,
+                decoded: d.json,
+                error: d.error,
+            });
+        }
+    }
+
+    pub fn box_count(&self) -> usize {
+        self.boxes.len()
+    }
+}
+
+fn register_utf8(b: &ErgoBox, id: NonMandatoryRegisterId) -> Option<String> {
+    let c = b.additional_registers.get_constant(id).ok()??;
+    use ergo_lib::ergotree_ir::mir::constant::TryExtractInto;
+    let v: Vec<u8> = c.v.try_extract_into::<Vec<u8>>().ok()?;
+    String::from_utf8(v).ok()
+}
+
+fn eip4_token(out: &ErgoBox, id: Vec<u8>, amount: u64, height: i32) -> TokenRow {
+    TokenRow {
+        issuing_box_id: box_bytes(out.box_id()),
+        token_id: id,
+        emission_amount: amount as i64,
+        name: register_utf8(out, NonMandatoryRegisterId::R4),
+        description: register_utf8(out, NonMandatoryRegisterId::R5),
+        decimals: register_utf8(out, NonMandatoryRegisterId::R6)
+            .and_then(|s| s.trim().parse().ok()),
+        height,
+    }
+}
+
+/// JSON used when a decoded struct has no dedicated table.
+pub fn debug_json(kind: &str, v: &impl std::fmt::Debug) -> serde_json::Value {
+    json!({"kind": kind, "fields": format!("{v:?}")})
+}
