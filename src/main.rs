@@ -53,6 +53,8 @@ enum Command {
     /// Run a local Ergo node (devnet) that speaks the real node's REST API, validates every
     /// transaction with ergo-lib and has test controls under /devnet/*.
     Devnet(DevnetArgs),
+    /// Follow an Ergo node into PostgreSQL (reorg-exact, resumable); serves /metrics and /health.
+    Index(IndexArgs),
     /// Benchmarks; each prints one JSON line comparing against a baseline measured in the same run.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -76,6 +78,26 @@ struct DevnetArgs {
     wallets: Option<usize>,
 }
 
+#[derive(clap::Args)]
+struct IndexArgs {
+    /// Node REST URL [default: http://127.0.0.1:9053].
+    #[arg(long)]
+    node: Option<String>,
+    /// PostgreSQL URL (also DATABASE_URL); migrations are applied on start.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// First block to index on an empty database [default: genesis, with /utxo/genesis].
+    #[arg(long)]
+    from_height: Option<u32>,
+    /// Address for /metrics and /health [default: 127.0.0.1:9101].
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
+    /// Deployment whose boxes are decoded into the protocol tables: `devnet` or `none`
+    /// [default: devnet].
+    #[arg(long)]
+    protocol: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum BenchCommand {
     /// Transactions per second the devnet validates on submission, against bare ergo-lib
@@ -90,6 +112,25 @@ enum BenchCommand {
         /// Threads for the parallel figure.
         #[arg(long, default_value_t = 2)]
         threads: usize,
+    },
+    /// Boxes per second through the indexer's write path against raw COPY of the same rows.
+    Index {
+        /// Print only the JSON line.
+        #[arg(long)]
+        json: bool,
+        /// A PostgreSQL URL whose role may create databases (two are created and dropped).
+        /// Without it a private cluster is started under .dgcm/pg-bench.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: Option<String>,
+        /// Generated blocks.
+        #[arg(long, default_value_t = 200)]
+        blocks: u32,
+        /// Transactions per block.
+        #[arg(long, default_value_t = 60)]
+        txs: usize,
+        /// Blocks per database transaction (as in catch-up).
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
     },
 }
 
@@ -133,6 +174,43 @@ fn main() -> anyhow::Result<()> {
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Devnet(args) => run_devnet(args, settings).await,
+        Command::Index(args) => run_index(args, settings).await,
+        Command::Bench(BenchCommand::Index {
+            json,
+            database_url,
+            blocks,
+            txs,
+            batch,
+        }) => {
+            if blocks == 0 || txs == 0 || batch == 0 {
+                anyhow::bail!("--blocks, --txs and --batch must be at least 1");
+            }
+            let url = match database_url {
+                Some(u) => u,
+                None => {
+                    if !json {
+                        eprintln!("no --database-url: starting a private PostgreSQL cluster under .dgcm/pg-bench");
+                    }
+                    let c = tokio::task::spawn_blocking(|| {
+                        dgcm_indexer::pgcluster::PgCluster::start(
+                            std::path::Path::new(".dgcm/pg-bench"),
+                            55433,
+                        )
+                    })
+                    .await??;
+                    c.url("postgres")
+                }
+            };
+            if !json {
+                eprintln!("generating {blocks} blocks of {txs} transactions, then indexing them and COPYing the same rows ...");
+            }
+            let r = tokio::task::spawn_blocking(move || {
+                dgcm_indexer::bench::run(&url, blocks, txs, batch)
+            })
+            .await??;
+            println!("{}", serde_json::to_string(&r)?);
+            Ok(())
+        }
         Command::Bench(BenchCommand::Devnet { json, txs, threads }) => {
             if txs == 0 {
                 anyhow::bail!("--txs: must be at least 1");
@@ -185,4 +263,48 @@ async fn run_devnet(args: DevnetArgs, settings: Settings) -> anyhow::Result<()> 
     println!("stopping devnet");
     running.stop().await;
     Ok(())
+}
+
+async fn run_index(args: IndexArgs, settings: Settings) -> anyhow::Result<()> {
+    let s = settings.index;
+    let node_url = args.node.unwrap_or(s.node);
+    let database_url = args
+        .database_url
+        .or(s.database_url)
+        .context("database_url: give --database-url, DATABASE_URL or [index] database_url")?;
+    let metrics_listen: SocketAddr = match args.metrics_listen {
+        Some(a) => a,
+        None => s.metrics_listen.parse().with_context(|| {
+            format!(
+                "index.metrics_listen: {:?} is not an address",
+                s.metrics_listen
+            )
+        })?,
+    };
+    let contracts = match args.protocol.as_deref().unwrap_or(&s.protocol) {
+        "devnet" => Some(dgcm_contracts::Contracts::new(
+            dgcm_contracts::ProtocolParams::devnet_default(),
+        )?),
+        "none" => None,
+        other => anyhow::bail!("protocol: {other:?} is not `devnet` or `none`"),
+    };
+    let mut client_config = dgcm_chain::ClientConfig::new(node_url.clone());
+    client_config.api_key = s.api_key;
+    let client = dgcm_chain::NodeClient::new(client_config)
+        .with_context(|| format!("node: {node_url:?}"))?;
+    let mut config = dgcm_indexer::IndexerConfig::new(database_url);
+    config.from_height = args.from_height.or(s.from_height);
+    config.contracts = contracts;
+    let metrics = std::sync::Arc::new(dgcm_indexer::IndexerMetrics::default());
+    let server = dgcm_indexer::serve::metrics_server(metrics_listen, metrics.clone())
+        .with_context(|| format!("metrics_listen: cannot listen on {metrics_listen}"))?;
+    let handle = server.handle();
+    tokio::spawn(server);
+    println!("indexing {node_url}; metrics on http://{metrics_listen}/metrics");
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let r = dgcm_indexer::run(config, client, metrics, shutdown).await;
+    handle.stop(true).await;
+    r
 }

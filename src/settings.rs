@@ -10,6 +10,32 @@ use serde::Deserialize;
 #[serde(default)]
 pub struct Settings {
     pub devnet: DevnetSettings,
+    pub index: IndexSettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexSettings {
+    pub node: String,
+    pub api_key: Option<String>,
+    pub database_url: Option<String>,
+    pub from_height: Option<u32>,
+    pub metrics_listen: String,
+    /// Which deployment's boxes to decode: `devnet` or `none`.
+    pub protocol: String,
+}
+
+impl Default for IndexSettings {
+    fn default() -> Self {
+        IndexSettings {
+            node: "http://127.0.0.1:9053".into(),
+            api_key: None,
+            database_url: None,
+            from_height: None,
+            metrics_listen: "127.0.0.1:9101".into(),
+            protocol: "devnet".into(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

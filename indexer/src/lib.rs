@@ -15,6 +15,7 @@ pub mod indexer;
 pub mod pgcluster;
 pub mod rows;
 pub mod schema;
+pub mod serve;
 pub mod store;
 
 pub use indexer::{run, IndexerConfig, IndexerMetrics};

@@ -11,7 +11,7 @@ use crate::decode::Decoder;
 use crate::schema::*;
 
 #[derive(Insertable, Queryable, Debug, Clone, PartialEq)]
-#[diesel(table_name = headers)]
+#[diesel(table_name = headers, treat_none_as_default_value = false)]
 pub struct HeaderRow {
     pub height: i32,
     pub header_id: Vec<u8>,
@@ -22,7 +22,7 @@ pub struct HeaderRow {
 }
 
 #[derive(Insertable, Queryable, Debug, Clone, PartialEq)]
-#[diesel(table_name = transactions)]
+#[diesel(table_name = transactions, treat_none_as_default_value = false)]
 pub struct TxRow {
     pub tx_id: Vec<u8>,
     pub height: i32,
@@ -31,7 +31,7 @@ pub struct TxRow {
 }
 
 #[derive(Insertable, Debug, Clone, PartialEq)]
-#[diesel(table_name = boxes)]
+#[diesel(table_name = boxes, treat_none_as_default_value = false)]
 pub struct BoxRow {
     pub box_id: Vec<u8>,
     pub tx_id: Vec<u8>,
@@ -44,7 +44,7 @@ pub struct BoxRow {
 }
 
 #[derive(Insertable, Debug, Clone, PartialEq)]
-#[diesel(table_name = inputs)]
+#[diesel(table_name = inputs, treat_none_as_default_value = false)]
 pub struct InputRow {
     pub tx_id: Vec<u8>,
     pub input_index: i32,
@@ -53,7 +53,7 @@ pub struct InputRow {
 }
 
 #[derive(Insertable, Debug, Clone, PartialEq)]
-#[diesel(table_name = assets)]
+#[diesel(table_name = assets, treat_none_as_default_value = false)]
 pub struct AssetRow {
     pub box_id: Vec<u8>,
     pub asset_index: i16,
@@ -63,7 +63,7 @@ pub struct AssetRow {
 }
 
 #[derive(Insertable, Debug, Clone, PartialEq)]
-#[diesel(table_name = registers)]
+#[diesel(table_name = registers, treat_none_as_default_value = false)]
 pub struct RegisterRow {
     pub box_id: Vec<u8>,
     pub register: i16,
@@ -73,7 +73,7 @@ pub struct RegisterRow {
 }
 
 #[derive(Insertable, Debug, Clone, PartialEq)]
-#[diesel(table_name = tokens)]
+#[diesel(table_name = tokens, treat_none_as_default_value = false)]
 pub struct TokenRow {
     pub token_id: Vec<u8>,
     pub issuing_box_id: Vec<u8>,
@@ -85,7 +85,7 @@ pub struct TokenRow {
 }
 
 #[derive(Insertable, Debug, Clone, PartialEq)]
-#[diesel(table_name = protocol_boxes)]
+#[diesel(table_name = protocol_boxes, treat_none_as_default_value = false)]
 pub struct ProtocolBoxRow {
     pub box_id: Vec<u8>,
     pub kind: String,
@@ -95,7 +95,7 @@ pub struct ProtocolBoxRow {
 }
 
 #[derive(Insertable, Debug, Clone, PartialEq)]
-#[diesel(table_name = listings)]
+#[diesel(table_name = listings, treat_none_as_default_value = false)]
 pub struct ListingRow {
     pub box_id: Vec<u8>,
     pub listing_nft: Vec<u8>,
