@@ -11,6 +11,7 @@ pub mod lets_vault;
 pub mod listing;
 pub mod order;
 pub mod rosen_deposit;
+pub mod scanner;
 pub mod trees;
 pub mod tx;
 pub mod util;

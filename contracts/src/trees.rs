@@ -611,3 +611,54 @@ impl Contracts {
             .map(|(k, _)| *k)
     }
 }
+
+impl Contracts {
+    /// The bytes of every Rosen deposit tree of this deployment that follow its `OWNER`
+    /// constant: the remaining constants (SigUSD id, member script hash, membership id, relay
+    /// fee cap, ...) and the whole script body. `OWNER` is the first segregated constant, so a
+    /// deposit tree is `header ‖ constant count ‖ OWNER ‖ this`, whoever the owner is.
+    pub fn rosen_template_suffix(&self) -> Result<Vec<u8>, TreeError> {
+        let c = "rosen_deposit";
+        let nc = self
+            .rosen
+            .constants
+            .iter()
+            .find(|nc| nc.name == "OWNER")
+            .ok_or_else(|| TreeError::UnknownConstant(c, "OWNER".into()))?;
+        if nc.indices != [0] {
+            return Err(TreeError::Tree(
+                c,
+                format!("OWNER at {:?}, the suffix rule needs it at [0]", nc.indices),
+            ));
+        }
+        let owner = self
+            .rosen_template
+            .get_constant(0)
+            .ok()
+            .flatten()
+            .ok_or_else(|| TreeError::Unset(c, "OWNER".into()))?;
+        let owner = owner
+            .sigma_serialize_bytes()
+            .map_err(|e| TreeError::Tree(c, e.to_string()))?;
+        let bytes = tree_bytes(&self.rosen_template);
+        // header byte, [size VLQ if the size flag is set], constant count VLQ, then constant 0
+        let mut at = 1;
+        let skip_vlq = |at: &mut usize| {
+            while bytes.get(*at).is_some_and(|b| b & 0x80 != 0) {
+                *at += 1;
+            }
+            *at += 1;
+        };
+        if bytes[0] & 0x08 != 0 {
+            skip_vlq(&mut at);
+        }
+        skip_vlq(&mut at);
+        if bytes.get(at..at + owner.len()) != Some(owner.as_slice()) {
+            return Err(TreeError::Tree(
+                c,
+                "OWNER is not the first serialized constant".into(),
+            ));
+        }
+        Ok(bytes[at + owner.len()..].to_vec())
+    }
+}

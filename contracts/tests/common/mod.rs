@@ -3,6 +3,8 @@
 //! full validation with ergo-lib.
 #![allow(dead_code)]
 
+pub mod xcheck;
+
 use std::cell::Cell;
 
 use dgcm_contracts::arbitration::Arbitration;
@@ -139,6 +141,7 @@ pub enum Verdict {
 }
 
 /// Signs what `w` can sign (everything else gets an empty proof) and validates at `height`.
+/// With `DGCM_XCHECK_DIR` set, also records the case for the reference interpreter ([`xcheck`]).
 pub fn verdict(
     tx: &UnsignedTransaction,
     inputs: &[ErgoBox],
@@ -147,6 +150,20 @@ pub fn verdict(
     height: u32,
 ) -> Verdict {
     let state = ctx(height);
+    let (v, signed) = validate(tx, inputs, data, w, &state);
+    if let Some(dir) = xcheck::dir() {
+        xcheck::record(&dir, tx, inputs, data, signed.as_ref(), &state, height, &v);
+    }
+    v
+}
+
+fn validate(
+    tx: &UnsignedTransaction,
+    inputs: &[ErgoBox],
+    data: &[ErgoBox],
+    w: &Wallet,
+    state: &ErgoStateContext,
+) -> (Verdict, Option<Transaction>) {
     let tcx = |t: UnsignedTransaction| -> Result<TransactionContext<UnsignedTransaction>, TransactionContextError> {
         TransactionContext::new(t, inputs.to_vec(), data.to_vec())
     };
@@ -154,9 +171,9 @@ pub fn verdict(
     for (i, ui) in tx.inputs.iter().enumerate() {
         let tc = match tcx(tx.clone()) {
             Ok(t) => t,
-            Err(e) => return Verdict::Other(format!("context: {e}")),
+            Err(e) => return (Verdict::Other(format!("context: {e}")), None),
         };
-        signed.push(match w.sign_tx_input(i, tc, &state, None) {
+        signed.push(match w.sign_tx_input(i, tc, state, None) {
             Ok(inp) => inp,
             Err(_) => Input::from_unsigned_input(ui.clone(), ProofBytes::Empty),
         });
@@ -169,19 +186,20 @@ pub fn verdict(
     let stx =
         match Transaction::new_from_vec(signed, data_ids, tx.output_candidates.clone().to_vec()) {
             Ok(t) => t,
-            Err(e) => return Verdict::Other(format!("tx: {e}")),
+            Err(e) => return (Verdict::Other(format!("tx: {e}")), None),
         };
-    let vcx = match TransactionContext::new(stx, inputs.to_vec(), data.to_vec()) {
+    let vcx = match TransactionContext::new(stx.clone(), inputs.to_vec(), data.to_vec()) {
         Ok(t) => t,
-        Err(e) => return Verdict::Other(format!("context: {e}")),
+        Err(e) => return (Verdict::Other(format!("context: {e}")), Some(stx)),
     };
     use ergo_lib::chain::transaction::ergo_transaction::TxValidationError as E;
-    match vcx.validate(&state) {
+    let v = match vcx.validate(state) {
         Ok(()) => Verdict::Valid,
         Err(E::ReducedToFalse(i, _)) => Verdict::Script(i, "reduced to false".into()),
         Err(E::VerifierError(i, e)) => Verdict::Script(i, format!("{e}")),
         Err(e) => Verdict::Other(e.to_string()),
-    }
+    };
+    (v, Some(stx))
 }
 
 pub fn run(plan: &TxPlan, w: &Wallet, height: u32) -> Verdict {
