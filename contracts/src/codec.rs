@@ -14,7 +14,7 @@ use ergo_lib::ergotree_ir::serialization::SigmaSerializable;
 use ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::{ProveDlog, SigmaProp};
 use ergo_lib::ergotree_ir::types::stype::SType;
 
-use crate::trees::{tree_bytes, Contracts, Kind};
+use crate::trees::{Contracts, Kind};
 use crate::util::{prove_dlog, MIN_VALUE_PER_BYTE};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,20 +85,15 @@ impl<T: BoxKind> Typed<T> {
     }
 }
 
-/// Requires `b` to be guarded exactly by `tree`.
+/// Requires `b` to be guarded exactly by `tree`. Structural equality of parsed trees is byte
+/// equality (serialisation is deterministic) and needs no serialisation: indexing decodes many
+/// boxes, and serialising a tree with group elements costs field inversions.
 pub(crate) fn expect_tree(
     kind: &'static str,
     b: &ErgoBox,
     tree: &ErgoTree,
 ) -> Result<(), CodecError> {
-    let have = b
-        .ergo_tree
-        .sigma_serialize_bytes()
-        .map_err(|e| CodecError::WrongTree {
-            kind,
-            reason: e.to_string(),
-        })?;
-    if have != tree_bytes(tree) {
+    if b.ergo_tree != *tree {
         return Err(CodecError::WrongTree {
             kind,
             reason: "not this deployment's script".into(),

@@ -14,7 +14,13 @@ use crate::rows::{debug_json, ListingRow};
 
 pub struct Decoder {
     contracts: Option<Contracts>,
+    /// Tree bytes → kind: most boxes share a handful of trees, and recognising a template means
+    /// serialising and hashing it.
+    kinds: std::sync::Mutex<std::collections::HashMap<Vec<u8>, Option<Kind>>>,
 }
+
+/// Entries kept in the tree → kind cache before it is cleared.
+const KIND_CACHE: usize = 100_000;
 
 /// What the indexer learned about one box of a DGCM kind.
 pub struct Decoded {
@@ -32,12 +38,29 @@ fn pk_bytes(pk: &ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::ProveDlog
 impl Decoder {
     /// A decoder for one deployment; `None` indexes the chain without protocol tables.
     pub fn new(contracts: Option<Contracts>) -> Self {
-        Decoder { contracts }
+        Decoder {
+            contracts,
+            kinds: Default::default(),
+        }
     }
 
-    pub fn decode(&self, b: &ErgoBox) -> Option<Decoded> {
+    fn kind_of(&self, c: &Contracts, b: &ErgoBox, tree_bytes: &[u8]) -> Option<Kind> {
+        let mut cache = self.kinds.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = cache.get(tree_bytes) {
+            return *k;
+        }
+        let k = c.kind_of(&b.ergo_tree);
+        if cache.len() >= KIND_CACHE {
+            cache.clear();
+        }
+        cache.insert(tree_bytes.to_vec(), k);
+        k
+    }
+
+    /// Decode `b` (whose serialised tree is `tree_bytes`) if it is guarded by a DGCM contract.
+    pub fn decode(&self, b: &ErgoBox, tree_bytes: &[u8]) -> Option<Decoded> {
         let c = self.contracts.as_ref()?;
-        let kind = c.kind_of(&b.ergo_tree)?;
+        let kind = self.kind_of(c, b, tree_bytes)?;
         let name = kind.name();
         let mut d = Decoded {
             kind: name,

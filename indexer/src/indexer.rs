@@ -5,8 +5,11 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dgcm_chain::{ChainEvent, Cursor, Follower, FollowerConfig, NodeClient};
+use dgcm_chain::follower::FollowerError;
+use dgcm_chain::{ChainEvent, Cursor, Follower, FollowerConfig, FullBlock, NodeClient};
 use dgcm_contracts::Contracts;
+use ergo_lib::ergo_chain_types::BlockId;
+use futures::{Stream, StreamExt};
 
 use crate::decode::Decoder;
 use crate::rows::BlockRows;
@@ -206,76 +209,162 @@ pub async fn run(
     }
 }
 
+/// What the database side does next, prepared by the chain side.
+pub enum Step {
+    /// Consecutive blocks, rows already built: one database transaction.
+    Apply(Vec<BlockRows>),
+    Rollback {
+        height: u32,
+        id: BlockId,
+        parent: BlockId,
+    },
+}
+
+/// Chain side of the pipeline: turns events into steps, batching the forward runs that are
+/// already fetched and building their rows on a blocking thread, while the database side writes
+/// the previous step.
+pub async fn produce<S>(
+    events: S,
+    decoder: Arc<Decoder>,
+    max_batch: usize,
+    steps: tokio::sync::mpsc::Sender<Step>,
+) -> anyhow::Result<()>
+where
+    S: Stream<Item = Result<ChainEvent, FollowerError>>,
+{
+    let mut chunks = std::pin::pin!(events.ready_chunks(max_batch.max(1)));
+    while let Some(evs) = chunks.next().await {
+        let mut run: Vec<Arc<FullBlock>> = Vec::new();
+        for ev in evs {
+            match ev? {
+                ChainEvent::RollForward(b) => run.push(b),
+                ChainEvent::RollBackward(b) => {
+                    send_run(&mut run, &decoder, &steps).await?;
+                    let step = Step::Rollback {
+                        height: b.height(),
+                        id: b.id(),
+                        parent: b.parent_id(),
+                    };
+                    steps
+                        .send(step)
+                        .await
+                        .map_err(|_| anyhow::anyhow!("database side stopped"))?;
+                }
+            }
+        }
+        send_run(&mut run, &decoder, &steps).await?;
+    }
+    Ok(())
+}
+
+async fn send_run(
+    run: &mut Vec<Arc<FullBlock>>,
+    decoder: &Arc<Decoder>,
+    steps: &tokio::sync::mpsc::Sender<Step>,
+) -> anyhow::Result<()> {
+    if run.is_empty() {
+        return Ok(());
+    }
+    let blocks = std::mem::take(run);
+    let d = decoder.clone();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let rows =
+        tokio::task::spawn_blocking(move || BlockRows::from_blocks(&blocks, &d, threads)).await?;
+    steps
+        .send(Step::Apply(rows))
+        .await
+        .map_err(|_| anyhow::anyhow!("database side stopped"))
+}
+
+/// Database side of the pipeline: applies steps in order, each in one transaction.
+pub async fn consume(
+    mut store: Option<Store>,
+    mut steps: tokio::sync::mpsc::Receiver<Step>,
+    metrics: Arc<IndexerMetrics>,
+) -> anyhow::Result<()> {
+    while let Some(step) = steps.recv().await {
+        match step {
+            Step::Apply(rows) => {
+                let n = rows.len() as u64;
+                let boxes: usize = rows.iter().map(|r| r.box_count()).sum();
+                let top = rows
+                    .last()
+                    .and_then(|r| r.header.as_ref())
+                    .map(|h| h.height)
+                    .unwrap_or(0);
+                blocking(&mut store, move |s| s.apply_many(&rows)).await?;
+                metrics.blocks_applied.fetch_add(n, Ordering::Relaxed);
+                metrics
+                    .boxes_indexed
+                    .fetch_add(boxes as u64, Ordering::Relaxed);
+                metrics.height.store(top as i64, Ordering::Relaxed);
+            }
+            Step::Rollback { height, id, parent } => {
+                blocking(&mut store, move |s| s.rollback(height, &id, &parent)).await?;
+                metrics.blocks_rolled_back.fetch_add(1, Ordering::Relaxed);
+                metrics.height.store(height as i64 - 1, Ordering::Relaxed);
+                tracing::info!(height, "rolled back a block");
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn index_session(
     config: &IndexerConfig,
     client: &NodeClient,
     decoder: &Arc<Decoder>,
     metrics: &Arc<IndexerMetrics>,
 ) -> anyhow::Result<std::convert::Infallible> {
-    let (mut store, cursor) = open(config, client, decoder).await?;
+    let (store, cursor) = open(config, client, decoder).await?;
     metrics
         .height
         .store(cursor.height as i64, Ordering::Relaxed);
-    let mut follower = Follower::new(client.clone(), config.follower.clone(), cursor);
-    let mut last_report = Instant::now();
-    let mut applied_since = 0u64;
+    let follower = Follower::new(client.clone(), config.follower.clone(), cursor);
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let producer = produce(
+        follower.into_stream(),
+        decoder.clone(),
+        config.max_batch,
+        tx,
+    );
+    let consumer = consume(store, rx, metrics.clone());
+    let progress = report_progress(client, metrics);
+    tokio::select! {
+        r = producer => r.and_then(|_| Err(anyhow::anyhow!("the follower stopped"))),
+        r = consumer => r.and_then(|_| Err(anyhow::anyhow!("the database side stopped"))),
+        r = progress => Ok(r),
+    }
+}
+
+/// Every 5 s: node height, lag and rate into the metrics and the log. Never returns.
+async fn report_progress(
+    client: &NodeClient,
+    metrics: &Arc<IndexerMetrics>,
+) -> std::convert::Infallible {
+    let mut last = metrics.blocks_applied.load(Ordering::Relaxed);
+    let mut at = Instant::now();
     loop {
-        let ev = follower.next_event().await?;
-        match ev {
-            ChainEvent::RollForward(first) => {
-                let mut blocks = vec![first];
-                while blocks.len() < config.max_batch.max(1) {
-                    match follower.next_ready() {
-                        Some(ChainEvent::RollForward(b)) => blocks.push(b),
-                        _ => break,
-                    }
-                }
-                let d = decoder.clone();
-                let rows: Vec<BlockRows> = tokio::task::spawn_blocking(move || {
-                    blocks
-                        .iter()
-                        .map(|b| BlockRows::from_block(b, &d))
-                        .collect()
-                })
-                .await?;
-                let n = rows.len() as u64;
-                let boxes: usize = rows.iter().map(|r| r.box_count()).sum();
-                blocking(&mut store, move |s| s.apply_many(&rows)).await?;
-                metrics.blocks_applied.fetch_add(n, Ordering::Relaxed);
-                metrics
-                    .boxes_indexed
-                    .fetch_add(boxes as u64, Ordering::Relaxed);
-                applied_since += n;
-            }
-            ChainEvent::RollBackward(block) => {
-                let (h, id, parent) = (block.height(), block.id(), block.parent_id());
-                blocking(&mut store, move |s| s.rollback(h, &id, &parent)).await?;
-                metrics.blocks_rolled_back.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(height = h, "rolled back a block");
-            }
-        }
-        let height = follower.cursor().height;
-        metrics.height.store(height as i64, Ordering::Relaxed);
-        if last_report.elapsed() >= Duration::from_secs(5) {
-            let rate = applied_since as f64 / last_report.elapsed().as_secs_f64();
-            metrics
-                .rate_milli
-                .store((rate * 1000.0) as u64, Ordering::Relaxed);
-            if let Ok(info) = client.info().await {
-                metrics
-                    .node_height
-                    .store(info.full_height.unwrap_or(0) as i64, Ordering::Relaxed);
-                let tip = info.full_height.unwrap_or(0);
-                tracing::info!(
-                    height,
-                    node_height = tip,
-                    lag = tip.saturating_sub(height),
-                    blocks_per_s = format!("{rate:.1}"),
-                    "indexing"
-                );
-            }
-            last_report = Instant::now();
-            applied_since = 0;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let now = metrics.blocks_applied.load(Ordering::Relaxed);
+        let rate = (now - last) as f64 / at.elapsed().as_secs_f64();
+        metrics
+            .rate_milli
+            .store((rate * 1000.0) as u64, Ordering::Relaxed);
+        (last, at) = (now, Instant::now());
+        let height = metrics.height.load(Ordering::Relaxed);
+        if let Ok(info) = client.info().await {
+            let tip = info.full_height.unwrap_or(0) as i64;
+            metrics.node_height.store(tip, Ordering::Relaxed);
+            tracing::info!(
+                height,
+                node_height = tip,
+                lag = (tip - height).max(0),
+                blocks_per_s = format!("{rate:.1}"),
+                "indexing"
+            );
         }
     }
 }

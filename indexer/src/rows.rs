@@ -27,7 +27,6 @@ pub struct TxRow {
     pub tx_id: Vec<u8>,
     pub height: i32,
     pub tx_index: i32,
-    pub size: i32,
 }
 
 #[derive(Insertable, Debug, Clone, PartialEq)]
@@ -160,6 +159,38 @@ impl BlockRows {
         rows
     }
 
+    /// Rows of many blocks, built on up to `threads` threads (row building is CPU-bound: tree
+    /// serialisation dominates) while the database applies the previous batch.
+    pub fn from_blocks(
+        blocks: &[std::sync::Arc<FullBlock>],
+        decoder: &Decoder,
+        threads: usize,
+    ) -> Vec<BlockRows> {
+        let per = blocks.len().div_ceil(threads.max(1)).max(1);
+        if blocks.len() <= 1 || threads <= 1 {
+            return blocks
+                .iter()
+                .map(|b| BlockRows::from_block(b, decoder))
+                .collect();
+        }
+        std::thread::scope(|s| {
+            let parts: Vec<_> = blocks
+                .chunks(per)
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|b| BlockRows::from_block(b, decoder))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            parts
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    }
+
     /// Genesis boxes: height 0, no header, no transaction rows.
     pub fn from_genesis(boxes: &[ErgoBox], decoder: &Decoder) -> BlockRows {
         let mut rows = BlockRows::default();
@@ -175,10 +206,6 @@ impl BlockRows {
             tx_id: tx_id.clone(),
             height,
             tx_index: index as i32,
-            size: tx
-                .sigma_serialize_bytes()
-                .map(|b| b.len() as i32)
-                .unwrap_or(-1),
         });
         for (i, input) in tx.inputs.iter().enumerate() {
             self.inputs.push(InputRow {
@@ -204,7 +231,8 @@ impl BlockRows {
 
     fn add_box(&mut self, b: &ErgoBox, height: i32, decoder: &Decoder) {
         let box_id = box_bytes(b.box_id());
-        let decoded = decoder.decode(b);
+        let ergo_tree = b.ergo_tree.sigma_serialize_bytes().unwrap_or_default();
+        let decoded = decoder.decode(b, &ergo_tree);
         self.boxes.push(BoxRow {
             box_id: box_id.clone(),
             tx_id: tx_bytes(b.transaction_id),
@@ -212,7 +240,7 @@ impl BlockRows {
             height,
             creation_height: b.creation_height as i32,
             value: *b.value.as_u64() as i64,
-            ergo_tree: b.ergo_tree.sigma_serialize_bytes().unwrap_or_default(),
+            ergo_tree,
             kind: decoded.as_ref().map(|d| d.kind.to_string()),
         });
         for (i, t) in b.tokens.iter().flatten().enumerate() {

@@ -24,7 +24,6 @@ diesel::table! {
         tx_id -> Bytea,
         height -> Int4,
         tx_index -> Int4,
-        size -> Int4,
     }
 }
 

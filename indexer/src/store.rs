@@ -115,36 +115,52 @@ impl Store {
 
     /// Apply consecutive blocks in one transaction (catch-up); the cursor ends at the last.
     pub fn apply_many(&mut self, blocks: &[BlockRows]) -> Result<(), StoreError> {
-        self.conn.transaction(|conn| {
-            for rows in blocks {
-                let header = rows
-                    .header
-                    .as_ref()
-                    .ok_or_else(|| StoreError::Inconsistent("block rows without header".into()))?;
-                let (h, cur): (i32, Vec<u8>) = sync_cursor::table
-                    .select((sync_cursor::height, sync_cursor::header_id))
-                    .first(conn)?;
-                if h + 1 != header.height || cur != header.parent_id {
+        let Some(last) = blocks.last() else {
+            return Ok(());
+        };
+        let mut expected: Option<(i32, &[u8])> = None;
+        for rows in blocks {
+            let header = rows
+                .header
+                .as_ref()
+                .ok_or_else(|| StoreError::Inconsistent("block rows without header".into()))?;
+            if let Some((h, id)) = expected {
+                if header.height != h + 1 || header.parent_id != id {
                     return Err(StoreError::Inconsistent(format!(
-                        "block {} at height {} does not extend the cursor at height {h}",
-                        hex::encode(&header.header_id),
+                        "block at height {} does not extend the one before it in the batch",
                         header.height
                     )));
                 }
-                insert_rows(conn, rows)?;
-                diesel::sql_query(
-                    "UPDATE boxes SET spent_tx_id = i.tx_id, spent_height = i.height \
-                     FROM inputs i WHERE i.height = $1 AND boxes.box_id = i.box_id",
-                )
-                .bind::<Int4, _>(header.height)
-                .execute(conn)?;
-                diesel::update(sync_cursor::table)
-                    .set((
-                        sync_cursor::height.eq(header.height),
-                        sync_cursor::header_id.eq(&header.header_id),
-                    ))
-                    .execute(conn)?;
             }
+            expected = Some((header.height, &header.header_id));
+        }
+        let first = blocks[0].header.as_ref().expect("checked");
+        let last = last.header.as_ref().expect("checked");
+        self.conn.transaction(|conn| {
+            let (h, cur): (i32, Vec<u8>) = sync_cursor::table
+                .select((sync_cursor::height, sync_cursor::header_id))
+                .first(conn)?;
+            if h + 1 != first.height || cur != first.parent_id {
+                return Err(StoreError::Inconsistent(format!(
+                    "block {} at height {} does not extend the cursor at height {h}",
+                    hex::encode(&first.header_id),
+                    first.height
+                )));
+            }
+            insert_many(conn, blocks)?;
+            diesel::sql_query(
+                "UPDATE boxes SET spent_tx_id = i.tx_id, spent_height = i.height \
+                 FROM inputs i WHERE i.height BETWEEN $1 AND $2 AND boxes.box_id = i.box_id",
+            )
+            .bind::<Int4, _>(first.height)
+            .bind::<Int4, _>(last.height)
+            .execute(conn)?;
+            diesel::update(sync_cursor::table)
+                .set((
+                    sync_cursor::height.eq(last.height),
+                    sync_cursor::header_id.eq(&last.header_id),
+                ))
+                .execute(conn)?;
             Ok(())
         })
     }
@@ -258,19 +274,37 @@ impl Store {
     }
 }
 
+/// Rows go in with COPY (binary), the fastest way into PostgreSQL; the header row (one per block)
+/// with a plain INSERT.
 fn insert_rows(conn: &mut PgConnection, rows: &BlockRows) -> Result<(), StoreError> {
-    if let Some(h) = &rows.header {
+    insert_many(conn, std::slice::from_ref(rows))
+}
+
+/// The rows of several blocks, one COPY per table.
+fn insert_many(conn: &mut PgConnection, blocks: &[BlockRows]) -> Result<(), StoreError> {
+    macro_rules! copy {
+        ($table:expr, $field:ident) => {{
+            let all: Vec<_> = blocks.iter().flat_map(|b| b.$field.iter()).collect();
+            if !all.is_empty() {
+                diesel::copy_from($table)
+                    .from_insertable(all)
+                    .execute(conn)?;
+            }
+        }};
+    }
+    let headers: Vec<_> = blocks.iter().filter_map(|b| b.header.as_ref()).collect();
+    if !headers.is_empty() {
         diesel::insert_into(headers::table)
-            .values(h)
+            .values(headers)
             .execute(conn)?;
     }
-    insert_chunked!(conn, transactions::table, rows.txs);
-    insert_chunked!(conn, boxes::table, rows.boxes);
-    insert_chunked!(conn, inputs::table, rows.inputs);
-    insert_chunked!(conn, assets::table, rows.assets);
-    insert_chunked!(conn, registers::table, rows.registers);
-    insert_chunked!(conn, tokens::table, rows.tokens);
-    insert_chunked!(conn, protocol_boxes::table, rows.protocol);
-    insert_chunked!(conn, listings::table, rows.listings);
+    copy!(transactions::table, txs);
+    copy!(boxes::table, boxes);
+    copy!(inputs::table, inputs);
+    copy!(assets::table, assets);
+    copy!(registers::table, registers);
+    copy!(tokens::table, tokens);
+    copy!(protocol_boxes::table, protocol);
+    copy!(listings::table, listings);
     Ok(())
 }

@@ -144,7 +144,7 @@ fn dgcm_boxes_that_do_not_decode_are_recorded_with_the_reason() {
         0,
     )
     .unwrap();
-    let rows = BlockRows::from_genesis(&[garbage.clone()], &decoder);
+    let rows = BlockRows::from_genesis(std::slice::from_ref(&garbage), &decoder);
     assert_eq!(rows.protocol.len(), 1);
     assert_eq!(rows.protocol[0].kind, "listing");
     assert!(rows.protocol[0].decoded.is_none());

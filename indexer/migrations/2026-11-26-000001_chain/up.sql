@@ -20,8 +20,7 @@ CREATE TABLE headers (
 CREATE TABLE transactions (
     tx_id       BYTEA   PRIMARY KEY,
     height      INTEGER NOT NULL,
-    tx_index    INTEGER NOT NULL,
-    size        INTEGER NOT NULL
+    tx_index    INTEGER NOT NULL
 );
 CREATE INDEX transactions_height ON transactions (height);
 
