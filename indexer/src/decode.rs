@@ -10,7 +10,13 @@ use ergo_lib::ergotree_ir::chain::ergo_box::ErgoBox;
 use ergo_lib::ergotree_ir::serialization::SigmaSerializable;
 use serde_json::json;
 
-use crate::rows::{debug_json, ListingRow};
+use crate::rows::{
+    AccountRow, ArbitrationRow, LeaseRow, ListingRow, OrderRow, RosenDepositRow, Typed,
+};
+use dgcm_contracts::arbitration::Arbitration;
+use dgcm_contracts::lets_member::Member;
+use dgcm_contracts::lets_vault::Vault;
+use dgcm_contracts::rosen_deposit::RosenDeposit;
 
 pub struct Decoder {
     contracts: Option<Contracts>,
@@ -27,8 +33,8 @@ pub struct Decoded {
     pub kind: &'static str,
     pub json: Option<serde_json::Value>,
     pub error: Option<String>,
-    /// Present for listings, without `box_id`/`height` (filled by the caller).
-    pub listing: Option<ListingRow>,
+    /// The typed row, without `box_id`/`height` (filled by the caller).
+    pub typed: Option<Typed>,
 }
 
 fn pk_bytes(pk: &ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::ProveDlog) -> Vec<u8> {
@@ -66,11 +72,11 @@ impl Decoder {
             kind: name,
             json: None,
             error: None,
-            listing: None,
+            typed: None,
         };
         let r: Result<serde_json::Value, String> = match kind {
             Kind::Listing => Listing::parse(c, b).map_err(|e| e.to_string()).map(|l| {
-                d.listing = Some(ListingRow {
+                d.typed = Some(Typed::Listing(ListingRow {
                     box_id: vec![],
                     listing_nft: l.nft.into(),
                     provider_pk: pk_bytes(&l.provider),
@@ -86,7 +92,7 @@ impl Decoder {
                     endpoint: l.endpoint.clone(),
                     stake: l.stake as i64,
                     height: 0,
-                });
+                }));
                 json!({
                     "listing_nft": String::from(l.nft),
                     "provider_pk": hex::encode(pk_bytes(&l.provider)),
@@ -99,6 +105,23 @@ impl Decoder {
                 })
             }),
             Kind::Order => Order::parse(c, b).map_err(|e| e.to_string()).map(|o| {
+                d.typed = Some(Typed::Order(OrderRow {
+                    box_id: vec![],
+                    consumer_pk: pk_bytes(&o.consumer),
+                    budget: o.budget as i64,
+                    max_price_per_hour: o.terms.max_price_per_hour,
+                    hours: o.terms.hours,
+                    min_vram_mib: o.terms.min_vram_mib,
+                    min_gpu_count: o.terms.min_gpu_count,
+                    min_benchmark_score: o.terms.min_benchmark_score,
+                    expiry_height: o.terms.expiry_height,
+                    matcher_fee_cap: o.terms.matcher_fee_cap,
+                    listing_nft: o.listing.map(Vec::<u8>::from),
+                    model: o.model.clone(),
+                    region: o.region.clone(),
+                    job_spec_hash: o.job_spec_hash.clone(),
+                    height: 0,
+                }));
                 json!({
                     "consumer_pk": hex::encode(pk_bytes(&o.consumer)),
                     "budget": o.budget,
@@ -115,6 +138,24 @@ impl Decoder {
                 })
             }),
             Kind::Lease => Lease::parse(c, b).map_err(|e| e.to_string()).map(|l| {
+                d.typed = Some(Typed::Lease(LeaseRow {
+                    box_id: vec![],
+                    consumer_pk: pk_bytes(&l.consumer),
+                    provider_pk: pk_bytes(&l.provider),
+                    listing_nft: l.listing_nft.clone(),
+                    price_per_hour: l.terms.price_per_hour,
+                    hours: l.terms.hours,
+                    payment: l.terms.payment,
+                    collateral: l.terms.collateral,
+                    start_height: l.terms.start,
+                    deadline: l.terms.deadline,
+                    exec_fee_cap: l.terms.exec_fee_cap,
+                    used_blocks: l.terms.used_blocks,
+                    completed_at: l.terms.completed_at,
+                    job_spec_hash: l.job_spec_hash.clone(),
+                    usage_commitment: l.usage_commitment.clone(),
+                    height: 0,
+                }));
                 json!({
                     "consumer_pk": hex::encode(pk_bytes(&l.consumer)),
                     "provider_pk": hex::encode(pk_bytes(&l.provider)),
@@ -132,14 +173,58 @@ impl Decoder {
                     "usage_commitment": hex::encode(&l.usage_commitment),
                 })
             }),
-            Kind::Arbitration => {
-                parse_debug::<dgcm_contracts::arbitration::Arbitration>(c, b, name)
-            }
-            Kind::LetsMember => parse_debug::<dgcm_contracts::lets_member::Member>(c, b, name),
-            Kind::LetsVault => parse_debug::<dgcm_contracts::lets_vault::Vault>(c, b, name),
-            Kind::RosenDeposit => {
-                parse_debug::<dgcm_contracts::rosen_deposit::RosenDeposit>(c, b, name)
-            }
+            Kind::Arbitration => Arbitration::parse(c, b).map_err(|e| e.to_string()).map(|a| {
+                d.typed = Some(Typed::Arbitration(ArbitrationRow {
+                    box_id: vec![],
+                    lease_box_id: a.lease_id.clone(),
+                    consumer_pk: pk_bytes(&a.consumer),
+                    provider_pk: pk_bytes(&a.provider),
+                    payment: a.payment,
+                    collateral: a.collateral,
+                    claimed_pay: a.claimed_pay,
+                    timeout: a.timeout,
+                    height: 0,
+                }));
+                json!({
+                    "lease_box_id": hex::encode(&a.lease_id),
+                    "consumer_pk": hex::encode(pk_bytes(&a.consumer)),
+                    "provider_pk": hex::encode(pk_bytes(&a.provider)),
+                    "amount": a.amount, "payment": a.payment, "collateral": a.collateral,
+                    "claimed_pay": a.claimed_pay, "exec_fee_cap": a.exec_fee_cap, "timeout": a.timeout,
+                })
+            }),
+            Kind::LetsMember => Member::parse(c, b).map_err(|e| e.to_string()).map(|m| {
+                d.typed = Some(Typed::Account(AccountRow {
+                    box_id: vec![],
+                    owner_pk: pk_bytes(&m.owner),
+                    balance: m.balance,
+                    erg_collateral: m.value as i64,
+                    sigusd_collateral: m.sigusd as i64,
+                    height: 0,
+                }));
+                json!({
+                    "owner_pk": hex::encode(pk_bytes(&m.owner)),
+                    "balance": m.balance, "erg_collateral": m.value, "sigusd_collateral": m.sigusd,
+                })
+            }),
+            Kind::LetsVault => Vault::parse(c, b)
+                .map_err(|e| e.to_string())
+                .map(|v| json!({"value": v.value, "gpuc_reserve": v.reserve, "membership_stock": v.stock})),
+            Kind::RosenDeposit => RosenDeposit::parse(c, b).map_err(|e| e.to_string()).map(|r| {
+                let tokens = json!(r
+                    .tokens
+                    .iter()
+                    .map(|(id, n)| json!({"tokenId": String::from(*id), "amount": n}))
+                    .collect::<Vec<_>>());
+                d.typed = Some(Typed::RosenDeposit(RosenDepositRow {
+                    box_id: vec![],
+                    owner_pk: pk_bytes(&r.owner),
+                    value: r.value as i64,
+                    tokens: tokens.clone(),
+                    height: 0,
+                }));
+                json!({"owner_pk": hex::encode(pk_bytes(&r.owner)), "value": r.value, "tokens": tokens})
+            }),
         };
         match r {
             Ok(j) => d.json = Some(j),
@@ -150,14 +235,4 @@ impl Decoder {
         }
         Some(d)
     }
-}
-
-fn parse_debug<T: BoxKind + std::fmt::Debug>(
-    c: &Contracts,
-    b: &ErgoBox,
-    name: &str,
-) -> Result<serde_json::Value, String> {
-    T::parse(c, b)
-        .map(|v| debug_json(name, &v))
-        .map_err(|e| e.to_string())
 }

@@ -5,7 +5,6 @@ use diesel::prelude::*;
 use ergo_lib::chain::transaction::{Transaction, TxId};
 use ergo_lib::ergotree_ir::chain::ergo_box::{BoxId, ErgoBox, NonMandatoryRegisterId};
 use ergo_lib::ergotree_ir::serialization::SigmaSerializable;
-use serde_json::json;
 
 use crate::decode::Decoder;
 use crate::schema::*;
@@ -49,6 +48,8 @@ pub struct InputRow {
     pub input_index: i32,
     pub box_id: Vec<u8>,
     pub height: i32,
+    /// Context variable 0 when it is a Byte: the DGCM path selector.
+    pub path: Option<i16>,
 }
 
 #[derive(Insertable, Debug, Clone, PartialEq)]
@@ -113,6 +114,101 @@ pub struct ListingRow {
     pub height: i32,
 }
 
+#[derive(Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = orders, treat_none_as_default_value = false)]
+pub struct OrderRow {
+    pub box_id: Vec<u8>,
+    pub consumer_pk: Vec<u8>,
+    pub budget: i64,
+    pub max_price_per_hour: i64,
+    pub hours: i64,
+    pub min_vram_mib: i64,
+    pub min_gpu_count: i64,
+    pub min_benchmark_score: i64,
+    pub expiry_height: i64,
+    pub matcher_fee_cap: i64,
+    pub listing_nft: Option<Vec<u8>>,
+    pub model: Option<String>,
+    pub region: Option<String>,
+    pub job_spec_hash: Vec<u8>,
+    pub height: i32,
+}
+
+#[derive(Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = leases, treat_none_as_default_value = false)]
+pub struct LeaseRow {
+    pub box_id: Vec<u8>,
+    pub consumer_pk: Vec<u8>,
+    pub provider_pk: Vec<u8>,
+    pub listing_nft: Vec<u8>,
+    pub price_per_hour: i64,
+    pub hours: i64,
+    pub payment: i64,
+    pub collateral: i64,
+    pub start_height: i64,
+    pub deadline: i64,
+    pub exec_fee_cap: i64,
+    pub used_blocks: i64,
+    pub completed_at: i64,
+    pub job_spec_hash: Vec<u8>,
+    pub usage_commitment: Vec<u8>,
+    pub height: i32,
+}
+
+#[derive(Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = lets_accounts, treat_none_as_default_value = false)]
+pub struct AccountRow {
+    pub box_id: Vec<u8>,
+    pub owner_pk: Vec<u8>,
+    pub balance: i64,
+    pub erg_collateral: i64,
+    pub sigusd_collateral: i64,
+    pub height: i32,
+}
+
+#[derive(Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = arbitration_cases, treat_none_as_default_value = false)]
+pub struct ArbitrationRow {
+    pub box_id: Vec<u8>,
+    pub lease_box_id: Vec<u8>,
+    pub consumer_pk: Vec<u8>,
+    pub provider_pk: Vec<u8>,
+    pub payment: i64,
+    pub collateral: i64,
+    pub claimed_pay: i64,
+    pub timeout: i64,
+    pub height: i32,
+}
+
+#[derive(Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = rosen_deposits, treat_none_as_default_value = false)]
+pub struct RosenDepositRow {
+    pub box_id: Vec<u8>,
+    pub owner_pk: Vec<u8>,
+    pub value: i64,
+    pub tokens: serde_json::Value,
+    pub height: i32,
+}
+
+/// The typed row of a decoded DGCM box (box id and height are filled by [`BlockRows`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Typed {
+    Listing(ListingRow),
+    Order(OrderRow),
+    Lease(LeaseRow),
+    Account(AccountRow),
+    Arbitration(ArbitrationRow),
+    RosenDeposit(RosenDepositRow),
+}
+
+/// Context variable 0 of an input when it is a Byte (the DGCM path selector).
+fn path_selector(input: &ergo_lib::chain::transaction::Input) -> Option<i16> {
+    match input.spending_proof.extension.values.get(&0)?.v {
+        ergo_lib::ergotree_ir::mir::constant::Literal::Byte(b) => Some(b as i16),
+        _ => None,
+    }
+}
+
 /// Everything one block writes.
 #[derive(Debug, Default, Clone)]
 pub struct BlockRows {
@@ -125,6 +221,11 @@ pub struct BlockRows {
     pub tokens: Vec<TokenRow>,
     pub protocol: Vec<ProtocolBoxRow>,
     pub listings: Vec<ListingRow>,
+    pub orders: Vec<OrderRow>,
+    pub leases: Vec<LeaseRow>,
+    pub accounts: Vec<AccountRow>,
+    pub arbitrations: Vec<ArbitrationRow>,
+    pub rosen_deposits: Vec<RosenDepositRow>,
 }
 
 fn bytes<T: Into<Vec<u8>>>(x: T) -> Vec<u8> {
@@ -213,6 +314,7 @@ impl BlockRows {
                 input_index: i as i32,
                 box_id: box_bytes(input.box_id),
                 height,
+                path: path_selector(input),
             });
         }
         let first_input: Vec<u8> = box_bytes(tx.inputs.first().box_id);
@@ -278,12 +380,39 @@ impl BlockRows {
             }
         }
         if let Some(d) = decoded {
-            if let Some(l) = d.listing {
-                self.listings.push(ListingRow {
-                    box_id: box_id.clone(),
+            let id = box_id.clone();
+            match d.typed {
+                Some(Typed::Listing(r)) => self.listings.push(ListingRow {
+                    box_id: id,
                     height,
-                    ..l
-                });
+                    ..r
+                }),
+                Some(Typed::Order(r)) => self.orders.push(OrderRow {
+                    box_id: id,
+                    height,
+                    ..r
+                }),
+                Some(Typed::Lease(r)) => self.leases.push(LeaseRow {
+                    box_id: id,
+                    height,
+                    ..r
+                }),
+                Some(Typed::Account(r)) => self.accounts.push(AccountRow {
+                    box_id: id,
+                    height,
+                    ..r
+                }),
+                Some(Typed::Arbitration(r)) => self.arbitrations.push(ArbitrationRow {
+                    box_id: id,
+                    height,
+                    ..r
+                }),
+                Some(Typed::RosenDeposit(r)) => self.rosen_deposits.push(RosenDepositRow {
+                    box_id: id,
+                    height,
+                    ..r
+                }),
+                None => {}
             }
             self.protocol.push(ProtocolBoxRow {
                 box_id,
@@ -318,9 +447,4 @@ fn eip4_token(out: &ErgoBox, id: Vec<u8>, amount: u64, height: i32) -> TokenRow 
             .and_then(|s| s.trim().parse().ok()),
         height,
     }
-}
-
-/// JSON used when a decoded struct has no dedicated table.
-pub fn debug_json(kind: &str, v: &impl std::fmt::Debug) -> serde_json::Value {
-    json!({"kind": kind, "fields": format!("{v:?}")})
 }

@@ -48,6 +48,7 @@ diesel::table! {
         input_index -> Int4,
         box_id -> Bytea,
         height -> Int4,
+        path -> Nullable<Int2>,
     }
 }
 
@@ -109,6 +110,82 @@ diesel::table! {
         region -> Text,
         endpoint -> Text,
         stake -> Int8,
+        height -> Int4,
+    }
+}
+
+diesel::table! {
+    orders (box_id) {
+        box_id -> Bytea,
+        consumer_pk -> Bytea,
+        budget -> Int8,
+        max_price_per_hour -> Int8,
+        hours -> Int8,
+        min_vram_mib -> Int8,
+        min_gpu_count -> Int8,
+        min_benchmark_score -> Int8,
+        expiry_height -> Int8,
+        matcher_fee_cap -> Int8,
+        listing_nft -> Nullable<Bytea>,
+        model -> Nullable<Text>,
+        region -> Nullable<Text>,
+        job_spec_hash -> Bytea,
+        height -> Int4,
+    }
+}
+
+diesel::table! {
+    leases (box_id) {
+        box_id -> Bytea,
+        consumer_pk -> Bytea,
+        provider_pk -> Bytea,
+        listing_nft -> Bytea,
+        price_per_hour -> Int8,
+        hours -> Int8,
+        payment -> Int8,
+        collateral -> Int8,
+        start_height -> Int8,
+        deadline -> Int8,
+        exec_fee_cap -> Int8,
+        used_blocks -> Int8,
+        completed_at -> Int8,
+        job_spec_hash -> Bytea,
+        usage_commitment -> Bytea,
+        height -> Int4,
+    }
+}
+
+diesel::table! {
+    lets_accounts (box_id) {
+        box_id -> Bytea,
+        owner_pk -> Bytea,
+        balance -> Int8,
+        erg_collateral -> Int8,
+        sigusd_collateral -> Int8,
+        height -> Int4,
+    }
+}
+
+diesel::table! {
+    arbitration_cases (box_id) {
+        box_id -> Bytea,
+        lease_box_id -> Bytea,
+        consumer_pk -> Bytea,
+        provider_pk -> Bytea,
+        payment -> Int8,
+        collateral -> Int8,
+        claimed_pay -> Int8,
+        timeout -> Int8,
+        height -> Int4,
+    }
+}
+
+diesel::table! {
+    rosen_deposits (box_id) {
+        box_id -> Bytea,
+        owner_pk -> Bytea,
+        value -> Int8,
+        tokens -> Jsonb,
         height -> Int4,
     }
 }

@@ -188,6 +188,11 @@ impl Store {
             }
             for stmt in [
                 "DELETE FROM listings WHERE height = $1",
+                "DELETE FROM orders WHERE height = $1",
+                "DELETE FROM leases WHERE height = $1",
+                "DELETE FROM lets_accounts WHERE height = $1",
+                "DELETE FROM arbitration_cases WHERE height = $1",
+                "DELETE FROM rosen_deposits WHERE height = $1",
                 "DELETE FROM protocol_boxes WHERE height = $1",
                 "DELETE FROM tokens WHERE height = $1",
                 "DELETE FROM registers WHERE height = $1",
@@ -306,5 +311,10 @@ fn insert_many(conn: &mut PgConnection, blocks: &[BlockRows]) -> Result<(), Stor
     copy!(tokens::table, tokens);
     copy!(protocol_boxes::table, protocol);
     copy!(listings::table, listings);
+    copy!(orders::table, orders);
+    copy!(leases::table, leases);
+    copy!(lets_accounts::table, accounts);
+    copy!(arbitration_cases::table, arbitrations);
+    copy!(rosen_deposits::table, rosen_deposits);
     Ok(())
 }

@@ -44,6 +44,10 @@ pub fn spawn(config: IndexerConfig, node: NodeClient) -> Running {
 }
 
 impl Running {
+    pub fn is_running(&self) -> bool {
+        !self.task.is_finished()
+    }
+
     pub async fn stop(self) {
         let _ = self.stop.send(());
         let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
@@ -101,6 +105,11 @@ pub fn dump(db: &str) -> Vec<(String, Vec<String>)> {
         ("tokens", "token_id"),
         ("protocol_boxes", "box_id"),
         ("listings", "box_id"),
+        ("orders", "box_id"),
+        ("leases", "box_id"),
+        ("lets_accounts", "box_id"),
+        ("arbitration_cases", "box_id"),
+        ("rosen_deposits", "box_id"),
     ];
     tables
         .iter()

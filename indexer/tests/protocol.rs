@@ -1,0 +1,318 @@
+//! A whole lease's life (list, order, match, complete, finalise) built with the dgcm-contracts
+//! builders, indexed into the protocol tables, its timeline read back through `protocol_events`,
+//! then undone block by block.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::dump;
+use dgcm_chain::types::BlockTransactions;
+use dgcm_chain::{Cursor, FullBlock};
+use dgcm_contracts::build;
+use dgcm_contracts::lease::Lease;
+use dgcm_contracts::listing::{Listing, ListingTerms};
+use dgcm_contracts::order::{Order, OrderTerms};
+use dgcm_contracts::trees::devnet_pk;
+use dgcm_contracts::util::p2pk_tree;
+use dgcm_contracts::{Contracts, Executor, Kind, ProtocolParams, TxPlan, Typed};
+use dgcm_indexer::decode::Decoder;
+use dgcm_indexer::pgcluster::fresh_test_database;
+use dgcm_indexer::rows::BlockRows;
+use dgcm_indexer::Store;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use ergo_lib::chain::transaction::input::prover_result::ProverResult;
+use ergo_lib::chain::transaction::{Input, Transaction, TxId};
+use ergo_lib::ergo_chain_types::{
+    ec_point, ADDigest, AutolykosSolution, BlockId, Digest32, Header, Votes,
+};
+use ergo_lib::ergotree_ir::chain::ergo_box::box_value::BoxValue;
+use ergo_lib::ergotree_ir::chain::ergo_box::{ErgoBox, NonMandatoryRegisters};
+use ergo_lib::ergotree_ir::chain::token::{Token, TokenAmount, TokenId};
+use ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::ProveDlog;
+
+const ERG: u64 = 1_000_000_000;
+const H0: u32 = 1000;
+
+fn digest(tag: &str) -> Digest32 {
+    use blake2::digest::consts::U32;
+    use blake2::{Blake2b, Digest};
+    let mut h = Blake2b::<U32>::new();
+    h.update(tag.as_bytes());
+    Digest32::from(<[u8; 32]>::from(h.finalize()))
+}
+
+fn pk(tag: &str) -> ProveDlog {
+    ProveDlog::new(devnet_pk(tag))
+}
+
+fn exec(tag: &str, value: u64, tokens: &[(TokenId, u64)]) -> Executor {
+    let toks: Vec<Token> = tokens
+        .iter()
+        .map(|(id, n)| Token {
+            token_id: *id,
+            amount: TokenAmount::try_from(*n).unwrap(),
+        })
+        .collect();
+    let funding = ErgoBox::new(
+        BoxValue::new(value).unwrap(),
+        p2pk_tree(&pk(tag)),
+        (!toks.is_empty()).then(|| toks.try_into().unwrap()),
+        NonMandatoryRegisters::empty(),
+        1,
+        TxId::from(digest(&format!("funding/{tag}/{value}"))),
+        0,
+    )
+    .unwrap();
+    Executor {
+        funding: vec![funding],
+        change: p2pk_tree(&pk(tag)),
+        fee: 1_100_000,
+    }
+}
+
+/// The transaction a wallet would sign: same inputs, context extensions and outputs; the proofs
+/// are left empty (the indexer does not validate).
+fn tx(plan: &TxPlan) -> Transaction {
+    let inputs: Vec<Input> = plan
+        .unsigned
+        .inputs
+        .iter()
+        .map(|i| {
+            Input::new(
+                i.box_id,
+                ProverResult {
+                    proof: vec![].into(),
+                    extension: i.extension.clone(),
+                },
+            )
+        })
+        .collect();
+    Transaction::new(
+        inputs.try_into().unwrap(),
+        plan.unsigned.data_inputs.clone(),
+        plan.unsigned.output_candidates.clone(),
+    )
+    .unwrap()
+}
+
+fn block(height: u32, parent: BlockId, txs: Vec<Transaction>) -> FullBlock {
+    let header = Header {
+        version: 3,
+        id: BlockId(digest(&format!("block/{height}"))),
+        parent_id: parent,
+        ad_proofs_root: Digest32::zero(),
+        state_root: ADDigest::zero(),
+        transaction_root: Digest32::zero(),
+        timestamp: 1_700_000_000_000 + height as u64,
+        n_bits: 16_842_752,
+        height,
+        extension_root: Digest32::zero(),
+        autolykos_solution: AutolykosSolution {
+            miner_pk: Box::new(ec_point::generator()),
+            pow_onetime_pk: None,
+            nonce: vec![0; 8],
+            pow_distance: None,
+        },
+        votes: Votes([0, 0, 0]),
+    };
+    FullBlock {
+        block_transactions: BlockTransactions {
+            header_id: header.id,
+            transactions: txs,
+            size: 0,
+        },
+        header,
+        extension: serde_json::Value::Null,
+        ad_proofs: serde_json::Value::Null,
+        size: 0,
+    }
+}
+
+fn output_of(t: &Transaction, c: &Contracts, kind: Kind) -> ErgoBox {
+    t.outputs
+        .iter()
+        .find(|b| c.kind_of(&b.ergo_tree) == Some(kind))
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn a_lease_lifecycle_fills_the_protocol_tables_and_undoes_exactly() {
+    let c = Contracts::new(ProtocolParams::devnet_default()).unwrap();
+    let gpuc = c.params.gpuc_id;
+    let provider_exec = exec("provider", 10 * ERG, &[(gpuc, 10_000)]);
+    let nft: TokenId = provider_exec.funding[0].box_id().into();
+    let listing = Listing {
+        value: 2_000_000,
+        nft,
+        stake: 10_000,
+        provider: pk("provider"),
+        terms: ListingTerms {
+            price_per_hour: 1000,
+            collateral_per_hour: 500,
+            min_hours: 1,
+            max_hours: 8,
+            vram_mib: 24576,
+            gpu_count: 1,
+            benchmark_score: 9000,
+        },
+        model: "RTX 4090".into(),
+        region: "eu-west".into(),
+        endpoint: "https://bob.example:8443".into(),
+    };
+    let order = Order {
+        value: 10_000_000,
+        budget: 2500,
+        consumer: pk("consumer"),
+        terms: OrderTerms {
+            max_price_per_hour: 1200,
+            hours: 2,
+            min_vram_mib: 16000,
+            min_gpu_count: 1,
+            min_benchmark_score: 5000,
+            expiry_height: H0 as i64 + 500,
+            matcher_fee_cap: 3_000_000,
+            lease_exec_fee_cap: 1_500_000,
+        },
+        listing: Some(nft),
+        model: Some("RTX 4090".into()),
+        region: None,
+        job_spec_hash: vec![0x11; 32],
+    };
+
+    let t_list = tx(&build::list_listing(&c, &listing, H0, &provider_exec).unwrap());
+    let t_order =
+        tx(
+            &build::place_order(&c, &order, H0, &exec("consumer", 20 * ERG, &[(gpuc, 2500)]))
+                .unwrap(),
+        );
+    let l_box = output_of(&t_list, &c, Kind::Listing);
+    let o_box = output_of(&t_order, &c, Kind::Order);
+    let t_match = tx(&build::match_order(
+        &c,
+        &Typed::parse(&c, o_box).unwrap(),
+        &Typed::parse(&c, l_box).unwrap(),
+        H0 + 1,
+        &exec("matcher", ERG, &[]),
+    )
+    .unwrap());
+    let lease: Typed<Lease> = Typed::parse(&c, output_of(&t_match, &c, Kind::Lease)).unwrap();
+    let t_complete = tx(&build::complete(
+        &c,
+        &lease,
+        45,
+        [0xcd; 32],
+        H0 + 2,
+        &exec("provider-2", ERG, &[]),
+    )
+    .unwrap());
+    let done: Typed<Lease> = Typed::parse(&c, output_of(&t_complete, &c, Kind::Lease)).unwrap();
+    let settle_at = H0 + 2 + c.params.challenge_window as u32 + 1;
+    let t_final = tx(&build::finalise(&c, &done, settle_at, &exec("settler", ERG, &[])).unwrap());
+
+    let mut chain = Vec::new();
+    let mut parent = BlockId(digest("before"));
+    for h in H0..=settle_at {
+        let txs = match h {
+            x if x == H0 => vec![t_list.clone(), t_order.clone()],
+            x if x == H0 + 1 => vec![t_match.clone()],
+            x if x == H0 + 2 => vec![t_complete.clone()],
+            x if x == settle_at => vec![t_final.clone()],
+            _ => vec![],
+        };
+        let b = block(h, parent, txs);
+        parent = b.id();
+        chain.push(Arc::new(b));
+    }
+
+    let db = fresh_test_database().unwrap();
+    let mut store = Store::connect(&db).unwrap();
+    store
+        .initialise(
+            None,
+            Cursor {
+                height: H0 - 1,
+                header_id: BlockId(digest("before")),
+            },
+        )
+        .unwrap();
+    let empty = dump(&db);
+    let decoder = Decoder::new(Some(c.clone()));
+    store
+        .apply_many(&BlockRows::from_blocks(&chain, &decoder, 2))
+        .unwrap();
+
+    let mut conn = PgConnection::establish(&db).unwrap();
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Ev {
+        #[diesel(sql_type = Text)]
+        kind: String,
+        #[diesel(sql_type = Text)]
+        path_name: String,
+        #[diesel(sql_type = BigInt)]
+        height: i64,
+    }
+    let events: Vec<Ev> = diesel::sql_query(
+        "SELECT kind, path_name, height::bigint AS height FROM protocol_events ORDER BY height, kind",
+    )
+    .load(&mut conn)
+    .unwrap();
+    let got: Vec<(String, String, i64)> = events
+        .into_iter()
+        .map(|e| (e.kind, e.path_name, e.height))
+        .collect();
+    let h = |x: u32| x as i64;
+    assert_eq!(
+        got,
+        vec![
+            ("listing".into(), "match".into(), h(H0 + 1)),
+            ("order".into(), "match".into(), h(H0 + 1)),
+            ("lease".into(), "complete".into(), h(H0 + 2)),
+            ("lease".into(), "finalise".into(), h(settle_at)),
+        ]
+    );
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let count =
+        |conn: &mut PgConnection, q: &str| diesel::sql_query(q).get_result::<N>(conn).unwrap().n;
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM listings"),
+        2,
+        "listed, then continued by the match"
+    );
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM orders"), 1);
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM leases"),
+        2,
+        "running, then completed"
+    );
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM leases WHERE completed_at >= 0 AND used_blocks = 45"
+        ),
+        1
+    );
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM settlements"), 1);
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM slashes"), 0);
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM protocol_boxes WHERE error IS NOT NULL"
+        ),
+        0
+    );
+
+    for b in chain.iter().rev() {
+        store.rollback(b.height(), &b.id(), &b.parent_id()).unwrap();
+    }
+    assert!(
+        dump(&db) == empty,
+        "undoing every block leaves the database as it was"
+    );
+}
