@@ -190,6 +190,93 @@ pub struct RosenDepositRow {
     pub height: i32,
 }
 
+#[derive(Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = rosen_events, treat_none_as_default_value = false)]
+pub struct RosenEventRow {
+    pub box_id: Vec<u8>,
+    pub source_tx_id: String,
+    pub from_chain: String,
+    pub to_chain: String,
+    pub from_address: String,
+    pub to_address: String,
+    pub amount: String,
+    pub bridge_fee: String,
+    pub network_fee: String,
+    pub source_token: String,
+    pub target_token: String,
+    pub source_block: String,
+    pub source_height: String,
+    pub to_ergo_tree: Option<Vec<u8>>,
+    pub height: i32,
+}
+
+/// A Rosen EventTrigger box: R5 is `Coll[Coll[Byte]]` with the 12 event fields (ERGO-NOTES.md,
+/// "Rosen Bridge on Ergo") and R6 a `Coll[Byte]` (permit script hash). Strings are UTF-8; amount,
+/// fees and height are big-endian unsigned integers, kept as decimal text (they may exceed i64).
+pub fn rosen_event(b: &ErgoBox, height: i32) -> Option<RosenEventRow> {
+    use ergo_lib::ergotree_ir::mir::constant::Literal;
+    use ergo_lib::ergotree_ir::mir::value::{CollKind, NativeColl};
+    let bytes_of = |l: &Literal| -> Option<Vec<u8>> {
+        match l {
+            Literal::Coll(CollKind::NativeColl(NativeColl::CollByte(v))) => {
+                Some(v.iter().map(|x| *x as u8).collect())
+            }
+            _ => None,
+        }
+    };
+    let r5 = b
+        .additional_registers
+        .get_constant(NonMandatoryRegisterId::R5)
+        .ok()??;
+    let fields: Vec<Vec<u8>> = match &r5.v {
+        Literal::Coll(CollKind::WrappedColl { items, .. }) if items.len() == 12 => {
+            items.iter().map(bytes_of).collect::<Option<Vec<_>>>()?
+        }
+        _ => return None,
+    };
+    let r6 = b
+        .additional_registers
+        .get_constant(NonMandatoryRegisterId::R6)
+        .ok()??;
+    bytes_of(&r6.v)?;
+    let text = |v: &[u8]| String::from_utf8(v.to_vec()).ok();
+    let number = |v: &[u8]| -> Option<String> {
+        if v.len() > 16 {
+            return None;
+        }
+        Some(
+            v.iter()
+                .fold(0u128, |acc, x| (acc << 8) | *x as u128)
+                .to_string(),
+        )
+    };
+    let to_address = text(&fields[4])?;
+    let to_ergo_tree =
+        ergo_lib::ergotree_ir::chain::address::AddressEncoder::unchecked_parse_address_from_str(
+            &to_address,
+        )
+        .ok()
+        .and_then(|a| a.script().ok())
+        .and_then(|t| t.sigma_serialize_bytes().ok());
+    Some(RosenEventRow {
+        box_id: box_bytes(b.box_id()),
+        source_tx_id: text(&fields[0])?,
+        from_chain: text(&fields[1])?,
+        to_chain: text(&fields[2])?,
+        from_address: text(&fields[3])?,
+        to_address,
+        amount: number(&fields[5])?,
+        bridge_fee: number(&fields[6])?,
+        network_fee: number(&fields[7])?,
+        source_token: text(&fields[8])?,
+        target_token: text(&fields[9])?,
+        source_block: text(&fields[10])?,
+        source_height: number(&fields[11])?,
+        to_ergo_tree,
+        height,
+    })
+}
+
 /// The typed row of a decoded DGCM box (box id and height are filled by [`BlockRows`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Typed {
@@ -226,6 +313,7 @@ pub struct BlockRows {
     pub accounts: Vec<AccountRow>,
     pub arbitrations: Vec<ArbitrationRow>,
     pub rosen_deposits: Vec<RosenDepositRow>,
+    pub rosen_events: Vec<RosenEventRow>,
 }
 
 fn bytes<T: Into<Vec<u8>>>(x: T) -> Vec<u8> {
@@ -377,6 +465,11 @@ impl BlockRows {
                         height,
                     });
                 }
+            }
+        }
+        if b.additional_registers.len() >= 2 {
+            if let Some(ev) = rosen_event(b, height) {
+                self.rosen_events.push(ev);
             }
         }
         if let Some(d) = decoded {

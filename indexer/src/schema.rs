@@ -191,6 +191,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    rosen_events (box_id) {
+        box_id -> Bytea,
+        source_tx_id -> Text,
+        from_chain -> Text,
+        to_chain -> Text,
+        from_address -> Text,
+        to_address -> Text,
+        amount -> Text,
+        bridge_fee -> Text,
+        network_fee -> Text,
+        source_token -> Text,
+        target_token -> Text,
+        source_block -> Text,
+        source_height -> Text,
+        to_ergo_tree -> Nullable<Bytea>,
+        height -> Int4,
+    }
+}
+
+diesel::table! {
     mempool_transactions (tx_id) {
         tx_id -> Bytea,
         tx -> Jsonb,

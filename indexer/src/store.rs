@@ -193,6 +193,7 @@ impl Store {
                 "DELETE FROM lets_accounts WHERE height = $1",
                 "DELETE FROM arbitration_cases WHERE height = $1",
                 "DELETE FROM rosen_deposits WHERE height = $1",
+                "DELETE FROM rosen_events WHERE height = $1",
                 "DELETE FROM protocol_boxes WHERE height = $1",
                 "DELETE FROM tokens WHERE height = $1",
                 "DELETE FROM registers WHERE height = $1",
@@ -316,5 +317,6 @@ fn insert_many(conn: &mut PgConnection, blocks: &[BlockRows]) -> Result<(), Stor
     copy!(lets_accounts::table, accounts);
     copy!(arbitration_cases::table, arbitrations);
     copy!(rosen_deposits::table, rosen_deposits);
+    copy!(rosen_events::table, rosen_events);
     Ok(())
 }

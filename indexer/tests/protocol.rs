@@ -316,3 +316,143 @@ fn a_lease_lifecycle_fills_the_protocol_tables_and_undoes_exactly() {
         "undoing every block leaves the database as it was"
     );
 }
+
+#[test]
+fn a_bridged_deposit_path_joins_event_payment_and_conversion() {
+    use ergo_lib::ergotree_interpreter::sigma_protocol::prover::ContextExtension;
+    use ergo_lib::ergotree_ir::chain::address::{Address, AddressEncoder, NetworkPrefix};
+    use ergo_lib::ergotree_ir::chain::ergo_box::NonMandatoryRegisterId;
+    use ergo_lib::ergotree_ir::mir::constant::Constant;
+
+    let c = Contracts::new(ProtocolParams::devnet_default()).unwrap();
+    let deposit_tree = c.rosen_deposit(&pk("alice")).unwrap();
+    let deposit_address = AddressEncoder::encode_address_as_string(
+        NetworkPrefix::Mainnet,
+        &Address::recreate_from_ergo_tree(&deposit_tree).unwrap(),
+    );
+    // EventTrigger-shaped box (Rosen's real register layout).
+    let amount: u64 = 12_500_000;
+    let fields: Vec<Vec<u8>> = vec![
+        b"0xethsourcetx01".to_vec(),
+        b"ethereum".to_vec(),
+        b"ergo".to_vec(),
+        b"0xAliceOnEthereum".to_vec(),
+        deposit_address.as_bytes().to_vec(),
+        amount.to_be_bytes().to_vec(),
+        2_000u64.to_be_bytes().to_vec(),
+        1_000u64.to_be_bytes().to_vec(),
+        b"usdt-eth".to_vec(),
+        b"rsUSDT".to_vec(),
+        b"0xethblock".to_vec(),
+        19_000_000u64.to_be_bytes().to_vec(),
+    ];
+    let mut regs = std::collections::HashMap::new();
+    regs.insert(NonMandatoryRegisterId::R4, Constant::from(vec![0u8; 32]));
+    regs.insert(NonMandatoryRegisterId::R5, Constant::from(fields));
+    regs.insert(NonMandatoryRegisterId::R6, Constant::from(vec![1u8; 32]));
+    regs.insert(NonMandatoryRegisterId::R7, Constant::from(3i32));
+    let trigger_out = ergo_lib::ergotree_ir::chain::ergo_box::ErgoBoxCandidate {
+        value: BoxValue::new(ERG).unwrap(),
+        ergo_tree: p2pk_tree(&pk("rosen-watchers")),
+        tokens: None,
+        additional_registers: NonMandatoryRegisters::new(regs).unwrap(),
+        creation_height: H0,
+    };
+    let plain_input = |tag: &str| {
+        Input::new(
+            TxId::from(digest(tag)).0.into(),
+            ProverResult {
+                proof: vec![].into(),
+                extension: ContextExtension::empty(),
+            },
+        )
+    };
+    let t_event = Transaction::new(
+        vec![plain_input("w")].try_into().unwrap(),
+        None,
+        vec![trigger_out].try_into().unwrap(),
+    )
+    .unwrap();
+    // The guards pay the destination: a box at Alice's deposit address.
+    let payment_out = ergo_lib::ergotree_ir::chain::ergo_box::ErgoBoxCandidate {
+        value: BoxValue::new(50_000_000).unwrap(),
+        ergo_tree: deposit_tree.clone(),
+        tokens: None,
+        additional_registers: NonMandatoryRegisters::empty(),
+        creation_height: H0 + 1,
+    };
+    let t_pay = Transaction::new(
+        vec![plain_input("g")].try_into().unwrap(),
+        None,
+        vec![payment_out].try_into().unwrap(),
+    )
+    .unwrap();
+    let paid = t_pay.outputs.first().clone();
+    // A relay converts it (path 1).
+    let mut ext = ContextExtension::empty();
+    ext.values.insert(0, Constant::from(1i8));
+    let sink = ergo_lib::ergotree_ir::chain::ergo_box::ErgoBoxCandidate {
+        value: BoxValue::new(49_000_000).unwrap(),
+        ergo_tree: p2pk_tree(&pk("relay")),
+        tokens: None,
+        additional_registers: NonMandatoryRegisters::empty(),
+        creation_height: H0 + 2,
+    };
+    let t_convert = Transaction::new(
+        vec![Input::new(
+            paid.box_id(),
+            ProverResult {
+                proof: vec![].into(),
+                extension: ext,
+            },
+        )]
+        .try_into()
+        .unwrap(),
+        None,
+        vec![sink].try_into().unwrap(),
+    )
+    .unwrap();
+
+    let b1 = block(H0, BlockId(digest("before")), vec![t_event]);
+    let b2 = block(H0 + 1, b1.id(), vec![t_pay]);
+    let b3 = block(H0 + 2, b2.id(), vec![t_convert]);
+    let chain: Vec<Arc<FullBlock>> = vec![Arc::new(b1), Arc::new(b2), Arc::new(b3)];
+    let db = fresh_test_database().unwrap();
+    let mut store = Store::connect(&db).unwrap();
+    store
+        .initialise(
+            None,
+            Cursor {
+                height: H0 - 1,
+                header_id: BlockId(digest("before")),
+            },
+        )
+        .unwrap();
+    let decoder = Decoder::new(Some(c.clone()));
+    store
+        .apply_many(&BlockRows::from_blocks(&chain, &decoder, 2))
+        .unwrap();
+
+    #[derive(QueryableByName, Debug)]
+    struct P {
+        #[diesel(sql_type = Text)]
+        source_tx_id: String,
+        #[diesel(sql_type = Text)]
+        amount: String,
+        #[diesel(sql_type = Text)]
+        payment: String,
+        #[diesel(sql_type = Text)]
+        spent_by_path: String,
+    }
+    let mut conn = PgConnection::establish(&db).unwrap();
+    let paths: Vec<P> = diesel::sql_query(
+        "SELECT source_tx_id, amount, encode(payment_box_id, 'hex') AS payment, spent_by_path FROM rosen_paths",
+    )
+    .load(&mut conn)
+    .unwrap();
+    assert_eq!(paths.len(), 1, "{paths:?}");
+    assert_eq!(paths[0].source_tx_id, "0xethsourcetx01");
+    assert_eq!(paths[0].amount, amount.to_string());
+    assert_eq!(paths[0].payment, hex::encode(paid.box_id().as_ref()));
+    assert_eq!(paths[0].spent_by_path, "convert");
+}

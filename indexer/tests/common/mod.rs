@@ -110,6 +110,7 @@ pub fn dump(db: &str) -> Vec<(String, Vec<String>)> {
         ("lets_accounts", "box_id"),
         ("arbitration_cases", "box_id"),
         ("rosen_deposits", "box_id"),
+        ("rosen_events", "box_id"),
     ];
     tables
         .iter()

@@ -1,0 +1,1 @@
+DROP VIEW executor_rewards;

@@ -1,0 +1,1 @@
+DROP VIEW rosen_paths; DROP TABLE rosen_events;
