@@ -131,6 +131,9 @@ enum BenchCommand {
         /// Blocks per database transaction (as in catch-up).
         #[arg(long, default_value_t = 64)]
         batch: usize,
+        /// Repetitions on fresh databases; the run with the median ratio is reported.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
     },
 }
 
@@ -181,9 +184,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             blocks,
             txs,
             batch,
+            repeat,
         }) => {
-            if blocks == 0 || txs == 0 || batch == 0 {
-                anyhow::bail!("--blocks, --txs and --batch must be at least 1");
+            if blocks == 0 || txs == 0 || batch == 0 || repeat == 0 {
+                anyhow::bail!("--blocks, --txs, --batch and --repeat must be at least 1");
             }
             let url = match database_url {
                 Some(u) => u,
@@ -205,7 +209,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 eprintln!("generating {blocks} blocks of {txs} transactions, then indexing them and COPYing the same rows ...");
             }
             let r = tokio::task::spawn_blocking(move || {
-                dgcm_indexer::bench::run(&url, blocks, txs, batch)
+                dgcm_indexer::bench::run(&url, blocks, txs, batch, repeat)
             })
             .await??;
             println!("{}", serde_json::to_string(&r)?);

@@ -39,6 +39,9 @@ pub struct BoxRow {
     pub value: i64,
     pub ergo_tree: Vec<u8>,
     pub kind: Option<String>,
+    /// Set at insert time when the same batch spends the box (see `Store::apply_many`).
+    pub spent_tx_id: Option<Vec<u8>>,
+    pub spent_height: Option<i32>,
 }
 
 #[derive(Insertable, Debug, Clone, PartialEq)]
@@ -432,6 +435,8 @@ impl BlockRows {
             value: *b.value.as_u64() as i64,
             ergo_tree,
             kind: decoded.as_ref().map(|d| d.kind.to_string()),
+            spent_tx_id: None,
+            spent_height: None,
         });
         for (i, t) in b.tokens.iter().flatten().enumerate() {
             self.assets.push(AssetRow {

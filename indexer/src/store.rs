@@ -150,7 +150,8 @@ impl Store {
             insert_many(conn, blocks)?;
             diesel::sql_query(
                 "UPDATE boxes SET spent_tx_id = i.tx_id, spent_height = i.height \
-                 FROM inputs i WHERE i.height BETWEEN $1 AND $2 AND boxes.box_id = i.box_id",
+                 FROM inputs i WHERE i.height BETWEEN $1 AND $2 AND boxes.box_id = i.box_id \
+                 AND boxes.spent_height IS NULL",
             )
             .bind::<Int4, _>(first.height)
             .bind::<Int4, _>(last.height)
@@ -298,6 +299,30 @@ fn insert_many(conn: &mut PgConnection, blocks: &[BlockRows]) -> Result<(), Stor
             }
         }};
     }
+    // Boxes created and spent inside this batch get their spend mark in the COPY itself, so
+    // the UPDATE afterwards only touches boxes from earlier batches.
+    let spends: std::collections::HashMap<&[u8], (&Vec<u8>, i32)> = blocks
+        .iter()
+        .flat_map(|b| b.inputs.iter())
+        .map(|i| (i.box_id.as_slice(), (&i.tx_id, i.height)))
+        .collect();
+    let marked: Vec<crate::rows::BoxRow> = blocks
+        .iter()
+        .flat_map(|b| b.boxes.iter())
+        .map(|b| {
+            let mut b = b.clone();
+            if let Some((tx, h)) = spends.get(b.box_id.as_slice()) {
+                b.spent_tx_id = Some((*tx).clone());
+                b.spent_height = Some(*h);
+            }
+            b
+        })
+        .collect();
+    if !marked.is_empty() {
+        diesel::copy_from(boxes::table)
+            .from_insertable(&marked)
+            .execute(conn)?;
+    }
     let headers: Vec<_> = blocks.iter().filter_map(|b| b.header.as_ref()).collect();
     if !headers.is_empty() {
         diesel::insert_into(headers::table)
@@ -305,7 +330,6 @@ fn insert_many(conn: &mut PgConnection, blocks: &[BlockRows]) -> Result<(), Stor
             .execute(conn)?;
     }
     copy!(transactions::table, txs);
-    copy!(boxes::table, boxes);
     copy!(inputs::table, inputs);
     copy!(assets::table, assets);
     copy!(registers::table, registers);

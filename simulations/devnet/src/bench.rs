@@ -150,7 +150,7 @@ pub fn run(n: usize, threads: usize) -> DevnetBench {
         parallel_validated_tx_per_s: round(parallel),
         threads,
         baseline_validate_only_tx_per_s: round(baseline),
-        overhead_ratio: round(single / baseline * 1000.0) / 1000.0,
+        overhead_ratio: (single / baseline * 1000.0).round() / 1000.0,
         goal_tx_per_s: 1000.0,
         meets_goal: single >= 1000.0,
     }
