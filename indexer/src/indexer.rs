@@ -347,9 +347,8 @@ async fn report_progress(
     let mut last = metrics.blocks_applied.load(Ordering::Relaxed);
     let mut at = Instant::now();
     loop {
-        tokio::time::sleep(Duration::from_secs(5)).await;
         let now = metrics.blocks_applied.load(Ordering::Relaxed);
-        let rate = (now - last) as f64 / at.elapsed().as_secs_f64();
+        let rate = (now - last) as f64 / at.elapsed().as_secs_f64().max(0.001);
         metrics
             .rate_milli
             .store((rate * 1000.0) as u64, Ordering::Relaxed);
@@ -366,6 +365,7 @@ async fn report_progress(
                 "indexing"
             );
         }
+        tokio::time::sleep(Duration::from_secs(5)).await;
     }
 }
 
