@@ -12,6 +12,7 @@
 
 pub mod client;
 pub mod follower;
+pub mod header;
 pub mod mempool;
 pub mod scan;
 pub mod types;

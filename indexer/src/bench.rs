@@ -8,6 +8,7 @@
 
 use std::time::Instant;
 
+use dgcm_chain::header::synthetic_header;
 use dgcm_chain::types::BlockTransactions;
 use dgcm_chain::{Cursor, FullBlock};
 use dgcm_contracts::listing::{Listing, ListingTerms};
@@ -16,9 +17,7 @@ use diesel::prelude::*;
 use ergo_lib::chain::ergo_box::box_builder::ErgoBoxCandidateBuilder;
 use ergo_lib::chain::transaction::input::prover_result::ProverResult;
 use ergo_lib::chain::transaction::{Input, Transaction};
-use ergo_lib::ergo_chain_types::{
-    ec_point, ADDigest, AutolykosSolution, BlockId, Digest32, Header, Votes,
-};
+use ergo_lib::ergo_chain_types::{BlockId, Digest32};
 use ergo_lib::ergotree_interpreter::sigma_protocol::prover::ContextExtension;
 use ergo_lib::ergotree_ir::chain::ergo_box::box_value::BoxValue;
 use ergo_lib::ergotree_ir::chain::ergo_box::{ErgoBox, ErgoBoxCandidate, NonMandatoryRegisterId};
@@ -68,28 +67,6 @@ fn digest(tag: &str, n: u64) -> Digest32 {
     let mut h = Blake2b::<U32>::new();
     h.update(format!("{tag}/{n}").as_bytes());
     Digest32::from(<[u8; 32]>::from(h.finalize()))
-}
-
-fn header(height: u32, parent: BlockId) -> Header {
-    Header {
-        version: 3,
-        id: BlockId(digest("bench-block", height as u64)),
-        parent_id: parent,
-        ad_proofs_root: Digest32::zero(),
-        state_root: ADDigest::zero(),
-        transaction_root: Digest32::zero(),
-        timestamp: 1_700_000_000_000 + height as u64 * 120_000,
-        n_bits: 16_842_752,
-        height,
-        extension_root: Digest32::zero(),
-        autolykos_solution: AutolykosSolution {
-            miner_pk: Box::new(ec_point::generator()),
-            pow_onetime_pk: None,
-            nonce: vec![0; 8],
-            pow_distance: None,
-        },
-        votes: Votes([0, 0, 0]),
-    }
 }
 
 /// A chain of `blocks` blocks with `txs` transactions each; every transaction spends one or two
@@ -211,7 +188,13 @@ pub fn generate(blocks: u32, txs: usize, seed: u64) -> (Vec<ErgoBox>, Vec<FullBl
             unspent.extend(tx.outputs.iter().cloned());
             block_txs.push(tx);
         }
-        let h = header(height, parent);
+        let h = synthetic_header(
+            height,
+            parent,
+            1_700_000_000_000 + height as u64 * 120_000,
+            Digest32::zero(),
+            [0; 8],
+        );
         parent = h.id;
         chain.push(FullBlock {
             block_transactions: BlockTransactions {
@@ -231,7 +214,13 @@ pub fn generate(blocks: u32, txs: usize, seed: u64) -> (Vec<ErgoBox>, Vec<FullBl
 /// Run the benchmark against `admin_url`'s cluster (two fresh databases are created and dropped).
 /// Run the benchmark `repeat` times on the same generated chain (fresh databases each time) and
 /// report the run with the median ratio; `ratio_runs` lists every run's ratio.
-pub fn run(admin_url: &str, blocks: u32, txs: usize, batch: usize, repeat: usize) -> anyhow::Result<IndexBench> {
+pub fn run(
+    admin_url: &str,
+    blocks: u32,
+    txs: usize,
+    batch: usize,
+    repeat: usize,
+) -> anyhow::Result<IndexBench> {
     let (genesis, chain) = generate(blocks, txs, 7);
     let mut runs = Vec::new();
     for _ in 0..repeat.max(1) {
@@ -244,7 +233,12 @@ pub fn run(admin_url: &str, blocks: u32, txs: usize, batch: usize, repeat: usize
     Ok(median)
 }
 
-fn run_once(admin_url: &str, genesis: &[ErgoBox], chain: &[FullBlock], batch: usize) -> anyhow::Result<IndexBench> {
+fn run_once(
+    admin_url: &str,
+    genesis: &[ErgoBox],
+    chain: &[FullBlock],
+    batch: usize,
+) -> anyhow::Result<IndexBench> {
     let contracts = Contracts::new(ProtocolParams::devnet_default())?;
     let decoder = Decoder::new(Some(contracts));
     let base = admin_url

@@ -7,6 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use common::dump;
+use dgcm_chain::header::synthetic_header;
 use dgcm_chain::types::BlockTransactions;
 use dgcm_chain::{Cursor, FullBlock};
 use dgcm_contracts::build;
@@ -24,9 +25,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use ergo_lib::chain::transaction::input::prover_result::ProverResult;
 use ergo_lib::chain::transaction::{Input, Transaction, TxId};
-use ergo_lib::ergo_chain_types::{
-    ec_point, ADDigest, AutolykosSolution, BlockId, Digest32, Header, Votes,
-};
+use ergo_lib::ergo_chain_types::{BlockId, Digest32};
 use ergo_lib::ergotree_ir::chain::ergo_box::box_value::BoxValue;
 use ergo_lib::ergotree_ir::chain::ergo_box::{ErgoBox, NonMandatoryRegisters};
 use ergo_lib::ergotree_ir::chain::token::{Token, TokenAmount, TokenId};
@@ -98,25 +97,13 @@ fn tx(plan: &TxPlan) -> Transaction {
 }
 
 fn block(height: u32, parent: BlockId, txs: Vec<Transaction>) -> FullBlock {
-    let header = Header {
-        version: 3,
-        id: BlockId(digest(&format!("block/{height}"))),
-        parent_id: parent,
-        ad_proofs_root: Digest32::zero(),
-        state_root: ADDigest::zero(),
-        transaction_root: Digest32::zero(),
-        timestamp: 1_700_000_000_000 + height as u64,
-        n_bits: 16_842_752,
+    let header = synthetic_header(
         height,
-        extension_root: Digest32::zero(),
-        autolykos_solution: AutolykosSolution {
-            miner_pk: Box::new(ec_point::generator()),
-            pow_onetime_pk: None,
-            nonce: vec![0; 8],
-            pow_distance: None,
-        },
-        votes: Votes([0, 0, 0]),
-    };
+        parent,
+        1_700_000_000_000 + height as u64,
+        Digest32::zero(),
+        [0; 8],
+    );
     FullBlock {
         block_transactions: BlockTransactions {
             header_id: header.id,

@@ -12,9 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use ergo_lib::chain::ergo_state_context::ErgoStateContext;
 use ergo_lib::chain::parameters::Parameters;
 use ergo_lib::chain::transaction::{Transaction, TxId};
-use ergo_lib::ergo_chain_types::{
-    ec_point, ADDigest, AutolykosSolution, BlockId, Digest32, Header, PreHeader, Votes,
-};
+use ergo_lib::ergo_chain_types::{ec_point, BlockId, Digest32, Header, PreHeader, Votes};
 use ergo_lib::ergotree_ir::chain::ergo_box::{BoxId, ErgoBox};
 use ergo_lib::ergotree_ir::serialization::SigmaSerializable;
 use ergo_lib::wallet::tx_context::TransactionContext;
@@ -23,9 +21,10 @@ use serde_json::{json, Value};
 use sigma_ser::ScorexSerializable;
 
 use crate::genesis::blake2b256;
+use dgcm_chain::header::synthetic_header;
 
 /// nBits of every devnet header (difficulty 1: no proof of work is done).
-pub const N_BITS: u64 = 16_842_752;
+pub const N_BITS: u64 = dgcm_chain::header::SYNTHETIC_N_BITS;
 
 /// Why a transaction was refused. The `Display` text is what the node's `ApiError.detail` says.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -539,27 +538,15 @@ impl DevnetState {
         for tx in txs {
             ids.extend_from_slice(tx.id().as_ref());
         }
-        let mut header = Header {
-            version: 3,
-            id: BlockId(Digest32::zero()),
-            parent_id: self.parent_id(),
-            ad_proofs_root: Digest32::zero(),
-            state_root: ADDigest::zero(),
-            transaction_root: Digest32::from(blake2b256(&ids)),
-            timestamp,
-            n_bits: N_BITS,
+        let mut nonce = [0u8; 8];
+        nonce[4..].copy_from_slice(&height.to_be_bytes());
+        synthetic_header(
             height,
-            extension_root: Digest32::zero(),
-            autolykos_solution: AutolykosSolution {
-                miner_pk: Box::new(ec_point::generator()),
-                pow_onetime_pk: None,
-                nonce: height.to_be_bytes().repeat(2),
-                pow_distance: None,
-            },
-            votes: Votes([0, 0, 0]),
-        };
-        header.id = header_id(&header);
-        header
+            self.parent_id(),
+            timestamp,
+            Digest32::from(blake2b256(&ids)),
+            nonce,
+        )
     }
 
     /// Context for validating transactions of the next block: its pre-header and the last ten
@@ -599,33 +586,7 @@ fn placeholder_context() -> ErgoStateContext {
 }
 
 fn pre_genesis_header() -> Header {
-    let mut h = Header {
-        version: 3,
-        id: BlockId(Digest32::zero()),
-        parent_id: BlockId(Digest32::zero()),
-        ad_proofs_root: Digest32::zero(),
-        state_root: ADDigest::zero(),
-        transaction_root: Digest32::zero(),
-        timestamp: 0,
-        n_bits: N_BITS,
-        height: 0,
-        extension_root: Digest32::zero(),
-        autolykos_solution: AutolykosSolution {
-            miner_pk: Box::new(ec_point::generator()),
-            pow_onetime_pk: None,
-            nonce: vec![0; 8],
-            pow_distance: None,
-        },
-        votes: Votes([0, 0, 0]),
-    };
-    h.id = header_id(&h);
-    h
-}
-
-/// A header's id: blake2b256 of its serialisation, as the node computes it.
-pub fn header_id(h: &Header) -> BlockId {
-    let bytes = h.scorex_serialize_bytes().expect("header serialises");
-    BlockId(Digest32::from(blake2b256(&bytes)))
+    synthetic_header(0, BlockId(Digest32::zero()), 0, Digest32::zero(), [0; 8])
 }
 
 fn now_ms() -> u64 {
