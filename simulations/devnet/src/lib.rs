@@ -105,14 +105,10 @@ impl Devnet {
                 })
             })
             .collect();
-        let mut tokens = serde_json::Map::new();
-        for (name, decimals, _) in genesis::TOKENS {
-            tokens.insert(
-                name.to_string(),
-                serde_json::json!(String::from(genesis::token_id(name))),
-            );
-            let _ = decimals;
-        }
+        let tokens: std::collections::BTreeMap<&str, String> = genesis::TOKENS
+            .iter()
+            .map(|(name, _, _)| (*name, String::from(genesis::token_id(name))))
+            .collect();
         let oracle = genesis::oracle_operator();
         serde_json::json!({
             "wallets": wallets,
