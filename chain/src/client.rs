@@ -12,7 +12,7 @@ use ergo_lib::chain::transaction::{Transaction, TxId};
 use ergo_lib::ergo_chain_types::{BlockId, Digest32, Header};
 use ergo_lib::ergotree_ir::chain::ergo_box::{BoxId, ErgoBox};
 use ergo_lib::ergotree_ir::chain::token::TokenId;
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -360,11 +360,7 @@ async fn decode<T: DeserializeOwned>(url: &str, resp: reqwest::Response) -> Resu
     });
     Err(NodeError::Api {
         url: url.to_string(),
-        status: if status == StatusCode::OK {
-            500
-        } else {
-            status.as_u16()
-        },
+        status: status.as_u16(),
         error,
     })
 }

@@ -86,6 +86,8 @@ pub enum FollowerError {
     Node(#[from] NodeError),
     #[error("block {id} at height {height} is announced but the node did not serve it after {tries} tries")]
     BlockMissing { id: String, height: u32, tries: u32 },
+    #[error("the node has no block at height {0} (start below its tip)")]
+    NoBlockAt(u32),
     #[error("cannot roll back past block {id} at height {height}: the node no longer serves it")]
     RollbackUnavailable { id: String, height: u32 },
 }
@@ -125,11 +127,7 @@ impl Follower {
             let id = ids
                 .first()
                 .copied()
-                .ok_or_else(|| FollowerError::BlockMissing {
-                    id: "?".into(),
-                    height: height - 1,
-                    tries: 1,
-                })?;
+                .ok_or(FollowerError::NoBlockAt(height - 1))?;
             Cursor {
                 height: height - 1,
                 header_id: id,
