@@ -14,6 +14,7 @@ pub mod client;
 pub mod follower;
 pub mod header;
 pub mod mempool;
+pub mod rosen;
 pub mod scan;
 pub mod types;
 

@@ -213,68 +213,31 @@ pub struct RosenEventRow {
     pub height: i32,
 }
 
-/// A Rosen EventTrigger box: R5 is `Coll[Coll[Byte]]` with the 12 event fields (ERGO-NOTES.md,
-/// "Rosen Bridge on Ergo") and R6 a `Coll[Byte]` (permit script hash). Strings are UTF-8; amount,
-/// fees and height are big-endian unsigned integers, kept as decimal text (they may exceed i64).
+/// A Rosen EventTrigger box (see `dgcm_chain::rosen`) as a row; amounts as decimal text (they
+/// may exceed i64), the destination address parsed to its ErgoTree when it is an Ergo address.
 pub fn rosen_event(b: &ErgoBox, height: i32) -> Option<RosenEventRow> {
-    use ergo_lib::ergotree_ir::mir::constant::Literal;
-    use ergo_lib::ergotree_ir::mir::value::{CollKind, NativeColl};
-    let bytes_of = |l: &Literal| -> Option<Vec<u8>> {
-        match l {
-            Literal::Coll(CollKind::NativeColl(NativeColl::CollByte(v))) => {
-                Some(v.iter().map(|x| *x as u8).collect())
-            }
-            _ => None,
-        }
-    };
-    let r5 = b
-        .additional_registers
-        .get_constant(NonMandatoryRegisterId::R5)
-        .ok()??;
-    let fields: Vec<Vec<u8>> = match &r5.v {
-        Literal::Coll(CollKind::WrappedColl { items, .. }) if items.len() == 12 => {
-            items.iter().map(bytes_of).collect::<Option<Vec<_>>>()?
-        }
-        _ => return None,
-    };
-    let r6 = b
-        .additional_registers
-        .get_constant(NonMandatoryRegisterId::R6)
-        .ok()??;
-    bytes_of(&r6.v)?;
-    let text = |v: &[u8]| String::from_utf8(v.to_vec()).ok();
-    let number = |v: &[u8]| -> Option<String> {
-        if v.len() > 16 {
-            return None;
-        }
-        Some(
-            v.iter()
-                .fold(0u128, |acc, x| (acc << 8) | *x as u128)
-                .to_string(),
-        )
-    };
-    let to_address = text(&fields[4])?;
+    let ev = dgcm_chain::rosen::RosenEvent::from_box(b)?;
     let to_ergo_tree =
         ergo_lib::ergotree_ir::chain::address::AddressEncoder::unchecked_parse_address_from_str(
-            &to_address,
+            &ev.to_address,
         )
         .ok()
         .and_then(|a| a.script().ok())
         .and_then(|t| t.sigma_serialize_bytes().ok());
     Some(RosenEventRow {
         box_id: box_bytes(b.box_id()),
-        source_tx_id: text(&fields[0])?,
-        from_chain: text(&fields[1])?,
-        to_chain: text(&fields[2])?,
-        from_address: text(&fields[3])?,
-        to_address,
-        amount: number(&fields[5])?,
-        bridge_fee: number(&fields[6])?,
-        network_fee: number(&fields[7])?,
-        source_token: text(&fields[8])?,
-        target_token: text(&fields[9])?,
-        source_block: text(&fields[10])?,
-        source_height: number(&fields[11])?,
+        source_tx_id: ev.source_tx_id,
+        from_chain: ev.from_chain,
+        to_chain: ev.to_chain,
+        from_address: ev.from_address,
+        to_address: ev.to_address,
+        amount: ev.amount.to_string(),
+        bridge_fee: ev.bridge_fee.to_string(),
+        network_fee: ev.network_fee.to_string(),
+        source_token: ev.source_token,
+        target_token: ev.target_token,
+        source_block: ev.source_block,
+        source_height: ev.source_height.to_string(),
         to_ergo_tree,
         height,
     })

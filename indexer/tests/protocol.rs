@@ -308,7 +308,6 @@ fn a_lease_lifecycle_fills_the_protocol_tables_and_undoes_exactly() {
 fn a_bridged_deposit_path_joins_event_payment_and_conversion() {
     use ergo_lib::ergotree_interpreter::sigma_protocol::prover::ContextExtension;
     use ergo_lib::ergotree_ir::chain::address::{Address, AddressEncoder, NetworkPrefix};
-    use ergo_lib::ergotree_ir::chain::ergo_box::NonMandatoryRegisterId;
     use ergo_lib::ergotree_ir::mir::constant::Constant;
 
     let c = Contracts::new(ProtocolParams::devnet_default()).unwrap();
@@ -319,30 +318,25 @@ fn a_bridged_deposit_path_joins_event_payment_and_conversion() {
     );
     // EventTrigger-shaped box (Rosen's real register layout).
     let amount: u64 = 12_500_000;
-    let fields: Vec<Vec<u8>> = vec![
-        b"0xethsourcetx01".to_vec(),
-        b"ethereum".to_vec(),
-        b"ergo".to_vec(),
-        b"0xAliceOnEthereum".to_vec(),
-        deposit_address.as_bytes().to_vec(),
-        amount.to_be_bytes().to_vec(),
-        2_000u64.to_be_bytes().to_vec(),
-        1_000u64.to_be_bytes().to_vec(),
-        b"usdt-eth".to_vec(),
-        b"rsUSDT".to_vec(),
-        b"0xethblock".to_vec(),
-        19_000_000u64.to_be_bytes().to_vec(),
-    ];
-    let mut regs = std::collections::HashMap::new();
-    regs.insert(NonMandatoryRegisterId::R4, Constant::from(vec![0u8; 32]));
-    regs.insert(NonMandatoryRegisterId::R5, Constant::from(fields));
-    regs.insert(NonMandatoryRegisterId::R6, Constant::from(vec![1u8; 32]));
-    regs.insert(NonMandatoryRegisterId::R7, Constant::from(3i32));
+    let event = dgcm_chain::rosen::RosenEvent {
+        source_tx_id: "0xethsourcetx01".into(),
+        from_chain: "ethereum".into(),
+        to_chain: "ergo".into(),
+        from_address: "0xAliceOnEthereum".into(),
+        to_address: deposit_address.clone(),
+        amount: amount as u128,
+        bridge_fee: 2_000,
+        network_fee: 1_000,
+        source_token: "usdt-eth".into(),
+        target_token: "rsUSDT".into(),
+        source_block: "0xethblock".into(),
+        source_height: 19_000_000,
+    };
     let trigger_out = ergo_lib::ergotree_ir::chain::ergo_box::ErgoBoxCandidate {
         value: BoxValue::new(ERG).unwrap(),
         ergo_tree: p2pk_tree(&pk("rosen-watchers")),
         tokens: None,
-        additional_registers: NonMandatoryRegisters::new(regs).unwrap(),
+        additional_registers: event.to_registers(vec![vec![0u8; 32]], vec![1u8; 32], 3),
         creation_height: H0,
     };
     let plain_input = |tag: &str| {

@@ -171,3 +171,75 @@ async fn random_reorgs_and_interruptions_match_a_reference_index() {
     }
     dn.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridged_deposit_through_the_devnet_rosen_stand_in_is_indexed_with_its_path() {
+    use dgcm_contracts::{Contracts, ProtocolParams};
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+    use ergo_lib::ergotree_ir::chain::address::{Address, AddressEncoder, NetworkPrefix};
+    use ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::ProveDlog;
+
+    let dn = dgcm_devnet::start(
+        Devnet::new(DevnetConfig::default()).unwrap(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let url = dn.url();
+    let node = dgcm_chain::NodeClient::connect(&url).unwrap();
+    let db = tokio::task::spawn_blocking(fresh_test_database)
+        .await
+        .unwrap()
+        .unwrap();
+    let contracts = Contracts::new(ProtocolParams::devnet_default()).unwrap();
+    let deposit_tree = contracts
+        .rosen_deposit(&ProveDlog::new(dgcm_contracts::trees::devnet_pk("alice")))
+        .unwrap();
+    let deposit_address = AddressEncoder::encode_address_as_string(
+        NetworkPrefix::Testnet,
+        &Address::recreate_from_ergo_tree(&deposit_tree).unwrap(),
+    );
+    let mut cfg = config(&db);
+    cfg.contracts = Some(contracts);
+    let indexer = spawn(cfg, node.clone());
+    let done = post(
+        &url,
+        "/devnet/rosen/transfer",
+        serde_json::json!({"to_address": deposit_address, "token": "rsUSDT", "amount": 7_000_000, "source_tx": "0xsource-eth-tx"}),
+    )
+    .await;
+    post(&url, "/devnet/mine", serde_json::json!({"blocks": 2})).await;
+    wait_synced(&db, &node).await;
+    indexer.stop().await;
+
+    #[derive(QueryableByName, Debug)]
+    struct P {
+        #[diesel(sql_type = Text)]
+        source_tx_id: String,
+        #[diesel(sql_type = Text)]
+        payment: String,
+        #[diesel(sql_type = Text)]
+        kind: String,
+    }
+    let d = db.clone();
+    let rows: Vec<P> = tokio::task::spawn_blocking(move || {
+        let mut c = PgConnection::establish(&d).unwrap();
+        diesel::sql_query(
+            "SELECT p.source_tx_id, encode(p.payment_box_id, 'hex') AS payment, pb.kind \
+             FROM rosen_paths p JOIN protocol_boxes pb ON pb.box_id = p.payment_box_id",
+        )
+        .load(&mut c)
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].source_tx_id, "0xsource-eth-tx");
+    assert_eq!(rows[0].payment, done["payment_box"].as_str().unwrap());
+    assert_eq!(
+        rows[0].kind, "rosen_deposit",
+        "the payment is a DGCM Rosen deposit box"
+    );
+    dn.stop().await;
+}

@@ -167,3 +167,30 @@ pub fn oracle_registers(rate: i64, epoch: i32) -> NonMandatoryRegisters {
     )
     .expect("two registers")
 }
+
+/// The Rosen stand-in's guards: a float of every bridged stand-in token (see [`crate::rosen`]),
+/// in boxes numbered from `first_index` of the genesis "transaction".
+pub fn guard_boxes(guards: &TestWallet, first_index: u16) -> Vec<ErgoBox> {
+    (0..4u16)
+        .map(|i| {
+            let tokens: Vec<Token> = TOKENS
+                .iter()
+                .filter(|(name, _, _)| name.starts_with("rs"))
+                .map(|(name, _, amount)| Token {
+                    token_id: token_id(name),
+                    amount: TokenAmount::try_from(amount * 100).expect("token amount"),
+                })
+                .collect();
+            ErgoBox::new(
+                BoxValue::new(100_000 * ERG).expect("value"),
+                guards.tree.clone(),
+                Some(tokens.try_into().expect("tokens")),
+                NonMandatoryRegisters::empty(),
+                0,
+                TxId::zero(),
+                first_index + i,
+            )
+            .expect("guard box")
+        })
+        .collect()
+}

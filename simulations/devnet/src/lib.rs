@@ -12,6 +12,7 @@
 pub mod bench;
 pub mod genesis;
 pub mod persist;
+pub mod rosen;
 pub mod server;
 pub mod state;
 pub mod traffic;
@@ -67,7 +68,9 @@ impl Devnet {
     /// Create the genesis state, or resume it from `config.state_dir`.
     pub fn new(config: DevnetConfig) -> anyhow::Result<Arc<Devnet>> {
         let wallets: Vec<TestWallet> = (0..config.wallets).map(genesis::test_wallet).collect();
-        let mut state = DevnetState::new(genesis::genesis_boxes(&wallets, config.boxes_per_wallet));
+        let mut boxes = genesis::genesis_boxes(&wallets, config.boxes_per_wallet);
+        boxes.extend(genesis::guard_boxes(&rosen::guards(), boxes.len() as u16));
+        let mut state = DevnetState::new(boxes);
         if let Some(dir) = &config.state_dir {
             persist::open(dir, &config, &mut state)?;
         }
@@ -115,6 +118,7 @@ impl Devnet {
             "tokens": tokens,
             "token_decimals": genesis::TOKENS.iter().map(|(n, d, _)| (n.to_string(), *d)).collect::<std::collections::BTreeMap<_, _>>(),
             "oracle_pool_nft": String::from(genesis::oracle_pool_nft()),
+            "rosen_guards": {"address": rosen::guards().encoded_address(self.config.network)},
             "oracle_operator": {"address": oracle.encoded_address(self.config.network), "secret": oracle.secret_hex},
             "network": match self.config.network { NetworkPrefix::Mainnet => "mainnet", NetworkPrefix::Testnet => "testnet" },
         })

@@ -482,6 +482,19 @@ async fn devnet_traffic(d: web::Data<Devnet>, req: web::Json<TrafficReq>) -> Rep
     ok(json!({"submitted": ids}))
 }
 
+async fn devnet_rosen_transfer(
+    d: web::Data<Devnet>,
+    req: web::Json<crate::rosen::RosenTransfer>,
+) -> Reply {
+    let req = req.into_inner();
+    let d2 = d.clone();
+    let done = web::block(move || crate::rosen::transfer(&mut d2.state(), &req))
+        .await
+        .map_err(|e| HttpError::bad_request(format!("rosen transfer aborted: {e}")))?
+        .map_err(HttpError::bad_request)?;
+    ok(done)
+}
+
 async fn devnet_info(d: web::Data<Devnet>) -> Reply {
     ok(d.info_json())
 }
@@ -599,6 +612,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/devnet/rollback", web::post().to(devnet_rollback))
     .route("/devnet/traffic", web::post().to(devnet_traffic))
     .route("/devnet/info", web::get().to(devnet_info))
+    .route(
+        "/devnet/rosen/transfer",
+        web::post().to(devnet_rosen_transfer),
+    )
     .route("/health", web::get().to(health))
     .route("/metrics", web::get().to(metrics))
     .default_service(web::to(not_found));

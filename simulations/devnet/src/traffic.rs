@@ -4,7 +4,7 @@
 use ergo_lib::chain::ergo_box::box_builder::ErgoBoxCandidateBuilder;
 use ergo_lib::chain::transaction::Transaction;
 use ergo_lib::ergotree_ir::chain::ergo_box::box_value::BoxValue;
-use ergo_lib::ergotree_ir::chain::ergo_box::ErgoBox;
+use ergo_lib::ergotree_ir::chain::ergo_box::{ErgoBox, ErgoBoxCandidate};
 use ergo_lib::ergotree_ir::chain::token::{Token, TokenAmount};
 use ergo_lib::ergotree_ir::ergo_tree::ErgoTree;
 use ergo_lib::wallet::box_selector::{BoxSelector, SimpleBoxSelector};
@@ -52,17 +52,10 @@ pub fn signed_transfer(
     value: u64,
     tokens: Vec<Token>,
 ) -> Result<Transaction, TransferError> {
-    let height = state.height() + 1;
-    let fee = SUGGESTED_TX_FEE();
-    let target =
-        BoxValue::new(value + fee.as_u64()).map_err(|e| TransferError::Funds(e.to_string()))?;
-    let selection = SimpleBoxSelector::new()
-        .select(available, target, &tokens)
-        .map_err(|e| TransferError::Funds(e.to_string()))?;
     let mut out = ErgoBoxCandidateBuilder::new(
         BoxValue::new(value).map_err(|e| TransferError::Build(e.to_string()))?,
         to.clone(),
-        height,
+        state.height() + 1,
     );
     for t in tokens {
         out.add_token(t);
@@ -70,8 +63,31 @@ pub fn signed_transfer(
     let out = out
         .build()
         .map_err(|e| TransferError::Build(e.to_string()))?;
+    signed_payment(state, from, available, vec![out])
+}
+
+/// Build and sign a transaction from `from`'s `available` boxes paying `outputs` (change back to
+/// `from`, the suggested miner fee), for the next block of `state`.
+pub fn signed_payment(
+    state: &DevnetState,
+    from: &TestWallet,
+    available: Vec<ErgoBox>,
+    outputs: Vec<ErgoBoxCandidate>,
+) -> Result<Transaction, TransferError> {
+    let height = state.height() + 1;
+    let fee = SUGGESTED_TX_FEE();
+    let value: u64 = outputs.iter().map(|o| *o.value.as_u64()).sum();
+    let tokens: Vec<Token> = outputs
+        .iter()
+        .flat_map(|o| o.tokens.iter().flatten().cloned())
+        .collect();
+    let target =
+        BoxValue::new(value + fee.as_u64()).map_err(|e| TransferError::Funds(e.to_string()))?;
+    let selection = SimpleBoxSelector::new()
+        .select(available, target, &tokens)
+        .map_err(|e| TransferError::Funds(e.to_string()))?;
     let inputs: Vec<ErgoBox> = selection.boxes.iter().cloned().collect();
-    let unsigned = TxBuilder::new(selection, vec![out], height, fee, from.address.clone())
+    let unsigned = TxBuilder::new(selection, outputs, height, fee, from.address.clone())
         .build()
         .map_err(|e| TransferError::Build(e.to_string()))?;
     let ctx = TransactionContext::new(unsigned, inputs, vec![])

@@ -568,3 +568,67 @@ async fn rollback_of_a_chained_spend_leaves_no_intermediate_box() {
         .is_some());
     dn.stop().await;
 }
+
+#[tokio::test]
+async fn rosen_stand_in_creates_an_event_trigger_and_pays_the_destination() {
+    let (dn, node) = devnet().await;
+    let url = dn.url();
+    let http = reqwest::Client::new();
+    let to = dn.devnet.wallets[1]
+        .encoded_address(ergo_lib::ergotree_ir::chain::address::NetworkPrefix::Testnet);
+    let r = http
+        .post(format!("{url}/devnet/rosen/transfer"))
+        .json(&serde_json::json!({"to_address": to, "token": "rsUSDT", "amount": 5_000_000, "bridge_fee": 20_000, "network_fee": 10_000, "source_tx": "0xabc"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let done: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(done["paid"], 4_970_000);
+    mine(&url, 1).await;
+    let id = |k: &str| {
+        ergo_lib::ergotree_ir::chain::ergo_box::BoxId::from(
+            ergo_lib::ergo_chain_types::Digest32::try_from(done[k].as_str().unwrap().to_string())
+                .unwrap(),
+        )
+    };
+    let payment = node
+        .unspent_box(&id("payment_box"))
+        .await
+        .unwrap()
+        .expect("payment confirmed");
+    assert_eq!(payment.ergo_tree, dn.devnet.wallets[1].tree);
+    let t = payment.tokens.as_ref().unwrap().first();
+    assert_eq!(t.token_id, dgcm_devnet::genesis::token_id("rsUSDT"));
+    assert_eq!(*t.amount.as_u64(), 4_970_000);
+    let event = node
+        .unspent_box(&id("event_box"))
+        .await
+        .unwrap()
+        .expect("event confirmed");
+    let ev = dgcm_chain::rosen::RosenEvent::from_box(&event).expect("EventTrigger shape");
+    assert_eq!(ev.source_tx_id, "0xabc");
+    assert_eq!(ev.to_address, to);
+    assert_eq!(
+        (ev.amount, ev.bridge_fee, ev.network_fee),
+        (5_000_000, 20_000, 10_000)
+    );
+    assert_eq!(ev.to_chain, "ergo");
+    // Bad requests are refused with a reason and pay nothing.
+    for body in [
+        serde_json::json!({"to_address": to, "token": "SigUSD", "amount": 5}),
+        serde_json::json!({"to_address": to, "token": "rsUSDT", "amount": 0}),
+        serde_json::json!({"to_address": "not-an-address", "token": "rsUSDT", "amount": 5}),
+        serde_json::json!({"to_address": to, "token": "rsUSDT", "amount": 10, "bridge_fee": 10}),
+    ] {
+        let r = http
+            .post(format!("{url}/devnet/rosen/transfer"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{body}");
+    }
+    assert_eq!(node.unconfirmed_transactions(0, 10).await.unwrap().len(), 0);
+    dn.stop().await;
+}
