@@ -55,6 +55,9 @@ enum Command {
     Devnet(DevnetArgs),
     /// Follow an Ergo node into PostgreSQL (reorg-exact, resumable); serves /metrics and /health.
     Index(IndexArgs),
+    /// Serve the read-only query API (JSON under /api/v1, OpenAPI at /api/openapi.json,
+    /// /health, /metrics) over the indexer's PostgreSQL.
+    Api(ApiArgs),
     /// Benchmarks; each prints one JSON line comparing against a baseline measured in the same run.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -98,6 +101,19 @@ struct IndexArgs {
     protocol: Option<String>,
 }
 
+#[derive(clap::Args)]
+struct ApiArgs {
+    /// PostgreSQL URL of the indexer's database (also DATABASE_URL).
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Node REST URL, for `node_height` and `lag_blocks` in /api/v1/status [default: none].
+    #[arg(long)]
+    node: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum BenchCommand {
     /// Transactions per second the devnet validates on submission, against bare ergo-lib
@@ -134,6 +150,26 @@ enum BenchCommand {
         /// Repetitions on fresh databases; the run with the median ratio is reported.
         #[arg(long, default_value_t = 3)]
         repeat: usize,
+    },
+    /// Filtered listing searches per second over HTTP (API served in process) against the same
+    /// query straight in SQL, with p99 latency.
+    Api {
+        /// Print only the JSON line.
+        #[arg(long)]
+        json: bool,
+        /// A PostgreSQL URL whose role may create databases (one is created and dropped).
+        /// Without it a private cluster is started under .dgcm/pg-bench.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: Option<String>,
+        /// Listing boxes inserted.
+        #[arg(long, default_value_t = 100_000)]
+        listings: u32,
+        /// Seconds each side (HTTP, SQL) is driven.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Concurrent client tasks (and SQL connections).
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
     },
 }
 
@@ -178,6 +214,31 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Devnet(args) => run_devnet(args, settings).await,
         Command::Index(args) => run_index(args, settings).await,
+        Command::Api(args) => run_api(args, settings).await,
+        Command::Bench(BenchCommand::Api {
+            json,
+            database_url,
+            listings,
+            seconds,
+            concurrency,
+        }) => {
+            if listings == 0 || concurrency == 0 || !seconds.is_finite() || seconds <= 0.0 {
+                anyhow::bail!("--listings, --seconds and --concurrency must be positive");
+            }
+            let url = match database_url {
+                Some(u) => u,
+                None => bench_cluster(json).await?,
+            };
+            if !json {
+                eprintln!("inserting {listings} listings, then {seconds}s of searches over HTTP and {seconds}s in SQL ...");
+                if cfg!(debug_assertions) {
+                    eprintln!("warning: debug build; run `cargo run --release -- bench api` for real figures");
+                }
+            }
+            let r = dgcm_api::bench::run(&url, listings, seconds, concurrency).await?;
+            println!("{}", serde_json::to_string(&r)?);
+            Ok(())
+        }
         Command::Bench(BenchCommand::Index {
             json,
             database_url,
@@ -191,19 +252,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             }
             let url = match database_url {
                 Some(u) => u,
-                None => {
-                    if !json {
-                        eprintln!("no --database-url: starting a private PostgreSQL cluster under .dgcm/pg-bench");
-                    }
-                    let c = tokio::task::spawn_blocking(|| {
-                        dgcm_indexer::pgcluster::PgCluster::start(
-                            std::path::Path::new(".dgcm/pg-bench"),
-                            55433,
-                        )
-                    })
-                    .await??;
-                    c.url("postgres")
-                }
+                None => bench_cluster(json).await?,
             };
             if !json {
                 eprintln!("generating {blocks} blocks of {txs} transactions, then indexing them and COPYing the same rows ...");
@@ -231,6 +280,70 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The private cluster the benchmarks use without --database-url.
+async fn bench_cluster(json: bool) -> anyhow::Result<String> {
+    if !json {
+        eprintln!("no --database-url: starting a private PostgreSQL cluster under .dgcm/pg-bench");
+    }
+    let c = tokio::task::spawn_blocking(|| {
+        dgcm_indexer::pgcluster::PgCluster::start(std::path::Path::new(".dgcm/pg-bench"), 55433)
+    })
+    .await??;
+    Ok(c.url("postgres"))
+}
+
+async fn run_api(args: ApiArgs, settings: Settings) -> anyhow::Result<()> {
+    let s = settings.api;
+    let database_url = args
+        .database_url
+        .or(s.database_url)
+        .context("database_url: give --database-url, DATABASE_URL or [api] database_url")?;
+    let listen: SocketAddr = match args.listen {
+        Some(a) => a,
+        None => s
+            .listen
+            .parse()
+            .with_context(|| format!("api.listen: {:?} is not an address", s.listen))?,
+    };
+    if !(1..=64).contains(&s.workers) || !(1..=256).contains(&s.pool_size) {
+        anyhow::bail!("api.workers (1..=64) or api.pool_size (1..=256) is out of range");
+    }
+    let mut config = dgcm_api::ApiConfig::devnet(database_url);
+    config.node = args.node.or(s.node);
+    config.pool_size = s.pool_size;
+    config.statement_timeout =
+        humantime::parse_duration(&s.statement_timeout).with_context(|| {
+            format!(
+                "api.statement_timeout: {:?} is not a duration like 5s",
+                s.statement_timeout
+            )
+        })?;
+    if let Some(nft) = &s.oracle_pool_nft {
+        config.oracle_pool_nft = hex::decode(nft)
+            .ok()
+            .filter(|b| b.len() == 32)
+            .with_context(|| format!("api.oracle_pool_nft: {nft:?} is not a 32-byte hex id"))?;
+    }
+    config.network = match s.network.as_str() {
+        "mainnet" => ergo_lib::ergotree_ir::chain::address::NetworkPrefix::Mainnet,
+        "testnet" => ergo_lib::ergotree_ir::chain::address::NetworkPrefix::Testnet,
+        other => anyhow::bail!("api.network: {other:?} is not `mainnet` or `testnet`"),
+    };
+    let state = std::sync::Arc::new(dgcm_api::AppState::new(config)?);
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("api.listen: cannot listen on {listen}"))?;
+    let server = dgcm_api::server(state, listener, s.workers)?;
+    let handle = server.handle();
+    let task = tokio::spawn(server);
+    println!("query API on http://{listen}/api/v1 (OpenAPI: /api/openapi.json)");
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    handle.stop(true).await;
+    task.await??;
+    Ok(())
 }
 
 async fn run_devnet(args: DevnetArgs, settings: Settings) -> anyhow::Result<()> {

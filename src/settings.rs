@@ -11,6 +11,40 @@ use serde::Deserialize;
 pub struct Settings {
     pub devnet: DevnetSettings,
     pub index: IndexSettings,
+    pub api: ApiSettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSettings {
+    pub listen: String,
+    pub database_url: Option<String>,
+    /// Node REST URL, for `node_height` in /api/v1/status.
+    pub node: Option<String>,
+    /// HTTP worker threads.
+    pub workers: usize,
+    pub pool_size: u32,
+    /// Queries running longer are cancelled (e.g. `5s`).
+    pub statement_timeout: String,
+    /// ERG/USD oracle pool NFT id (hex); default: the devnet's.
+    pub oracle_pool_nft: Option<String>,
+    /// `mainnet` or `testnet`: prefix of the addresses in replies.
+    pub network: String,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            listen: "127.0.0.1:8080".into(),
+            database_url: None,
+            node: None,
+            workers: 2,
+            pool_size: 8,
+            statement_timeout: "5s".into(),
+            oracle_pool_nft: None,
+            network: "mainnet".into(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,6 +158,14 @@ mod tests {
         let err = format!("{:#}", Settings::load(Some(&file)).unwrap_err());
         assert!(err.contains("wallets") || err.contains("many"), "{err}");
         assert!(Settings::load(Some(&dir.join("missing.toml"))).is_err());
+
+        std::fs::write(&file, "[api]\nlisten = \"0.0.0.0:9000\"\n").unwrap();
+        std::env::set_var("DGCM_API__POOL_SIZE", "3");
+        let s = Settings::load(Some(&file)).unwrap();
+        std::env::remove_var("DGCM_API__POOL_SIZE");
+        assert_eq!(s.api.listen, "0.0.0.0:9000");
+        assert_eq!(s.api.pool_size, 3);
+        assert_eq!(s.api.statement_timeout, "5s", "default kept");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

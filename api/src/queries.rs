@@ -1,0 +1,468 @@
+//! Every SQL query of the API. Functions run on a pooled connection inside `web::block`.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bytea, Integer, Nullable, Text};
+
+use crate::model::*;
+use crate::params::Cursor;
+use crate::sql::{Bind, Sql};
+
+type R<T> = Result<T, diesel::result::Error>;
+
+const LISTING_COLS: &str = "encode(l.box_id, 'hex') AS box_id, encode(b.tx_id, 'hex') AS tx_id, \
+    encode(l.listing_nft, 'hex') AS listing_nft, encode(l.provider_pk, 'hex') AS provider_pk, \
+    NULL::text AS provider_address, l.price_per_hour, l.collateral_per_hour, l.min_hours, \
+    l.max_hours, l.vram_mib, l.gpu_count, l.benchmark_score, l.model, l.region, l.endpoint, \
+    l.stake, l.height, encode(b.spent_tx_id, 'hex') AS spent_tx_id";
+
+/// A lease is running while its first box (completedAt = −1) is unspent.
+const LEASED: &str = "EXISTS (SELECT 1 FROM leases le JOIN boxes lb ON lb.box_id = le.box_id \
+    WHERE le.listing_nft = l.listing_nft AND le.completed_at < 0 AND lb.spent_height IS NULL)";
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ListingSort {
+    /// Cheapest first.
+    Price,
+    /// Most VRAM first.
+    Vram,
+    /// Most recently created box first.
+    Newest,
+}
+
+impl ListingSort {
+    pub fn parse(s: &str) -> Option<ListingSort> {
+        match s {
+            "price" => Some(ListingSort::Price),
+            "vram" => Some(ListingSort::Vram),
+            "newest" => Some(ListingSort::Newest),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ListingSort::Price => "price",
+            ListingSort::Vram => "vram",
+            ListingSort::Newest => "newest",
+        }
+    }
+
+    /// (sort column, ascending)
+    fn column(self) -> (&'static str, bool) {
+        match self {
+            ListingSort::Price => ("l.price_per_hour", true),
+            ListingSort::Vram => ("l.vram_mib", false),
+            ListingSort::Newest => ("l.height", false),
+        }
+    }
+
+    pub fn key(self, l: &Listing) -> i64 {
+        match self {
+            ListingSort::Price => l.price_per_hour,
+            ListingSort::Vram => l.vram_mib,
+            ListingSort::Newest => l.height as i64,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct ListingFilter {
+    pub model: Option<String>,
+    pub region: Option<String>,
+    pub min_vram_mib: Option<i64>,
+    pub min_gpus: Option<i64>,
+    pub max_price: Option<i64>,
+    pub available: Option<bool>,
+}
+
+/// Current listings (unspent boxes) matching `f`, keyset-paginated on (sort key, box id); the
+/// box id breaks ties in the sort's direction, so one index (key, box_id) serves both.
+pub fn listings(
+    c: &mut PgConnection,
+    f: &ListingFilter,
+    sort: ListingSort,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> R<Vec<Listing>> {
+    // The page is cut first and `leased` computed for its rows only: in the select list of the
+    // whole search PostgreSQL would hash every running lease instead.
+    let mut q = Sql::new(format!(
+        "SELECT x.*, EXISTS (SELECT 1 FROM leases le JOIN boxes lb ON lb.box_id = le.box_id \
+         WHERE le.listing_nft = x.nft AND le.completed_at < 0 AND lb.spent_height IS NULL) AS leased \
+         FROM (SELECT {LISTING_COLS}, l.listing_nft AS nft, l.box_id AS raw_id FROM listings l \
+         JOIN boxes b ON b.box_id = l.box_id WHERE b.spent_height IS NULL"
+    ));
+    if let Some(m) = &f.model {
+        let p = q.bind(Bind::Text(m.clone()));
+        q.push(&format!(" AND l.model = {p}"));
+    }
+    if let Some(r) = &f.region {
+        let p = q.bind(Bind::Text(r.clone()));
+        q.push(&format!(" AND l.region = {p}"));
+    }
+    if let Some(v) = f.min_vram_mib {
+        let p = q.bind(Bind::Int(v));
+        q.push(&format!(" AND l.vram_mib >= {p}"));
+    }
+    if let Some(v) = f.min_gpus {
+        let p = q.bind(Bind::Int(v));
+        q.push(&format!(" AND l.gpu_count >= {p}"));
+    }
+    if let Some(v) = f.max_price {
+        let p = q.bind(Bind::Int(v));
+        q.push(&format!(" AND l.price_per_hour <= {p}"));
+    }
+    match f.available {
+        Some(true) => q.push(&format!(" AND NOT {LEASED}")),
+        Some(false) => q.push(&format!(" AND {LEASED}")),
+        None => {}
+    }
+    let (col, asc) = sort.column();
+    if let Some(cur) = cursor {
+        let k = q.bind(Bind::Int(cur.key));
+        let id = q.bind(Bind::Bytes(cur.id.clone()));
+        let op = if asc { ">" } else { "<" };
+        q.push(&format!(" AND ({col}, l.box_id) {op} ({k}, {id})"));
+    }
+    let dir = if asc { "ASC" } else { "DESC" };
+    let lim = q.bind(Bind::Int(limit));
+    q.push(&format!(
+        " ORDER BY {col} {dir}, l.box_id {dir} LIMIT {lim}) x"
+    ));
+    // The outer query keeps the inner order (PostgreSQL does not promise it without ORDER BY).
+    let outer = col.trim_start_matches("l.");
+    q.push(&format!(" ORDER BY {outer} {dir}, raw_id {dir}"));
+    q.query().load(c)
+}
+
+/// Every box of one listing NFT, oldest first.
+pub fn listing_history(c: &mut PgConnection, nft: &[u8]) -> R<Vec<Listing>> {
+    diesel::sql_query(format!(
+        "SELECT {LISTING_COLS}, {LEASED} AS leased FROM listings l \
+         JOIN boxes b ON b.box_id = l.box_id WHERE l.listing_nft = $1 ORDER BY l.height, l.box_id"
+    ))
+    .bind::<Bytea, _>(nft)
+    .load(c)
+}
+
+/// Lease boxes with their state. A box spent on the `complete` path lives on in its successor;
+/// every other spend ends the lease.
+const LEASE_SELECT: &str =
+    "SELECT encode(le.box_id, 'hex') AS box_id, encode(b.tx_id, 'hex') AS tx_id, \
+    CASE WHEN b.spent_height IS NULL THEN \
+        CASE WHEN le.completed_at >= 0 THEN 'completed' \
+             WHEN le.deadline < (SELECT height FROM sync_cursor) THEN 'overdue' ELSE 'running' END \
+    ELSE CASE pp.name WHEN 'finalise' THEN 'settled' WHEN 'accept' THEN 'settled' \
+        WHEN 'slash' THEN 'slashed' WHEN 'dispute' THEN 'disputed' WHEN 'cancel' THEN 'cancelled' \
+        WHEN 'complete' THEN 'superseded' ELSE 'spent' END END AS state, \
+    encode(le.consumer_pk, 'hex') AS consumer_pk, NULL::text AS consumer_address, \
+    encode(le.provider_pk, 'hex') AS provider_pk, NULL::text AS provider_address, \
+    encode(le.listing_nft, 'hex') AS listing_nft, le.price_per_hour, le.hours, le.payment, \
+    le.collateral, le.start_height, le.deadline, le.exec_fee_cap, le.used_blocks, le.completed_at, \
+    encode(le.job_spec_hash, 'hex') AS job_spec_hash, le.height, \
+    encode(b.spent_tx_id, 'hex') AS spent_tx_id, le.box_id AS raw_id \
+    FROM leases le JOIN boxes b ON b.box_id = le.box_id \
+    LEFT JOIN inputs i ON i.box_id = le.box_id \
+    LEFT JOIN protocol_paths pp ON pp.kind = 'lease' AND pp.path = i.path";
+
+pub const LEASE_STATES: &[&str] = &[
+    "running",
+    "overdue",
+    "completed",
+    "settled",
+    "slashed",
+    "disputed",
+    "cancelled",
+];
+
+#[derive(Default)]
+pub struct LeaseFilter {
+    pub consumer_pk: Option<Vec<u8>>,
+    pub provider_pk: Option<Vec<u8>>,
+    pub listing_nft: Option<Vec<u8>>,
+    pub state: Option<String>,
+}
+
+/// Leases in their newest state, newest first, keyset on (height, box id).
+pub fn leases(
+    c: &mut PgConnection,
+    f: &LeaseFilter,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> R<Vec<Lease>> {
+    let mut q = Sql::new(format!(
+        "SELECT * FROM ({LEASE_SELECT} WHERE pp.name IS DISTINCT FROM 'complete'"
+    ));
+    for (col, v) in [
+        ("le.consumer_pk", &f.consumer_pk),
+        ("le.provider_pk", &f.provider_pk),
+        ("le.listing_nft", &f.listing_nft),
+    ] {
+        if let Some(v) = v {
+            let p = q.bind(Bind::Bytes(v.clone()));
+            q.push(&format!(" AND {col} = {p}"));
+        }
+    }
+    q.push(") x WHERE true");
+    if let Some(s) = &f.state {
+        let p = q.bind(Bind::Text(s.clone()));
+        q.push(&format!(" AND state = {p}"));
+    }
+    if let Some(cur) = cursor {
+        let k = q.bind(Bind::Int(cur.key));
+        let id = q.bind(Bind::Bytes(cur.id.clone()));
+        q.push(&format!(
+            " AND (height < {k} OR (height = {k} AND raw_id > {id}))"
+        ));
+    }
+    let lim = q.bind(Bind::Int(limit));
+    q.push(&format!(" ORDER BY height DESC, raw_id ASC LIMIT {lim}"));
+    q.query().load(c)
+}
+
+/// All boxes of the lease that `box_id` belongs to (same listing, consumer, start and job),
+/// oldest first; empty when `box_id` is no lease box.
+pub fn lease_boxes(c: &mut PgConnection, box_id: &[u8]) -> R<Vec<Lease>> {
+    diesel::sql_query(format!(
+        "{LEASE_SELECT} WHERE (le.listing_nft, le.consumer_pk, le.start_height, le.job_spec_hash) = \
+         (SELECT listing_nft, consumer_pk, start_height, job_spec_hash FROM leases WHERE box_id = $1) \
+         ORDER BY le.height, le.box_id"
+    ))
+    .bind::<Bytea, _>(box_id)
+    .load(c)
+}
+
+/// The creation of the first box (`matched`) and every spend of the given lease boxes.
+pub fn lease_timeline(
+    c: &mut PgConnection,
+    first: &[u8],
+    ids: &[Vec<u8>],
+) -> R<Vec<TimelineEvent>> {
+    diesel::sql_query(
+        "SELECT 'matched' AS event, encode(box_id, 'hex') AS box_id, encode(tx_id, 'hex') AS tx_id, height \
+         FROM boxes WHERE box_id = $1 \
+         UNION ALL \
+         SELECT COALESCE(path_name, 'spent'), encode(box_id, 'hex'), encode(tx_id, 'hex'), height \
+         FROM protocol_events WHERE box_id = ANY($2) \
+         ORDER BY height",
+    )
+    .bind::<Bytea, _>(first)
+    .bind::<diesel::sql_types::Array<Bytea>, _>(ids)
+    .load(c)
+}
+
+const ORDER_SELECT: &str = "SELECT encode(o.box_id, 'hex') AS box_id, encode(b.tx_id, 'hex') AS tx_id, \
+    CASE WHEN b.spent_height IS NULL THEN \
+        CASE WHEN o.expiry_height < (SELECT height FROM sync_cursor) THEN 'expired' ELSE 'open' END \
+    ELSE CASE pp.name WHEN 'match' THEN 'matched' WHEN 'cancel' THEN 'cancelled' ELSE 'spent' END END AS state, \
+    encode(o.consumer_pk, 'hex') AS consumer_pk, NULL::text AS consumer_address, o.budget, \
+    o.max_price_per_hour, o.hours, o.min_vram_mib, o.min_gpu_count, o.min_benchmark_score, \
+    o.expiry_height, o.matcher_fee_cap, encode(o.listing_nft, 'hex') AS listing_nft, o.model, o.region, \
+    encode(o.job_spec_hash, 'hex') AS job_spec_hash, o.height, \
+    encode(b.spent_tx_id, 'hex') AS spent_tx_id, o.box_id AS raw_id \
+    FROM orders o JOIN boxes b ON b.box_id = o.box_id \
+    LEFT JOIN inputs i ON i.box_id = o.box_id \
+    LEFT JOIN protocol_paths pp ON pp.kind = 'order' AND pp.path = i.path";
+
+pub const ORDER_STATES: &[&str] = &["open", "expired", "matched", "cancelled"];
+
+#[derive(Default)]
+pub struct OrderFilter {
+    pub consumer_pk: Option<Vec<u8>>,
+    pub model: Option<String>,
+    pub state: Option<String>,
+}
+
+pub fn orders(
+    c: &mut PgConnection,
+    f: &OrderFilter,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> R<Vec<Order>> {
+    let mut q = Sql::new(format!("SELECT * FROM ({ORDER_SELECT} WHERE true"));
+    if let Some(v) = &f.consumer_pk {
+        let p = q.bind(Bind::Bytes(v.clone()));
+        q.push(&format!(" AND o.consumer_pk = {p}"));
+    }
+    if let Some(v) = &f.model {
+        let p = q.bind(Bind::Text(v.clone()));
+        q.push(&format!(" AND o.model = {p}"));
+    }
+    q.push(") x WHERE true");
+    if let Some(s) = &f.state {
+        let p = q.bind(Bind::Text(s.clone()));
+        q.push(&format!(" AND state = {p}"));
+    }
+    if let Some(cur) = cursor {
+        let k = q.bind(Bind::Int(cur.key));
+        let id = q.bind(Bind::Bytes(cur.id.clone()));
+        q.push(&format!(
+            " AND (height < {k} OR (height = {k} AND raw_id > {id}))"
+        ));
+    }
+    let lim = q.bind(Bind::Int(limit));
+    q.push(&format!(" ORDER BY height DESC, raw_id ASC LIMIT {lim}"));
+    q.query().load(c)
+}
+
+pub fn order(c: &mut PgConnection, box_id: &[u8]) -> R<Option<Order>> {
+    diesel::sql_query(format!("{ORDER_SELECT} WHERE o.box_id = $1"))
+        .bind::<Bytea, _>(box_id)
+        .get_result(c)
+        .optional()
+}
+
+pub fn reputation(c: &mut PgConnection, provider_pk: &[u8]) -> R<Reputation> {
+    diesel::sql_query(
+        "SELECT count(*) FILTER (WHERE le.completed_at < 0) AS leases, \
+         count(*) FILTER (WHERE le.completed_at >= 0) AS completed, \
+         count(*) FILTER (WHERE pp.name = 'slash') AS slashed, \
+         count(*) FILTER (WHERE pp.name = 'dispute') AS disputed, \
+         (count(*) FILTER (WHERE le.completed_at >= 0))::float8 \
+           / NULLIF(count(*) FILTER (WHERE le.completed_at >= 0 OR pp.name = 'slash'), 0) AS on_time_rate, \
+         COALESCE(sum(le.used_blocks) FILTER (WHERE le.completed_at >= 0), 0)::float8 / 30 AS total_hours \
+         FROM leases le LEFT JOIN inputs i ON i.box_id = le.box_id \
+         LEFT JOIN protocol_paths pp ON pp.kind = 'lease' AND pp.path = i.path \
+         WHERE le.provider_pk = $1",
+    )
+    .bind::<Bytea, _>(provider_pk)
+    .get_result(c)
+}
+
+pub fn provider_listings(c: &mut PgConnection, provider_pk: &[u8]) -> R<Vec<Listing>> {
+    diesel::sql_query(format!(
+        "SELECT {LISTING_COLS}, {LEASED} AS leased FROM listings l \
+         JOIN boxes b ON b.box_id = l.box_id \
+         WHERE l.provider_pk = $1 AND b.spent_height IS NULL ORDER BY l.height DESC, l.box_id"
+    ))
+    .bind::<Bytea, _>(provider_pk)
+    .load(c)
+}
+
+#[derive(QueryableByName)]
+pub struct Balance {
+    #[diesel(sql_type = BigInt)]
+    pub erg: i64,
+    #[diesel(sql_type = BigInt)]
+    pub token: i64,
+}
+
+/// nanoERG and amount of `token` in unspent boxes guarded by `tree`.
+pub fn balance(c: &mut PgConnection, tree: &[u8], token: &[u8]) -> R<Balance> {
+    // md5(ergo_tree) is what `boxes_tree_hash` indexes (unspent boxes only).
+    diesel::sql_query(
+        "SELECT COALESCE(sum(b.value), 0)::bigint AS erg, \
+         COALESCE(sum((SELECT sum(a.amount) FROM assets a WHERE a.box_id = b.box_id AND a.token_id = $2)), 0)::bigint AS token \
+         FROM boxes b WHERE md5(b.ergo_tree) = md5($1) AND b.ergo_tree = $1 AND b.spent_height IS NULL",
+    )
+    .bind::<Bytea, _>(tree)
+    .bind::<Bytea, _>(token)
+    .get_result(c)
+}
+
+/// The owner's unspent LETS member box; health at `rate` (nanoERG per USD) as the member
+/// contract computes it: collateral cents·100 ≥ debt cents·ratio.
+pub fn lets_account(
+    c: &mut PgConnection,
+    owner_pk: &[u8],
+    rate: Option<i64>,
+    gpuc_price_cents: i64,
+    ratio_pct: i64,
+) -> R<Option<LetsAccount>> {
+    diesel::sql_query(
+        "SELECT encode(a.box_id, 'hex') AS box_id, a.balance, a.erg_collateral, a.sigusd_collateral, \
+         CASE WHEN a.balance < 0 AND $2::bigint > 0 THEN \
+           (a.erg_collateral::float8 * 100 / $2 + a.sigusd_collateral) * 100 \
+           / ((-a.balance)::float8 / 1000 * $3) END AS collateral_ratio_pct, \
+         CASE WHEN a.balance >= 0 THEN true WHEN $2::bigint > 0 THEN \
+           (a.erg_collateral::numeric * 100 + a.sigusd_collateral::numeric * $2) * 100000 \
+           >= (-a.balance)::numeric * $3 * $4 * $2 END AS healthy \
+         FROM lets_accounts a JOIN boxes b ON b.box_id = a.box_id \
+         WHERE a.owner_pk = $1 AND b.spent_height IS NULL ORDER BY a.height DESC LIMIT 1",
+    )
+    .bind::<Bytea, _>(owner_pk)
+    .bind::<Nullable<BigInt>, _>(rate)
+    .bind::<BigInt, _>(gpuc_price_cents)
+    .bind::<BigInt, _>(ratio_pct)
+    .get_result(c)
+    .optional()
+}
+
+pub fn model_stats(c: &mut PgConnection) -> R<Vec<ModelStats>> {
+    diesel::sql_query(format!(
+        "SELECT l.model, count(*) AS listings, count(*) FILTER (WHERE {LEASED}) AS leased, \
+         min(l.price_per_hour) AS min_price, \
+         percentile_cont(0.5) WITHIN GROUP (ORDER BY l.price_per_hour) AS median_price, \
+         max(l.price_per_hour) AS max_price \
+         FROM listings l JOIN boxes b ON b.box_id = l.box_id WHERE b.spent_height IS NULL \
+         GROUP BY l.model ORDER BY l.model"
+    ))
+    .load(c)
+}
+
+#[derive(QueryableByName)]
+pub struct Volume {
+    #[diesel(sql_type = BigInt)]
+    pub leases: i64,
+    #[diesel(sql_type = BigInt)]
+    pub total: i64,
+    #[diesel(sql_type = BigInt)]
+    pub recent: i64,
+}
+
+/// Every lease has exactly one box with completedAt = −1 (the one the match created).
+pub fn volume(c: &mut PgConnection) -> R<Volume> {
+    diesel::sql_query(
+        "SELECT count(*) AS leases, COALESCE(sum(payment), 0)::bigint AS total, \
+         COALESCE(sum(payment) FILTER (WHERE height > (SELECT height FROM sync_cursor) - 720), 0)::bigint AS recent \
+         FROM leases WHERE completed_at < 0",
+    )
+    .get_result(c)
+}
+
+#[derive(QueryableByName)]
+pub struct PoolBox {
+    #[diesel(sql_type = Text)]
+    pub box_id: String,
+    #[diesel(sql_type = Integer)]
+    pub height: i32,
+    #[diesel(sql_type = Nullable<Bytea>)]
+    pub r4: Option<Vec<u8>>,
+}
+
+pub fn pool_box(c: &mut PgConnection, nft: &[u8]) -> R<Option<PoolBox>> {
+    diesel::sql_query(
+        "SELECT encode(b.box_id, 'hex') AS box_id, b.height, r.serialized AS r4 \
+         FROM assets a JOIN boxes b ON b.box_id = a.box_id \
+         LEFT JOIN registers r ON r.box_id = b.box_id AND r.register = 4 \
+         WHERE a.token_id = $1 AND b.spent_height IS NULL ORDER BY b.height DESC LIMIT 1",
+    )
+    .bind::<Bytea, _>(nft)
+    .get_result(c)
+    .optional()
+}
+
+pub fn rosen_paths(c: &mut PgConnection, source_tx: &str) -> R<Vec<RosenPath>> {
+    diesel::sql_query(
+        "SELECT source_tx_id, from_chain, amount, to_address, event_height, \
+         encode(payment_box_id, 'hex') AS payment_box_id, encode(payment_tx_id, 'hex') AS payment_tx_id, \
+         payment_height, encode(spent_tx_id, 'hex') AS spent_tx_id, spent_by_path \
+         FROM rosen_paths WHERE source_tx_id = $1 ORDER BY event_height, payment_height, payment_box_id",
+    )
+    .bind::<Text, _>(source_tx)
+    .load(c)
+}
+
+#[derive(QueryableByName)]
+pub struct Tip {
+    #[diesel(sql_type = Integer)]
+    pub height: i32,
+    #[diesel(sql_type = Text)]
+    pub header_id: String,
+}
+
+pub fn tip(c: &mut PgConnection) -> R<Option<Tip>> {
+    diesel::sql_query("SELECT height, encode(header_id, 'hex') AS header_id FROM sync_cursor")
+        .get_result(c)
+        .optional()
+}
