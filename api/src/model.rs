@@ -68,6 +68,11 @@ pub struct Listing {
     /// A lease on this listing is running.
     #[diesel(sql_type = Bool)]
     pub leased: bool,
+    /// Its provider's reputation score in [0, 1] from chain history, as
+    /// `GET /api/v1/providers/{address}` reports it (`reputation.score`):
+    /// (completed + 1) / (completed + slashed + 2), 0.5 for a provider without finished leases.
+    #[diesel(sql_type = Double)]
+    pub reputation: f64,
 }
 
 /// A listing with every box it had and every lease it made.
@@ -217,6 +222,12 @@ pub struct Reputation {
     /// GPU hours delivered (used blocks of completed leases / 30).
     #[diesel(sql_type = Double)]
     pub total_hours: f64,
+    /// The reputation score in [0, 1] that `GET /api/v1/listings` sorts (`sort=reputation`) and
+    /// filters (`min_reputation`) on: (completed + 1) / (completed + slashed + 2), Laplace's rule
+    /// of succession over finished leases. 0.5 (neutral) without finished leases; tends to
+    /// `on_time_rate` as history accrues. Disputes are not scored.
+    #[diesel(sql_type = Double)]
+    pub score: f64,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -80,6 +80,22 @@ pub fn int(param: &str, v: Option<&str>, min: i64, max: i64) -> Result<Option<i6
     Ok(Some(n))
 }
 
+/// A number within `0..=1` (a reputation score).
+pub fn fraction(param: &str, v: Option<&str>) -> Result<Option<f64>, ApiError> {
+    let Some(s) = v else { return Ok(None) };
+    let x: f64 = s
+        .parse()
+        .map_err(|_| ApiError::param(param, format!("{s:?} is not a number")))?;
+    // NaN fails the range check too.
+    if !(0.0..=1.0).contains(&x) {
+        return Err(ApiError::param(
+            param,
+            format!("{s} is out of range (0..=1)"),
+        ));
+    }
+    Ok(Some(x))
+}
+
 pub fn boolean(param: &str, v: Option<&str>) -> Result<Option<bool>, ApiError> {
     match v {
         None => Ok(None),
@@ -162,5 +178,11 @@ mod tests {
         assert!(limit(Some("1001")).is_err());
         assert!(limit(Some("0")).is_err());
         assert_eq!(limit(None).unwrap(), DEFAULT_LIMIT);
+        assert_eq!(fraction("r", Some("0.75")).unwrap(), Some(0.75));
+        assert_eq!(fraction("r", Some("1")).unwrap(), Some(1.0));
+        for bad in ["2", "-1", "abc", "NaN", "inf", ""] {
+            let e = fraction("r", Some(bad)).unwrap_err();
+            assert!(e.detail.starts_with("r:"), "{bad}: {}", e.detail);
+        }
     }
 }

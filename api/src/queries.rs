@@ -19,6 +19,26 @@ const LISTING_COLS: &str = "encode(l.box_id, 'hex') AS box_id, encode(b.tx_id, '
 const LEASED: &str = "EXISTS (SELECT 1 FROM leases le JOIN boxes lb ON lb.box_id = le.box_id \
     WHERE le.listing_nft = l.listing_nft AND le.completed_at < 0 AND lb.spent_height IS NULL)";
 
+/// A provider's reputation score in [0, 1], defined once in SQL (`reputation_score`, migration
+/// `2026-11-26-000006_reputation`): Laplace's rule of succession over finished leases,
+/// `(completed + 1) / (completed + slashed + 2)`. A provider without finished leases scores the
+/// neutral prior 0.5; with history the score tends to the on-time rate
+/// `completed / (completed + slashed)`. Disputes are reported but not scored (arbitration decides
+/// them, and a disputed lease was completed first). `r` is the provider's row of the
+/// `provider_reputation` view, NULL when it has no lease boxes.
+pub const REPUTATION_SCORE: &str =
+    "reputation_score(COALESCE(r.completed, 0), COALESCE(r.slashed, 0))";
+
+/// `r` for the provider key `pk`, looked up per row (an index scan on `leases_provider`): for
+/// pages and single providers, where aggregating every provider would cost more. `OFFSET 0`
+/// keeps PostgreSQL from flattening the subquery into a join with the whole aggregate.
+fn reputation_lateral(pk: &str) -> String {
+    format!(
+        "LEFT JOIN LATERAL (SELECT * FROM provider_reputation WHERE provider_pk = {pk} OFFSET 0) r \
+         ON true"
+    )
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ListingSort {
     /// Cheapest first.
@@ -27,6 +47,8 @@ pub enum ListingSort {
     Vram,
     /// Most recently created box first.
     Newest,
+    /// Highest provider reputation first.
+    Reputation,
 }
 
 impl ListingSort {
@@ -35,6 +57,7 @@ impl ListingSort {
             "price" => Some(ListingSort::Price),
             "vram" => Some(ListingSort::Vram),
             "newest" => Some(ListingSort::Newest),
+            "reputation" => Some(ListingSort::Reputation),
             _ => None,
         }
     }
@@ -44,23 +67,35 @@ impl ListingSort {
             ListingSort::Price => "price",
             ListingSort::Vram => "vram",
             ListingSort::Newest => "newest",
+            ListingSort::Reputation => "reputation",
         }
     }
 
-    /// (sort column, ascending)
-    fn column(self) -> (&'static str, bool) {
+    /// (sort expression over `l` and `r`, its name in the page, ascending)
+    fn column(self) -> (&'static str, &'static str, bool) {
         match self {
-            ListingSort::Price => ("l.price_per_hour", true),
-            ListingSort::Vram => ("l.vram_mib", false),
-            ListingSort::Newest => ("l.height", false),
+            ListingSort::Price => ("l.price_per_hour", "price_per_hour", true),
+            ListingSort::Vram => ("l.vram_mib", "vram_mib", false),
+            ListingSort::Newest => ("l.height", "height", false),
+            ListingSort::Reputation => (REPUTATION_SCORE, "reputation", false),
         }
     }
 
+    /// The cursor key of `l`; a reputation travels as the bits of its f64 (exact, so the
+    /// keyset comparison in SQL sees the very value it returned).
     pub fn key(self, l: &Listing) -> i64 {
         match self {
             ListingSort::Price => l.price_per_hour,
             ListingSort::Vram => l.vram_mib,
             ListingSort::Newest => l.height as i64,
+            ListingSort::Reputation => l.reputation.to_bits() as i64,
+        }
+    }
+
+    fn key_bind(self, key: i64) -> Bind {
+        match self {
+            ListingSort::Reputation => Bind::Float(f64::from_bits(key as u64)),
+            _ => Bind::Int(key),
         }
     }
 }
@@ -73,6 +108,8 @@ pub struct ListingFilter {
     pub min_gpus: Option<i64>,
     pub max_price: Option<i64>,
     pub available: Option<bool>,
+    /// Provider reputation at least this (0..=1, see [`REPUTATION_SCORE`]).
+    pub min_reputation: Option<f64>,
 }
 
 /// Current listings (unspent boxes) matching `f`, keyset-paginated on (sort key, box id); the
@@ -85,12 +122,31 @@ pub fn listings(
     limit: i64,
 ) -> R<Vec<Listing>> {
     // The page is cut first and `leased` computed for its rows only: in the select list of the
-    // whole search PostgreSQL would hash every running lease instead.
+    // whole search PostgreSQL would hash every running lease instead. So is the reputation,
+    // unless the search sorts or filters on it: then every provider's is joined in (one
+    // aggregate over the leases, hashed).
+    let inner_rep = sort == ListingSort::Reputation || f.min_reputation.is_some();
+    let (rep_join, rep_col, outer_join, outer_col) = if inner_rep {
+        (
+            "LEFT JOIN provider_reputation r ON r.provider_pk = l.provider_pk".to_string(),
+            format!(", {REPUTATION_SCORE} AS reputation"),
+            String::new(),
+            String::new(),
+        )
+    } else {
+        (
+            String::new(),
+            String::new(),
+            reputation_lateral("x.ppk"),
+            format!(", {REPUTATION_SCORE} AS reputation"),
+        )
+    };
     let mut q = Sql::new(format!(
-        "SELECT x.*, EXISTS (SELECT 1 FROM leases le JOIN boxes lb ON lb.box_id = le.box_id \
+        "SELECT x.*{outer_col}, EXISTS (SELECT 1 FROM leases le JOIN boxes lb ON lb.box_id = le.box_id \
          WHERE le.listing_nft = x.nft AND le.completed_at < 0 AND lb.spent_height IS NULL) AS leased \
-         FROM (SELECT {LISTING_COLS}, l.listing_nft AS nft, l.box_id AS raw_id FROM listings l \
-         JOIN boxes b ON b.box_id = l.box_id WHERE b.spent_height IS NULL"
+         FROM (SELECT {LISTING_COLS}{rep_col}, l.listing_nft AS nft, l.box_id AS raw_id, \
+         l.provider_pk AS ppk FROM listings l \
+         JOIN boxes b ON b.box_id = l.box_id {rep_join} WHERE b.spent_height IS NULL"
     ));
     if let Some(m) = &f.model {
         let p = q.bind(Bind::Text(m.clone()));
@@ -112,14 +168,18 @@ pub fn listings(
         let p = q.bind(Bind::Int(v));
         q.push(&format!(" AND l.price_per_hour <= {p}"));
     }
+    if let Some(v) = f.min_reputation {
+        let p = q.bind(Bind::Float(v));
+        q.push(&format!(" AND {REPUTATION_SCORE} >= {p}"));
+    }
     match f.available {
         Some(true) => q.push(&format!(" AND NOT {LEASED}")),
         Some(false) => q.push(&format!(" AND {LEASED}")),
         None => {}
     }
-    let (col, asc) = sort.column();
+    let (col, outer, asc) = sort.column();
     if let Some(cur) = cursor {
-        let k = q.bind(Bind::Int(cur.key));
+        let k = q.bind(sort.key_bind(cur.key));
         let id = q.bind(Bind::Bytes(cur.id.clone()));
         let op = if asc { ">" } else { "<" };
         q.push(&format!(" AND ({col}, l.box_id) {op} ({k}, {id})"));
@@ -127,19 +187,20 @@ pub fn listings(
     let dir = if asc { "ASC" } else { "DESC" };
     let lim = q.bind(Bind::Int(limit));
     q.push(&format!(
-        " ORDER BY {col} {dir}, l.box_id {dir} LIMIT {lim}) x"
+        " ORDER BY {col} {dir}, l.box_id {dir} LIMIT {lim}) x {outer_join}"
     ));
     // The outer query keeps the inner order (PostgreSQL does not promise it without ORDER BY).
-    let outer = col.trim_start_matches("l.");
-    q.push(&format!(" ORDER BY {outer} {dir}, raw_id {dir}"));
+    q.push(&format!(" ORDER BY x.{outer} {dir}, x.raw_id {dir}"));
     q.query().load(c)
 }
 
 /// Every box of one listing NFT, oldest first.
 pub fn listing_history(c: &mut PgConnection, nft: &[u8]) -> R<Vec<Listing>> {
     diesel::sql_query(format!(
-        "SELECT {LISTING_COLS}, {LEASED} AS leased FROM listings l \
-         JOIN boxes b ON b.box_id = l.box_id WHERE l.listing_nft = $1 ORDER BY l.height, l.box_id"
+        "SELECT {LISTING_COLS}, {REPUTATION_SCORE} AS reputation, {LEASED} AS leased \
+         FROM listings l JOIN boxes b ON b.box_id = l.box_id {} \
+         WHERE l.listing_nft = $1 ORDER BY l.height, l.box_id",
+        reputation_lateral("l.provider_pk")
     ))
     .bind::<Bytea, _>(nft)
     .load(c)
@@ -312,28 +373,26 @@ pub fn order(c: &mut PgConnection, box_id: &[u8]) -> R<Option<Order>> {
         .optional()
 }
 
+/// One provider's reputation: its row of the `provider_reputation` view (zeros and the neutral
+/// score without lease boxes), scored by [`REPUTATION_SCORE`] as the listing search is.
 pub fn reputation(c: &mut PgConnection, provider_pk: &[u8]) -> R<Reputation> {
-    diesel::sql_query(
-        "SELECT count(*) FILTER (WHERE le.completed_at < 0) AS leases, \
-         count(*) FILTER (WHERE le.completed_at >= 0) AS completed, \
-         count(*) FILTER (WHERE pp.name = 'slash') AS slashed, \
-         count(*) FILTER (WHERE pp.name = 'dispute') AS disputed, \
-         (count(*) FILTER (WHERE le.completed_at >= 0))::float8 \
-           / NULLIF(count(*) FILTER (WHERE le.completed_at >= 0 OR pp.name = 'slash'), 0) AS on_time_rate, \
-         COALESCE(sum(le.used_blocks) FILTER (WHERE le.completed_at >= 0), 0)::float8 / 30 AS total_hours \
-         FROM leases le LEFT JOIN inputs i ON i.box_id = le.box_id \
-         LEFT JOIN protocol_paths pp ON pp.kind = 'lease' AND pp.path = i.path \
-         WHERE le.provider_pk = $1",
-    )
+    diesel::sql_query(format!(
+        "SELECT COALESCE(r.leases, 0) AS leases, COALESCE(r.completed, 0) AS completed, \
+         COALESCE(r.slashed, 0) AS slashed, COALESCE(r.disputed, 0) AS disputed, \
+         r.on_time_rate, COALESCE(r.total_hours, 0) AS total_hours, {REPUTATION_SCORE} AS score \
+         FROM (SELECT $1::bytea AS pk) p {}",
+        reputation_lateral("p.pk")
+    ))
     .bind::<Bytea, _>(provider_pk)
     .get_result(c)
 }
 
 pub fn provider_listings(c: &mut PgConnection, provider_pk: &[u8]) -> R<Vec<Listing>> {
     diesel::sql_query(format!(
-        "SELECT {LISTING_COLS}, {LEASED} AS leased FROM listings l \
-         JOIN boxes b ON b.box_id = l.box_id \
-         WHERE l.provider_pk = $1 AND b.spent_height IS NULL ORDER BY l.height DESC, l.box_id"
+        "SELECT {LISTING_COLS}, {REPUTATION_SCORE} AS reputation, {LEASED} AS leased \
+         FROM listings l JOIN boxes b ON b.box_id = l.box_id {} \
+         WHERE l.provider_pk = $1 AND b.spent_height IS NULL ORDER BY l.height DESC, l.box_id",
+        reputation_lateral("l.provider_pk")
     ))
     .bind::<Bytea, _>(provider_pk)
     .load(c)

@@ -105,7 +105,16 @@ pub struct ListingsQuery {
     /// `true`: not leased now; `false`: leased now.
     #[param(value_type = Option<bool>)]
     available: Option<String>,
-    /// `price` (cheapest first, default), `vram` (most first), `newest`.
+    /// Provider reputation at least this, 0..=1 (the `reputation` of each item).
+    /// Reputation is computed from chain history, not self-reported:
+    /// (completed + 1) / (completed + slashed + 2) over the provider's finished leases (Laplace's
+    /// rule of succession), so a provider without finished leases scores the neutral 0.5 and
+    /// one with history tends to its on-time rate completed / (completed + slashed). The same
+    /// score as `reputation.score` of `GET /api/v1/providers/{address}`.
+    #[param(value_type = Option<f64>, minimum = 0.0, maximum = 1.0)]
+    min_reputation: Option<String>,
+    /// `price` (cheapest first, default), `vram` (most first), `newest`, `reputation`
+    /// (highest provider reputation first; ties by box id, descending).
     sort: Option<String>,
     /// 1..=1000, default 50.
     #[param(value_type = Option<i64>)]
@@ -124,7 +133,10 @@ pub async fn listings(
     let sort = match q.sort.as_deref() {
         None => ListingSort::Price,
         Some(x) => ListingSort::parse(x).ok_or_else(|| {
-            ApiError::param("sort", format!("{x:?} is not one of price, vram, newest"))
+            ApiError::param(
+                "sort",
+                format!("{x:?} is not one of price, vram, newest, reputation"),
+            )
         })?,
     };
     let f = ListingFilter {
@@ -134,6 +146,7 @@ pub async fn listings(
         min_gpus: params::int("min_gpus", q.min_gpus.as_deref(), 0, i64::MAX)?,
         max_price: params::int("max_price", q.max_price.as_deref(), 0, i64::MAX)?,
         available: params::boolean("available", q.available.as_deref())?,
+        min_reputation: params::fraction("min_reputation", q.min_reputation.as_deref())?,
     };
     let limit = params::limit(q.limit.as_deref())?;
     let scope = format!("listings:{}", sort.name());

@@ -2,10 +2,11 @@
 
 use diesel::pg::Pg;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
-use diesel::sql_types::{Array, BigInt, Bytea, Text};
+use diesel::sql_types::{Array, BigInt, Bytea, Double, Text};
 
 pub enum Bind {
     Int(i64),
+    Float(f64),
     Text(String),
     Bytes(Vec<u8>),
     BytesArray(Vec<Vec<u8>>),
@@ -40,6 +41,7 @@ impl Sql {
         for b in self.binds {
             q = match b {
                 Bind::Int(v) => q.bind::<BigInt, _>(v),
+                Bind::Float(v) => q.bind::<Double, _>(v),
                 Bind::Text(v) => q.bind::<Text, _>(v),
                 Bind::Bytes(v) => q.bind::<Bytea, _>(v),
                 Bind::BytesArray(v) => q.bind::<Array<Bytea>, _>(v),

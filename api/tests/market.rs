@@ -318,6 +318,15 @@ async fn every_route_answers_the_chain_and_refuses_bad_input() {
     assert_eq!(items[0]["model"], "RTX 4090", "cheapest first");
     assert_eq!(items[0]["provider_address"], address("provider"));
     assert_eq!(items[0]["leased"], false, "its lease was settled");
+    assert_eq!(
+        items[0]["reputation"],
+        2.0 / 3.0,
+        "one lease completed: (1 + 1) / (1 + 0 + 2)"
+    );
+    assert_eq!(
+        items[1]["reputation"], 0.5,
+        "no finished lease: the neutral prior"
+    );
     assert!(all["next_cursor"].is_null());
     assert_eq!(
         items[0]["box_id"],
@@ -466,6 +475,7 @@ async fn every_route_answers_the_chain_and_refuses_bad_input() {
     );
     assert_eq!(r["on_time_rate"], 1.0);
     assert_eq!(r["total_hours"], 1.5, "45 blocks used");
+    assert_eq!(r["score"], 2.0 / 3.0, "as the listing search reports it");
     assert_eq!(p["listings"].as_array().unwrap().len(), 1);
     api.bad("/api/v1/providers/notanaddress", "address").await;
     // A P2S address is an address, but no provider key.

@@ -1,0 +1,2 @@
+DROP VIEW provider_reputation;
+DROP FUNCTION reputation_score(BIGINT, BIGINT);
