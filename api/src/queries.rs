@@ -144,8 +144,9 @@ pub fn listings(
         (
             String::new(),
             String::new(),
-            reputation_lateral("x.ppk"),
-            format!(", {REPUTATION_SCORE} AS reputation"),
+            String::new(),
+            // Same definition as REPUTATION_SCORE, as a function planned once per connection.
+            ", provider_score(x.ppk) AS reputation".to_string(),
         )
     };
     let mut q = Sql::new(format!(

@@ -1,0 +1,1 @@
+DROP FUNCTION provider_score(BYTEA);
