@@ -69,6 +69,31 @@ impl FullBlock {
     pub fn transactions(&self) -> &[Transaction] {
         &self.block_transactions.transactions
     }
+
+    /// A block made here, not mined (tests, benchmarks): a [`synthetic_header`] on `parent`
+    /// two minutes after the previous, carrying `txs`.
+    ///
+    /// [`synthetic_header`]: crate::header::synthetic_header
+    pub fn synthetic(height: u32, parent: BlockId, txs: Vec<Transaction>) -> FullBlock {
+        let header = crate::header::synthetic_header(
+            height,
+            parent,
+            1_700_000_000_000 + height as u64 * 120_000,
+            ergo_lib::ergo_chain_types::Digest32::zero(),
+            [0; 8],
+        );
+        FullBlock {
+            block_transactions: BlockTransactions {
+                header_id: header.id,
+                transactions: txs,
+                size: 0,
+            },
+            header,
+            extension: serde_json::Value::Null,
+            ad_proofs: serde_json::Value::Null,
+            size: 0,
+        }
+    }
 }
 
 /// `POST /scan/register` body (EIP-1).

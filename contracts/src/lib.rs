@@ -12,6 +12,7 @@ pub mod listing;
 pub mod order;
 pub mod rosen_deposit;
 pub mod scanner;
+pub mod testkit;
 pub mod trees;
 pub mod tx;
 pub mod util;

@@ -8,8 +8,6 @@
 
 use std::time::Instant;
 
-use dgcm_chain::header::synthetic_header;
-use dgcm_chain::types::BlockTransactions;
 use dgcm_chain::{Cursor, FullBlock};
 use dgcm_contracts::listing::{Listing, ListingTerms};
 use dgcm_contracts::{Contracts, ProtocolParams};
@@ -188,25 +186,9 @@ pub fn generate(blocks: u32, txs: usize, seed: u64) -> (Vec<ErgoBox>, Vec<FullBl
             unspent.extend(tx.outputs.iter().cloned());
             block_txs.push(tx);
         }
-        let h = synthetic_header(
-            height,
-            parent,
-            1_700_000_000_000 + height as u64 * 120_000,
-            Digest32::zero(),
-            [0; 8],
-        );
-        parent = h.id;
-        chain.push(FullBlock {
-            block_transactions: BlockTransactions {
-                header_id: h.id,
-                transactions: block_txs,
-                size: 0,
-            },
-            header: h,
-            extension: serde_json::Value::Null,
-            ad_proofs: serde_json::Value::Null,
-            size: 0,
-        });
+        let b = FullBlock::synthetic(height, parent, block_txs);
+        parent = b.id();
+        chain.push(b);
     }
     (genesis, chain)
 }

@@ -7,16 +7,13 @@ mod common;
 use std::sync::Arc;
 
 use common::dump;
-use dgcm_chain::header::synthetic_header;
-use dgcm_chain::types::BlockTransactions;
 use dgcm_chain::{Cursor, FullBlock};
 use dgcm_contracts::build;
 use dgcm_contracts::lease::Lease;
 use dgcm_contracts::listing::{Listing, ListingTerms};
 use dgcm_contracts::order::{Order, OrderTerms};
-use dgcm_contracts::trees::devnet_pk;
 use dgcm_contracts::util::p2pk_tree;
-use dgcm_contracts::{Contracts, Executor, Kind, ProtocolParams, TxPlan, Typed};
+use dgcm_contracts::{Contracts, Kind, ProtocolParams, Typed};
 use dgcm_indexer::decode::Decoder;
 use dgcm_indexer::pgcluster::fresh_test_database;
 use dgcm_indexer::rows::BlockRows;
@@ -27,9 +24,8 @@ use ergo_lib::chain::transaction::input::prover_result::ProverResult;
 use ergo_lib::chain::transaction::{Input, Transaction, TxId};
 use ergo_lib::ergo_chain_types::{BlockId, Digest32};
 use ergo_lib::ergotree_ir::chain::ergo_box::box_value::BoxValue;
-use ergo_lib::ergotree_ir::chain::ergo_box::{ErgoBox, NonMandatoryRegisters};
-use ergo_lib::ergotree_ir::chain::token::{Token, TokenAmount, TokenId};
-use ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::ProveDlog;
+use ergo_lib::ergotree_ir::chain::ergo_box::NonMandatoryRegisters;
+use ergo_lib::ergotree_ir::chain::token::TokenId;
 
 const ERG: u64 = 1_000_000_000;
 const H0: u32 = 1000;
@@ -42,87 +38,10 @@ fn digest(tag: &str) -> Digest32 {
     Digest32::from(<[u8; 32]>::from(h.finalize()))
 }
 
-fn pk(tag: &str) -> ProveDlog {
-    ProveDlog::new(devnet_pk(tag))
-}
-
-fn exec(tag: &str, value: u64, tokens: &[(TokenId, u64)]) -> Executor {
-    let toks: Vec<Token> = tokens
-        .iter()
-        .map(|(id, n)| Token {
-            token_id: *id,
-            amount: TokenAmount::try_from(*n).unwrap(),
-        })
-        .collect();
-    let funding = ErgoBox::new(
-        BoxValue::new(value).unwrap(),
-        p2pk_tree(&pk(tag)),
-        (!toks.is_empty()).then(|| toks.try_into().unwrap()),
-        NonMandatoryRegisters::empty(),
-        1,
-        TxId::from(digest(&format!("funding/{tag}/{value}"))),
-        0,
-    )
-    .unwrap();
-    Executor {
-        funding: vec![funding],
-        change: p2pk_tree(&pk(tag)),
-        fee: 1_100_000,
-    }
-}
-
-/// The transaction a wallet would sign: same inputs, context extensions and outputs; the proofs
-/// are left empty (the indexer does not validate).
-fn tx(plan: &TxPlan) -> Transaction {
-    let inputs: Vec<Input> = plan
-        .unsigned
-        .inputs
-        .iter()
-        .map(|i| {
-            Input::new(
-                i.box_id,
-                ProverResult {
-                    proof: vec![].into(),
-                    extension: i.extension.clone(),
-                },
-            )
-        })
-        .collect();
-    Transaction::new(
-        inputs.try_into().unwrap(),
-        plan.unsigned.data_inputs.clone(),
-        plan.unsigned.output_candidates.clone(),
-    )
-    .unwrap()
-}
+use dgcm_contracts::testkit::{funded_executor as exec, output_of, pk, unproven as tx};
 
 fn block(height: u32, parent: BlockId, txs: Vec<Transaction>) -> FullBlock {
-    let header = synthetic_header(
-        height,
-        parent,
-        1_700_000_000_000 + height as u64,
-        Digest32::zero(),
-        [0; 8],
-    );
-    FullBlock {
-        block_transactions: BlockTransactions {
-            header_id: header.id,
-            transactions: txs,
-            size: 0,
-        },
-        header,
-        extension: serde_json::Value::Null,
-        ad_proofs: serde_json::Value::Null,
-        size: 0,
-    }
-}
-
-fn output_of(t: &Transaction, c: &Contracts, kind: Kind) -> ErgoBox {
-    t.outputs
-        .iter()
-        .find(|b| c.kind_of(&b.ergo_tree) == Some(kind))
-        .unwrap()
-        .clone()
+    FullBlock::synthetic(height, parent, txs)
 }
 
 #[test]

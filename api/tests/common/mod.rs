@@ -5,21 +5,13 @@
 use std::sync::Arc;
 
 use dgcm_api::{ApiConfig, AppState};
-use dgcm_chain::types::BlockTransactions;
 use dgcm_chain::FullBlock;
-use dgcm_contracts::trees::devnet_pk;
-use dgcm_contracts::util::p2pk_tree;
-use dgcm_contracts::{Contracts, Executor, Kind, TxPlan};
-use ergo_lib::chain::transaction::input::prover_result::ProverResult;
-use ergo_lib::chain::transaction::{Input, Transaction, TxId};
-use ergo_lib::ergo_chain_types::{
-    ec_point, ADDigest, AutolykosSolution, BlockId, Digest32, Header, Votes,
-};
+use dgcm_contracts::{Executor, TxPlan};
+use ergo_lib::chain::transaction::Transaction;
+use ergo_lib::ergo_chain_types::{BlockId, Digest32};
 use ergo_lib::ergotree_ir::chain::address::{Address, AddressEncoder, NetworkPrefix};
-use ergo_lib::ergotree_ir::chain::ergo_box::box_value::BoxValue;
-use ergo_lib::ergotree_ir::chain::ergo_box::{ErgoBox, NonMandatoryRegisters};
-use ergo_lib::ergotree_ir::chain::token::{Token, TokenAmount, TokenId};
-use ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::ProveDlog;
+use ergo_lib::ergotree_ir::chain::ergo_box::ErgoBox;
+use ergo_lib::ergotree_ir::chain::token::TokenId;
 use serde_json::Value;
 
 pub const ERG: u64 = 1_000_000_000;
@@ -28,102 +20,24 @@ pub fn digest(tag: &str) -> Digest32 {
     Digest32::from(dgcm_contracts::util::blake2b256(tag.as_bytes()))
 }
 
-pub fn pk(tag: &str) -> ProveDlog {
-    ProveDlog::new(devnet_pk(tag))
-}
+#[allow(unused_imports)]
+pub use dgcm_contracts::testkit::{output_of, pk};
 
 pub fn address(tag: &str) -> String {
     AddressEncoder::encode_address_as_string(NetworkPrefix::Mainnet, &Address::P2Pk(pk(tag)))
 }
 
 pub fn exec(tag: &str, value: u64, tokens: &[(TokenId, u64)]) -> Executor {
-    let toks: Vec<Token> = tokens
-        .iter()
-        .map(|(id, n)| Token {
-            token_id: *id,
-            amount: TokenAmount::try_from(*n).unwrap(),
-        })
-        .collect();
-    let funding = ErgoBox::new(
-        BoxValue::new(value).unwrap(),
-        p2pk_tree(&pk(tag)),
-        (!toks.is_empty()).then(|| toks.try_into().unwrap()),
-        NonMandatoryRegisters::empty(),
-        1,
-        TxId::from(digest(&format!("funding/{tag}/{value}"))),
-        0,
-    )
-    .unwrap();
-    Executor {
-        funding: vec![funding],
-        change: p2pk_tree(&pk(tag)),
-        fee: 1_100_000,
-    }
+    dgcm_contracts::testkit::funded_executor(tag, value, tokens)
 }
 
 /// The transaction a wallet would sign, proofs left empty (the indexer does not validate).
 pub fn tx(plan: &TxPlan) -> Transaction {
-    let inputs: Vec<Input> = plan
-        .unsigned
-        .inputs
-        .iter()
-        .map(|i| {
-            Input::new(
-                i.box_id,
-                ProverResult {
-                    proof: vec![].into(),
-                    extension: i.extension.clone(),
-                },
-            )
-        })
-        .collect();
-    Transaction::new(
-        inputs.try_into().unwrap(),
-        plan.unsigned.data_inputs.clone(),
-        plan.unsigned.output_candidates.clone(),
-    )
-    .unwrap()
+    dgcm_contracts::testkit::unproven(plan)
 }
 
 pub fn block(height: u32, parent: BlockId, txs: Vec<Transaction>) -> Arc<FullBlock> {
-    let header = Header {
-        version: 3,
-        id: BlockId(digest(&format!("block/{height}"))),
-        parent_id: parent,
-        ad_proofs_root: Digest32::zero(),
-        state_root: ADDigest::zero(),
-        transaction_root: Digest32::zero(),
-        timestamp: 1_700_000_000_000 + height as u64,
-        n_bits: 16_842_752,
-        height,
-        extension_root: Digest32::zero(),
-        autolykos_solution: AutolykosSolution {
-            miner_pk: Box::new(ec_point::generator()),
-            pow_onetime_pk: None,
-            nonce: vec![0; 8],
-            pow_distance: None,
-        },
-        votes: Votes([0, 0, 0]),
-    };
-    Arc::new(FullBlock {
-        block_transactions: BlockTransactions {
-            header_id: header.id,
-            transactions: txs,
-            size: 0,
-        },
-        header,
-        extension: Value::Null,
-        ad_proofs: Value::Null,
-        size: 0,
-    })
-}
-
-pub fn output_of(t: &Transaction, c: &Contracts, kind: Kind) -> ErgoBox {
-    t.outputs
-        .iter()
-        .find(|b| c.kind_of(&b.ergo_tree) == Some(kind))
-        .unwrap()
-        .clone()
+    Arc::new(FullBlock::synthetic(height, parent, txs))
 }
 
 pub fn hex_id(b: &ErgoBox) -> String {
