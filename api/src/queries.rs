@@ -270,20 +270,7 @@ pub fn leases(
             q.push(&format!(" AND {col} = {p}"));
         }
     }
-    q.push(") x WHERE true");
-    if let Some(s) = &f.state {
-        let p = q.bind(Bind::Text(s.clone()));
-        q.push(&format!(" AND state = {p}"));
-    }
-    if let Some(cur) = cursor {
-        let k = q.bind(Bind::Int(cur.key));
-        let id = q.bind(Bind::Bytes(cur.id.clone()));
-        q.push(&format!(
-            " AND (height < {k} OR (height = {k} AND raw_id > {id}))"
-        ));
-    }
-    let lim = q.bind(Bind::Int(limit));
-    q.push(&format!(" ORDER BY height DESC, raw_id ASC LIMIT {lim}"));
+    newest_first_page(&mut q, f.state.as_deref(), cursor, limit);
     q.query().load(c)
 }
 
@@ -355,9 +342,16 @@ pub fn orders(
         let p = q.bind(Bind::Text(v.clone()));
         q.push(&format!(" AND o.model = {p}"));
     }
+    newest_first_page(&mut q, f.state.as_deref(), cursor, limit);
+    q.query().load(c)
+}
+
+/// Closes a `SELECT ... FROM (...) x` of rows with `state`, `height` and `raw_id`: the optional
+/// state filter and one newest-first keyset page (height descending, box id ascending).
+fn newest_first_page(q: &mut Sql, state: Option<&str>, cursor: Option<&Cursor>, limit: i64) {
     q.push(") x WHERE true");
-    if let Some(s) = &f.state {
-        let p = q.bind(Bind::Text(s.clone()));
+    if let Some(s) = state {
+        let p = q.bind(Bind::Text(s.to_string()));
         q.push(&format!(" AND state = {p}"));
     }
     if let Some(cur) = cursor {
@@ -369,7 +363,6 @@ pub fn orders(
     }
     let lim = q.bind(Bind::Int(limit));
     q.push(&format!(" ORDER BY height DESC, raw_id ASC LIMIT {lim}"));
-    q.query().load(c)
 }
 
 pub fn order(c: &mut PgConnection, box_id: &[u8]) -> R<Option<Order>> {
