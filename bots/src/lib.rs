@@ -1,0 +1,1 @@
+//! DGCM bots: executor framework, matcher, settler, slasher, liquidator, Rosen relay.

@@ -1,0 +1,1 @@
+//! DGCM fiat on-ramp: quotes, payment-provider adapter, exactly-once fulfilment.

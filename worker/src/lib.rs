@@ -1,0 +1,1 @@
+//! DGCM worker: the provider daemon (listing, consumer auth, isolated Docker jobs, GPU metrics, completion).
