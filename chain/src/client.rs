@@ -8,10 +8,14 @@
 
 use std::time::Duration;
 
+use ergo_lib::chain::ergo_state_context::ErgoStateContext;
+use ergo_lib::chain::parameters::Parameters;
 use ergo_lib::chain::transaction::{Transaction, TxId};
-use ergo_lib::ergo_chain_types::{BlockId, Digest32, Header};
+use ergo_lib::ergo_chain_types::{ec_point, BlockId, Digest32, Header, PreHeader, Votes};
 use ergo_lib::ergotree_ir::chain::ergo_box::{BoxId, ErgoBox};
 use ergo_lib::ergotree_ir::chain::token::TokenId;
+use ergo_lib::ergotree_ir::ergo_tree::ErgoTree;
+use ergo_lib::ergotree_ir::serialization::SigmaSerializable;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -295,6 +299,91 @@ impl NodeClient {
         }
         let boxes: Vec<WalletBox> = self.get(&format!("/scan/unspentBoxes/{scan_id}")).await?;
         Ok(boxes.into_iter().map(|b| b.ergo_box).collect())
+    }
+
+    /// The state context for signing a transaction for the next block: the last ten headers
+    /// (newest first; a young chain repeats its oldest) and a pre-header at best height + 1.
+    pub async fn state_context(&self) -> Result<ErgoStateContext, NodeError> {
+        let mut headers = self.last_headers(10).await?;
+        headers.reverse();
+        let Some(best) = headers.first().cloned() else {
+            return Err(NodeError::Decode {
+                url: format!("{}/blocks/lastHeaders/10", self.base),
+                reason: "the node has no blocks yet; mine or sync one first".into(),
+            });
+        };
+        while headers.len() < 10 {
+            let oldest = headers[headers.len() - 1].clone();
+            headers.push(oldest);
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let pre_header = PreHeader {
+            version: best.version,
+            parent_id: best.id,
+            timestamp: now.max(best.timestamp + 1),
+            n_bits: best.n_bits,
+            height: best.height + 1,
+            miner_pk: Box::new(ec_point::generator()),
+            votes: Votes([0, 0, 0]),
+        };
+        let headers: [Header; 10] = headers.try_into().map_err(|_| NodeError::Decode {
+            url: format!("{}/blocks/lastHeaders/10", self.base),
+            reason: "more than ten headers".into(),
+        })?;
+        Ok(ErgoStateContext::new(
+            pre_header,
+            headers,
+            Parameters::default(),
+        ))
+    }
+
+    /// `POST /blockchain/box/unspent/byErgoTree`, every page: the unspent boxes of `tree`
+    /// (needs `extraIndex` on a real node). With `include_unconfirmed`, mempool outputs are
+    /// added and boxes spent in the mempool left out, so a wallet can chain transactions.
+    pub async fn unspent_boxes_by_tree(
+        &self,
+        tree: &ErgoTree,
+        include_unconfirmed: bool,
+    ) -> Result<Vec<ErgoBox>, NodeError> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            items: Vec<ErgoBox>,
+        }
+        let hex_tree =
+            tree.sigma_serialize_bytes()
+                .map(hex::encode)
+                .map_err(|e| NodeError::Decode {
+                    url: self.base.clone(),
+                    reason: format!("ergo tree: {e}"),
+                })?;
+        const LIMIT: usize = 500;
+        let mut out = Vec::new();
+        loop {
+            let page: Result<Page, _> = self
+                .post(
+                    &format!(
+                        "/blockchain/box/unspent/byErgoTree?offset={}&limit={LIMIT}&sortDirection=asc&includeUnconfirmed={include_unconfirmed}&excludeMempoolSpent={include_unconfirmed}",
+                        out.len()
+                    ),
+                    &hex_tree,
+                )
+                .await;
+            let page = match page {
+                Ok(p) => p,
+                // The node answers 404 when the tree has no unspent box.
+                Err(e) if e.is_not_found() => break,
+                Err(e) => return Err(e),
+            };
+            let n = page.items.len();
+            out.extend(page.items);
+            if n < LIMIT {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// `GET /blockchain/box/unspent/byTokenId/{id}` (needs `extraIndex` on a real node).

@@ -17,8 +17,10 @@ pub mod mempool;
 pub mod rosen;
 pub mod scan;
 pub mod types;
+pub mod wallet;
 
 pub use client::{ClientConfig, NodeClient, NodeError};
 pub use follower::{ChainEvent, Cursor, Follower, FollowerConfig};
 pub use mempool::{MempoolEvent, MempoolWatcher};
 pub use types::{ApiError, FullBlock, NodeInfo};
+pub use wallet::{Signer, WalletError};

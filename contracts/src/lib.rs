@@ -5,6 +5,7 @@
 pub mod arbitration;
 pub mod build;
 pub mod codec;
+pub mod eip12;
 pub mod lease;
 pub mod lets_member;
 pub mod lets_vault;

@@ -8,7 +8,10 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, ResponseError};
 use dgcm_chain::types::{ApiError, ScanRequest};
 use ergo_lib::chain::transaction::{Transaction, TxId};
 use ergo_lib::ergo_chain_types::{BlockId, Digest32};
+use ergo_lib::ergotree_ir::chain::address::{Address, AddressEncoder};
 use ergo_lib::ergotree_ir::chain::ergo_box::{BoxId, ErgoBox};
+use ergo_lib::ergotree_ir::ergo_tree::ErgoTree;
+use ergo_lib::ergotree_ir::serialization::SigmaSerializable;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -372,6 +375,87 @@ async fn unspent_by_token(
         .collect::<Vec<_>>())
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ByTreeQuery {
+    offset: Option<u32>,
+    limit: Option<u32>,
+    sort_direction: Option<String>,
+    #[serde(default)]
+    include_unconfirmed: bool,
+    #[serde(default)]
+    exclude_mempool_spent: bool,
+}
+
+/// `POST /blockchain/box/unspent/byErgoTree` (the node's extra index): `{items, total}` with the
+/// IndexedErgoBox fields. The devnet has no separate inclusion record, so `inclusionHeight` is
+/// the creation height and `globalIndex` the position in the answer.
+async fn unspent_by_tree(
+    d: web::Data<Devnet>,
+    q: web::Query<ByTreeQuery>,
+    body: web::Json<String>,
+) -> Reply {
+    let bytes = hex::decode(body.trim())
+        .map_err(|e| HttpError::bad_request(format!("ergoTree: not hex ({e})")))?;
+    let tree = ErgoTree::sigma_parse_bytes(&bytes)
+        .map_err(|e| HttpError::bad_request(format!("ergoTree: not a tree ({e})")))?;
+    // ergo-lib keeps an unparsable body as an "unparsed" tree; the node refuses it.
+    tree.proposition()
+        .map_err(|e| HttpError::bad_request(format!("ergoTree: not a tree ({e})")))?;
+    let paging = Paging {
+        offset: q.offset,
+        limit: q.limit,
+    };
+    let (offset, limit) = paging.window(5)?;
+    let desc = match q.sort_direction.as_deref().unwrap_or("desc") {
+        "desc" => true,
+        "asc" => false,
+        other => {
+            return Err(HttpError::bad_request(format!(
+                "sortDirection: {other:?} is neither asc nor desc"
+            )))
+        }
+    };
+    let address = Address::recreate_from_ergo_tree(&tree)
+        .map(|a| AddressEncoder::encode_address_as_string(d.config.network, &a))
+        .unwrap_or_default();
+    let s = d.state();
+    let pool: Vec<&ErgoBox> = if q.include_unconfirmed {
+        s.mempool_outputs().collect()
+    } else {
+        vec![]
+    };
+    let mut boxes: Vec<&ErgoBox> = s
+        .utxo()
+        .chain(pool)
+        .filter(|b| b.ergo_tree == tree)
+        .filter(|b| !q.exclude_mempool_spent || s.mempool_spender(&b.box_id()).is_none())
+        .collect();
+    boxes.sort_by_key(|b| (b.creation_height, b.box_id()));
+    if desc {
+        boxes.reverse();
+    }
+    let total = boxes.len();
+    let items: Vec<Value> = boxes
+        .into_iter()
+        .enumerate()
+        .skip(offset)
+        .take(limit)
+        .map(|(i, b)| {
+            let mut v = box_json(b);
+            if let Value::Object(m) = &mut v {
+                m.insert("address".into(), json!(address));
+                m.insert("spentTransactionId".into(), Value::Null);
+                m.insert("spendingHeight".into(), Value::Null);
+                m.insert("inclusionHeight".into(), json!(b.creation_height));
+                m.insert("globalIndex".into(), json!(i));
+            }
+            v
+        })
+        .collect();
+    ok(json!({"items": items, "total": total}))
+}
+
 async fn scan_register(d: web::Data<Devnet>, req: web::Json<ScanRequest>) -> Reply {
     scan::check_rule(&req.tracking_rule).map_err(HttpError::bad_request)?;
     let mut scans = d.scans();
@@ -602,6 +686,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::get().to(utxo_with_pool_by_id),
     )
     .route("/utxo/genesis", web::get().to(utxo_genesis))
+    .route(
+        "/blockchain/box/unspent/byErgoTree",
+        web::post().to(unspent_by_tree),
+    )
     .route(
         "/blockchain/box/unspent/byTokenId/{id}",
         web::get().to(unspent_by_token),
