@@ -66,6 +66,9 @@ impl Signer {
     }
 
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Signer, WalletError> {
+        if bytes.iter().all(|b| *b == 0) {
+            return Err(WalletError::Secret("zero is not a secret key".into()));
+        }
         let input = DlogProverInput::from_bytes(bytes).ok_or_else(|| {
             WalletError::Secret("not a valid scalar (zero or ≥ group order)".into())
         })?;
