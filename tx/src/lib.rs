@@ -1,0 +1,1 @@
+//! DGCM wallet actions.
