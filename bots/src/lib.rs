@@ -1,1 +1,4 @@
-//! DGCM bots: executor framework, matcher, settler, slasher, liquidator, Rosen relay.
+//! DGCM bots: the executor framework and the bots anyone can run for the contracts' capped fees.
+
+pub mod bench;
+pub mod policy;
