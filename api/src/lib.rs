@@ -31,10 +31,6 @@ use crate::metrics::ApiMetrics;
 
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 
-/// Id of the devnet's stand-in ERG/USD oracle pool NFT (`dgcm_devnet::genesis::oracle_pool_nft`).
-pub const DEVNET_ORACLE_POOL_NFT: &str =
-    "1c6098206b1db4be1dd03f1eb288725be7ac1c9156d45d659e21c079ac8ce5c5";
-
 #[derive(Clone, Debug)]
 pub struct ApiConfig {
     pub database_url: String,
@@ -61,7 +57,7 @@ impl ApiConfig {
             node: None,
             pool_size: 8,
             statement_timeout: Duration::from_secs(5),
-            oracle_pool_nft: hex::decode(DEVNET_ORACLE_POOL_NFT).expect("constant"),
+            oracle_pool_nft: dgcm_contracts::util::token_bytes(&p.oracle_pool_nft),
             gpuc_id: dgcm_contracts::util::token_bytes(&p.gpuc_id),
             gpuc_price_cents: p.gpuc_price_cents,
             collateral_ratio_pct: p.collateral_ratio_pct,

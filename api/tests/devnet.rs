@@ -89,7 +89,9 @@ async fn unspent_by_token_equals_the_node() {
         .values()
         .map(|v| v.as_str().unwrap().to_string())
         .collect();
-    tokens.push(dgcm_api::DEVNET_ORACLE_POOL_NFT.into());
+    tokens.push(String::from(
+        dgcm_contracts::ProtocolParams::devnet_default().oracle_pool_nft,
+    ));
     for token in tokens {
         let want: Vec<Value> = get(&format!(
             "{node_url}/blockchain/box/unspent/byTokenId/{token}?limit=16384"

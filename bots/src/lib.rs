@@ -1,4 +1,254 @@
 //! DGCM bots: the executor framework and the bots anyone can run for the contracts' capped fees.
+//!
+//! - [`executor`]: the runtime every bot shares (box states, building, signing or EIP-12
+//!   dry-run, submission, recovery when another bot wins);
+//! - [`view`]: the market from the node, mempool-aware, decoded with the contracts' codecs;
+//! - [`bots`]: matcher, settler, slasher, liquidator, Rosen relay;
+//! - [`policy`]: the matcher's documented policy and its solver; [`bench`]: `dgcm bench match`;
+//! - [`metrics`]: `/metrics` and `/health`.
+//!
+//! Entry point: [`run`] with a [`BotsConfig`] (the `dgcm bot` subcommand builds one).
 
 pub mod bench;
+pub mod bots;
+pub mod executor;
+pub mod metrics;
 pub mod policy;
+pub mod view;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use dgcm_chain::types::ScanRequest;
+use dgcm_chain::wallet::address_tree;
+use dgcm_chain::{NodeClient, Signer};
+use dgcm_contracts::scanner::scanner_rule;
+use dgcm_contracts::trees::{Contracts, Kind, ProtocolParams};
+use ergo_lib::ergotree_ir::chain::address::NetworkPrefix;
+
+pub use executor::{BotKind, Outcome, Runtime, RuntimeConfig};
+pub use metrics::BotMetrics;
+
+/// Everything `dgcm bot` needs.
+#[derive(Debug, Clone)]
+pub struct BotsConfig {
+    pub node: String,
+    pub bots: Vec<BotKind>,
+    /// The operator's key file (64 hex characters). Without it only `dry_run` works.
+    pub key_file: Option<PathBuf>,
+    /// Where earnings go (default: the key's own address).
+    pub reward_address: Option<String>,
+    pub network: NetworkPrefix,
+    pub dry_run: bool,
+    /// Miner fee per transaction (nanoERG).
+    pub fee: u64,
+    /// Pause between rounds.
+    pub interval: Duration,
+    pub metrics_listen: Option<SocketAddr>,
+    /// Address of Rosen's EventTrigger boxes (the rosen-relay records paths from them).
+    pub rosen_trigger_address: Option<String>,
+    /// Directory for the Rosen path journal and the scan id.
+    pub state_dir: Option<PathBuf>,
+}
+
+impl BotsConfig {
+    pub fn new(node: impl Into<String>, bots: Vec<BotKind>) -> BotsConfig {
+        BotsConfig {
+            node: node.into(),
+            bots,
+            key_file: None,
+            reward_address: None,
+            network: NetworkPrefix::Testnet,
+            dry_run: false,
+            fee: 1_100_000,
+            interval: Duration::from_millis(500),
+            metrics_listen: None,
+            rosen_trigger_address: None,
+            state_dir: None,
+        }
+    }
+}
+
+/// Runs the configured bots until `stop` resolves.
+pub async fn run(
+    config: BotsConfig,
+    signer: Option<Signer>,
+    metrics: Arc<BotMetrics>,
+    stop: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    if config.bots.is_empty() {
+        anyhow::bail!(
+            "bots: name at least one of matcher, settler, slasher, liquidator, rosen-relay"
+        );
+    }
+    let signer = match (signer, &config.key_file) {
+        (Some(s), _) => Some(s),
+        (None, Some(f)) => Some(Signer::load(f)?),
+        (None, None) => None,
+    };
+    if signer.is_none() && !config.dry_run {
+        anyhow::bail!(
+            "key_file: required to sign transactions (or use --dry-run for EIP-12 output)"
+        );
+    }
+    let reward = match (&config.reward_address, &signer) {
+        (Some(a), _) => {
+            address_tree(a, config.network).map_err(|e| anyhow::anyhow!("reward_address: {e}"))?
+        }
+        (None, Some(s)) => s.tree.clone(),
+        (None, None) => anyhow::bail!("reward_address: required in --dry-run without a key"),
+    };
+    let node = NodeClient::new(dgcm_chain::ClientConfig::new(config.node.clone()))
+        .context("node client")?;
+    let contracts = Arc::new(Contracts::new(ProtocolParams::devnet_default())?);
+    let _server = match config.metrics_listen {
+        Some(addr) => {
+            let s = metrics::metrics_server(addr, metrics.clone())
+                .with_context(|| format!("metrics_listen: cannot listen on {addr}"))?;
+            let h = s.handle();
+            tokio::spawn(s);
+            Some(h)
+        }
+        None => None,
+    };
+    let has = |k| config.bots.contains(&k);
+    let needs = view::Needs {
+        orders: has(BotKind::Matcher),
+        listings: has(BotKind::Matcher),
+        leases: has(BotKind::Settler) || has(BotKind::Slasher),
+        lets: has(BotKind::Liquidator),
+        rosen: has(BotKind::RosenRelay),
+    };
+    let mut relay = bots::RosenRelay::new(
+        match &config.rosen_trigger_address {
+            Some(a) => Some(
+                address_tree(a, config.network)
+                    .map_err(|e| anyhow::anyhow!("rosen_trigger_address: {e}"))?,
+            ),
+            None => None,
+        },
+        config.network,
+        config
+            .state_dir
+            .as_ref()
+            .map(|d| d.join("rosen-paths.jsonl")),
+    );
+    if let Some(d) = &config.state_dir {
+        std::fs::create_dir_all(d).with_context(|| format!("state_dir: {}", d.display()))?;
+    }
+    let mut rt = Runtime::new(
+        node.clone(),
+        signer,
+        reward,
+        RuntimeConfig {
+            fee: config.fee,
+            dry_run: config.dry_run,
+            ..Default::default()
+        },
+        metrics.clone(),
+    );
+    tracing::info!(bots = ?config.bots, node = %config.node, dry_run = config.dry_run, "bots starting");
+    let mut rosen_scan: Option<i32> = None;
+    let mut backoff = config.interval;
+    tokio::pin!(stop);
+    loop {
+        if needs.rosen && rosen_scan.is_none() {
+            rosen_scan = register_rosen_scan(&node, &contracts, config.state_dir.as_ref()).await;
+        }
+        let round = async {
+            let v = view::MarketView::fetch(&node, &contracts, needs, rosen_scan).await?;
+            rt.resolve_claims(&v).await;
+            let mut jobs = Vec::new();
+            for bot in &config.bots {
+                match bot {
+                    BotKind::Matcher => jobs.extend(bots::matcher_jobs(&contracts, &v, &rt)),
+                    BotKind::Settler => jobs.extend(bots::settler_jobs(&contracts, &v, &rt)),
+                    BotKind::Slasher => jobs.extend(bots::slasher_jobs(&contracts, &v, &rt)),
+                    BotKind::Liquidator => jobs.extend(bots::liquidator_jobs(&contracts, &v, &rt)),
+                    BotKind::RosenRelay => {}
+                }
+            }
+            let mut outcomes = rt.execute(jobs, &v).await;
+            if needs.rosen {
+                relay.refresh(&node).await;
+                let (jobs, deposits): (Vec<_>, Vec<_>) =
+                    bots::rosen_jobs(&contracts, &v, &rt, config.network)
+                        .into_iter()
+                        .unzip();
+                let out = rt.execute(jobs, &v).await;
+                for (o, d) in out.iter().zip(&deposits) {
+                    if let Outcome::Submitted(tx) = o {
+                        relay.record(&relay.path_of(d, String::from(*tx)));
+                    }
+                }
+                outcomes.extend(out);
+            }
+            metrics.height.store(v.height as i64, Ordering::Relaxed);
+            Ok::<_, dgcm_chain::NodeError>(outcomes)
+        };
+        match round.await {
+            Ok(_) => {
+                backoff = config.interval;
+                metrics.rounds.fetch_add(1, Ordering::Relaxed);
+                metrics.last_round_unix.store(unix_now(), Ordering::Relaxed);
+            }
+            Err(e) => {
+                metrics.node_errors.fetch_add(1, Ordering::Relaxed);
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+                tracing::warn!(error = %e, retry_in = ?backoff, "round failed; backing off");
+            }
+        }
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+    }
+    tracing::info!("bots stopped");
+    Ok(())
+}
+
+/// Registers (once per state directory) the node scan that tracks Rosen deposit boxes.
+async fn register_rosen_scan(
+    node: &NodeClient,
+    c: &Contracts,
+    state_dir: Option<&PathBuf>,
+) -> Option<i32> {
+    let file = state_dir.map(|d| d.join("rosen-scan-id"));
+    if let Some(id) = file
+        .as_ref()
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .and_then(|s| s.trim().parse().ok())
+    {
+        return Some(id);
+    }
+    let rule = scanner_rule(c, Kind::RosenDeposit).ok()?;
+    let req: ScanRequest = serde_json::from_value(serde_json::json!({
+        "scanName": "dgcm-rosen-deposits",
+        "trackingRule": rule,
+    }))
+    .ok()?;
+    match node.register_scan(&req).await {
+        Ok(id) => {
+            if let Some(f) = file {
+                let _ = std::fs::write(f, id.to_string());
+            }
+            Some(id)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot register the Rosen deposit scan");
+            None
+        }
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

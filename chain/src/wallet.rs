@@ -33,7 +33,6 @@ pub enum WalletError {
 
 /// One secret key (a discrete-log secret, as an Ergo P2PK address holds) and what derives from it.
 pub struct Signer {
-    wallet: Wallet,
     secret: DlogProverInput,
     /// The public key.
     pub pk: ProveDlog,
@@ -78,12 +77,7 @@ impl Signer {
     fn from_input(secret: DlogProverInput) -> Signer {
         let pk = secret.public_image();
         let tree = p2pk_tree(&pk);
-        Signer {
-            wallet: Wallet::from_secrets(vec![SecretKey::DlogSecretKey(secret.clone())]),
-            secret,
-            pk,
-            tree,
-        }
+        Signer { secret, pk, tree }
     }
 
     /// A key file: the secret as 64 hex characters (what `/devnet/info` prints per wallet).
@@ -96,6 +90,11 @@ impl Signer {
             path: path.display().to_string(),
             reason: e.to_string(),
         })
+    }
+
+    /// ergo-lib's wallet is not `Send`; one is made per signature (cheap: it holds the key).
+    fn wallet(&self) -> Wallet {
+        Wallet::from_secrets(vec![SecretKey::DlogSecretKey(self.secret.clone())])
     }
 
     /// The P2PK address of this key.
@@ -113,14 +112,14 @@ impl Signer {
     ) -> Result<Transaction, WalletError> {
         let ctx = TransactionContext::new(unsigned, inputs, data_inputs)
             .map_err(|e| WalletError::Sign(e.to_string()))?;
-        self.wallet
+        self.wallet()
             .sign_transaction(ctx, state, None)
             .map_err(|e| WalletError::Sign(e.to_string()))
     }
 
     /// A Schnorr signature of `msg` by this key (ergo-lib's message signing).
     pub fn sign_message(&self, msg: &[u8]) -> Result<Vec<u8>, WalletError> {
-        self.wallet
+        self.wallet()
             .sign_message(SigmaBoolean::ProofOfKnowledge(self.pk.clone().into()), msg)
             .map_err(|e| WalletError::Sign(e.to_string()))
     }

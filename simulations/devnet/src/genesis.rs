@@ -6,6 +6,8 @@
 
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
+use dgcm_contracts::lets_vault::Vault;
+use dgcm_contracts::trees::{Contracts, ProtocolParams};
 use ergo_lib::chain::transaction::TxId;
 use ergo_lib::ergotree_ir::chain::address::{Address, AddressEncoder, NetworkPrefix};
 use ergo_lib::ergotree_ir::chain::ergo_box::box_value::BoxValue;
@@ -23,6 +25,7 @@ pub const ERG: u64 = 1_000_000_000;
 /// Stand-in tokens minted at genesis: (name, decimals, amount per wallet in base units).
 pub const TOKENS: &[(&str, u32, u64)] = &[
     ("SigUSD", 2, 10_000_000), // 100,000.00 SigUSD
+    ("GPUC", 3, 100_000_000),  // 100,000.000 GPUC: a devnet allocation, so tests can trade at once
     ("rsUSDT", 6, 100_000_000_000),
     ("rsADA", 6, 100_000_000_000),
 ];
@@ -37,16 +40,31 @@ pub fn blake2b256(data: &[u8]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// Id of a stand-in token, derived from its name.
+/// The protocol deployment the devnet carries in genesis (the LETS vault, GPUC, SigUSD and the
+/// oracle pool use its token ids).
+pub fn protocol() -> ProtocolParams {
+    ProtocolParams::devnet_default()
+}
+
+/// Id of a stand-in token, derived from its name; SigUSD and GPUC are the protocol's ids.
 pub fn token_id(name: &str) -> TokenId {
+    match name {
+        "SigUSD" => return protocol().sigusd_id,
+        "GPUC" => return protocol().gpuc_id,
+        _ => {}
+    }
     let d = blake2b256(format!("dgcm-devnet/token/{name}").as_bytes());
     TokenId::from(ergo_lib::ergo_chain_types::Digest32::from(d))
 }
 
 /// Id of the stand-in oracle pool NFT.
 pub fn oracle_pool_nft() -> TokenId {
-    token_id("oracle-pool-nft")
+    protocol().oracle_pool_nft
 }
+
+/// GPUC the genesis LETS vault holds in reserve (mGPUC) and its membership tokens.
+pub const VAULT_RESERVE: u64 = 1_000_000_000_000;
+pub const VAULT_STOCK: u64 = 1_000_000;
 
 /// A test wallet: public test secret and its P2PK address.
 #[derive(Clone)]
@@ -150,6 +168,24 @@ pub fn genesis_boxes(wallets: &[TestWallet], boxes_per_wallet: usize) -> Vec<Erg
             amount: TokenAmount::try_from(1u64).expect("1"),
         }],
         oracle_registers(DEFAULT_ORACLE_RATE, 1),
+        &mut out,
+    );
+    // The LETS vault of the devnet deployment.
+    #[allow(clippy::expect_used)] // fixed, valid parameters
+    let contracts = Contracts::new(protocol()).expect("devnet contracts");
+    #[allow(clippy::expect_used)]
+    let vault = Vault {
+        value: ERG,
+        reserve: VAULT_RESERVE,
+        stock: VAULT_STOCK,
+    }
+    .to_candidate(&contracts, 0)
+    .expect("vault box");
+    push(
+        ERG,
+        &vault.ergo_tree,
+        vault.tokens.iter().flatten().cloned().collect(),
+        vault.additional_registers.clone(),
         &mut out,
     );
     out

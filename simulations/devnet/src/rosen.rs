@@ -26,7 +26,8 @@ use crate::traffic::{signed_payment, spendable_boxes};
 pub struct RosenTransfer {
     /// Ergo address that receives the bridged token (e.g. a DGCM Rosen deposit address).
     pub to_address: String,
-    /// Stand-in token name: rsUSDT or rsADA.
+    /// Stand-in token name: rsUSDT or rsADA, or ERG (native ERG coming home; amount in
+    /// nanoERG, paid as the box value).
     pub token: String,
     /// Amount in the token's base units, before fees.
     pub amount: u64,
@@ -63,12 +64,15 @@ pub fn guards() -> TestWallet {
 
 /// Create the EventTrigger and the payment (two transactions in the mempool).
 pub fn transfer(state: &mut DevnetState, req: &RosenTransfer) -> Result<RosenTransferDone, String> {
-    if !TOKENS
-        .iter()
-        .any(|(n, _, _)| *n == req.token && n.starts_with("rs"))
+    // ERG comes home from another chain (rsERG burnt there, native ERG unlocked here).
+    let native_erg = req.token == "ERG";
+    if !native_erg
+        && !TOKENS
+            .iter()
+            .any(|(n, _, _)| *n == req.token && n.starts_with("rs"))
     {
         return Err(format!(
-            "token: {:?} is not a bridged stand-in (rsUSDT, rsADA)",
+            "token: {:?} is not a bridged stand-in (rsUSDT, rsADA) nor ERG",
             req.token
         ));
     }
@@ -105,7 +109,11 @@ pub fn transfer(state: &mut DevnetState, req: &RosenTransfer) -> Result<RosenTra
         bridge_fee: req.bridge_fee as u128,
         network_fee: req.network_fee as u128,
         source_token: format!("{}-on-{}", req.token, req.from_chain),
-        target_token: String::from(token_id(&req.token)),
+        target_token: if native_erg {
+            "erg".into()
+        } else {
+            String::from(token_id(&req.token))
+        },
         source_block: hex::encode(blake2b256(source_tx.as_bytes())),
         source_height: height as u128,
     };
@@ -125,19 +133,29 @@ pub fn transfer(state: &mut DevnetState, req: &RosenTransfer) -> Result<RosenTra
         .map_err(|e| e.to_string())?;
     let event_id = state.submit(event_tx.clone()).map_err(|e| e.to_string())?;
     let paid = req.amount - fees;
-    let payment = ErgoBoxCandidate {
-        value: BoxValue::new(ERG / 100).map_err(|e| e.to_string())?,
-        ergo_tree: to_tree,
-        tokens: Some(
-            vec![Token {
-                token_id: token_id(&req.token),
-                amount: TokenAmount::try_from(paid).map_err(|e| e.to_string())?,
-            }]
-            .try_into()
-            .map_err(|_| "one token")?,
-        ),
-        additional_registers: NonMandatoryRegisters::empty(),
-        creation_height: height,
+    let payment = if native_erg {
+        ErgoBoxCandidate {
+            value: BoxValue::new(paid).map_err(|e| format!("amount: {e}"))?,
+            ergo_tree: to_tree,
+            tokens: None,
+            additional_registers: NonMandatoryRegisters::empty(),
+            creation_height: height,
+        }
+    } else {
+        ErgoBoxCandidate {
+            value: BoxValue::new(ERG / 100).map_err(|e| e.to_string())?,
+            ergo_tree: to_tree,
+            tokens: Some(
+                vec![Token {
+                    token_id: token_id(&req.token),
+                    amount: TokenAmount::try_from(paid).map_err(|e| e.to_string())?,
+                }]
+                .try_into()
+                .map_err(|_| "one token")?,
+            ),
+            additional_registers: NonMandatoryRegisters::empty(),
+            creation_height: height,
+        }
     };
     let pay_tx = signed_payment(state, &g, spendable_boxes(state, &g.tree), vec![payment])
         .map_err(|e| e.to_string())?;

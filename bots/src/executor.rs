@@ -1,0 +1,422 @@
+//! The executor framework every bot runs on.
+//!
+//! A bot turns a [`MarketView`] into [`Job`]s: "spend these protocol boxes with this builder".
+//! The runtime keeps three states per box on top of the node's confirmed + mempool view:
+//! *claimed* (our own transaction spends it and is in flight), *cooling* (our attempt lost or
+//! was refused: skip it until the next block, never loop hot) and *predicted* funding (the
+//! change of our transactions earlier in the same round, so several transactions chain inside
+//! one block). Each job is built with the contracts' builders, signed with the operator's key
+//! (or printed as EIP-12 JSON in dry-run), submitted, and its fate is followed: won when one of
+//! its outputs is confirmed, lost when another bot's transaction spent the boxes first.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dgcm_chain::{NodeClient, NodeError, Signer};
+use dgcm_contracts::tx::{BuildError, Executor, TxPlan};
+use dgcm_contracts::util::box_tokens;
+use ergo_lib::chain::transaction::TxId;
+use ergo_lib::ergotree_ir::chain::ergo_box::{BoxId, ErgoBox};
+use ergo_lib::ergotree_ir::chain::token::TokenId;
+use ergo_lib::ergotree_ir::ergo_tree::ErgoTree;
+
+use crate::metrics::BotMetrics;
+use crate::view::MarketView;
+
+/// Which bot a job comes from (also the metrics label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+pub enum BotKind {
+    Matcher,
+    Settler,
+    Slasher,
+    Liquidator,
+    RosenRelay,
+}
+
+impl BotKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BotKind::Matcher => "matcher",
+            BotKind::Settler => "settler",
+            BotKind::Slasher => "slasher",
+            BotKind::Liquidator => "liquidator",
+            BotKind::RosenRelay => "rosen-relay",
+        }
+    }
+}
+
+type BuildFn = Box<dyn Fn(&Executor) -> Result<TxPlan, BuildError> + Send>;
+
+/// One opportunity: the protocol boxes it spends and how to build its transaction.
+pub struct Job {
+    pub bot: BotKind,
+    /// For logs: what the transaction does.
+    pub what: String,
+    pub spends: Vec<BoxId>,
+    /// Tokens the executor must bring from its own wallet (a liquidator's repayment).
+    pub needs_tokens: Vec<(TokenId, u64)>,
+    pub build: BuildFn,
+}
+
+/// What happened to a job this round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Submitted(TxId),
+    DryRun(serde_json::Value),
+    /// Skipped: a box is claimed by our own transaction in flight or cooling down.
+    Busy,
+    /// Another transaction spent the boxes first (or a box went stale).
+    Lost(String),
+    /// Not buildable now (e.g. no funds); retried next block.
+    Refused(String),
+}
+
+#[derive(Debug, Clone)]
+struct Claim {
+    bot: BotKind,
+    outputs: Vec<BoxId>,
+    fee_erg: u64,
+    since: Instant,
+}
+
+/// Settings of the runtime.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Miner fee per transaction (nanoERG).
+    pub fee: u64,
+    /// Print EIP-12 JSON instead of signing and submitting.
+    pub dry_run: bool,
+    /// Give up on a claim whose transaction left the mempool unconfirmed after this long.
+    pub claim_timeout: Duration,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            fee: 1_100_000,
+            dry_run: false,
+            claim_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Signs and submits jobs for one operator.
+pub struct Runtime {
+    pub node: NodeClient,
+    signer: Option<Signer>,
+    /// Where the executor's change (its earnings) goes.
+    pub reward: ErgoTree,
+    pub config: RuntimeConfig,
+    pub metrics: Arc<BotMetrics>,
+    claims: HashMap<BoxId, Claim>,
+    cooling: HashMap<BoxId, u32>,
+    /// Transactions in flight, by id: the boxes they claim.
+    in_flight: HashMap<TxId, Vec<BoxId>>,
+}
+
+impl Runtime {
+    pub fn new(
+        node: NodeClient,
+        signer: Option<Signer>,
+        reward: ErgoTree,
+        config: RuntimeConfig,
+        metrics: Arc<BotMetrics>,
+    ) -> Runtime {
+        Runtime {
+            node,
+            signer,
+            reward,
+            config,
+            metrics,
+            claims: HashMap::new(),
+            cooling: HashMap::new(),
+            in_flight: HashMap::new(),
+        }
+    }
+
+    /// Boxes our in-flight transactions spend (bots skip them when they look for work).
+    pub fn is_busy(&self, id: &BoxId, height: u32) -> bool {
+        self.claims.contains_key(id) || self.cooling.get(id).is_some_and(|h| *h >= height)
+    }
+
+    /// Follows the transactions in flight: a claim whose transaction is confirmed counts as won,
+    /// one that vanished (another spend won, or the node dropped it) as lost; both free the box.
+    pub async fn resolve_claims(&mut self, view: &MarketView) {
+        self.cooling.retain(|_, h| *h >= view.height);
+        let txs: Vec<(TxId, Vec<BoxId>)> = self
+            .in_flight
+            .iter()
+            .map(|(t, b)| (*t, b.clone()))
+            .collect();
+        for (tx, boxes) in txs {
+            let Some(claim) = boxes.first().and_then(|b| self.claims.get(b)).cloned() else {
+                self.in_flight.remove(&tx);
+                continue;
+            };
+            match self.node.unconfirmed_transaction(&tx).await {
+                Ok(Some(_)) => {
+                    if claim.since.elapsed() > self.config.claim_timeout * 10 {
+                        tracing::warn!(tx = %String::from(tx), "transaction stuck in the mempool");
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::debug!(error = %e, "cannot ask the mempool; retry next round");
+                    continue;
+                }
+            }
+            let mut confirmed = false;
+            for out in &claim.outputs {
+                if let Ok(Some(_)) = self.node.unspent_box(out).await {
+                    confirmed = true;
+                    break;
+                }
+            }
+            if !confirmed {
+                let mut inputs_alive = false;
+                for b in &boxes {
+                    if let Ok(Some(_)) = self.node.unspent_box(b).await {
+                        inputs_alive = true;
+                    }
+                }
+                if inputs_alive && claim.since.elapsed() < self.config.claim_timeout {
+                    // Dropped from the mempool but its inputs are unspent: it may come back
+                    // (a rollback returns transactions to the pool); decide at the timeout.
+                    continue;
+                }
+                // Otherwise the inputs were spent by a transaction whose outputs are not ours.
+            }
+            let label = claim.bot.name();
+            if confirmed {
+                self.metrics.won(label, claim.fee_erg);
+                tracing::info!(bot = label, tx = %String::from(tx), "transaction confirmed");
+            } else {
+                self.metrics.lost(label);
+                tracing::info!(bot = label, tx = %String::from(tx), "another transaction won these boxes");
+            }
+            for b in &boxes {
+                self.claims.remove(b);
+                self.cooling.insert(*b, view.height);
+            }
+            self.in_flight.remove(&tx);
+        }
+    }
+
+    /// Runs one round's jobs in order, chaining the executor's change between them.
+    pub async fn execute(&mut self, jobs: Vec<Job>, view: &MarketView) -> Vec<Outcome> {
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        if jobs.is_empty() {
+            return outcomes;
+        }
+        // The executor's own boxes, mempool-aware; spent ones leave, change joins.
+        let mut wallet: Vec<ErgoBox> = match &self.signer {
+            Some(s) => match self.node.unspent_boxes_by_tree(&s.tree, true).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot list the executor's boxes");
+                    vec![]
+                }
+            },
+            None => vec![],
+        };
+        let state = if self.config.dry_run {
+            None
+        } else {
+            match self.node.state_context().await {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no state context; skipping the round");
+                    return jobs
+                        .iter()
+                        .map(|_| Outcome::Refused(e.to_string()))
+                        .collect();
+                }
+            }
+        };
+        for job in jobs {
+            let label = job.bot.name();
+            self.metrics.seen(label);
+            if job.spends.iter().any(|b| self.is_busy(b, view.height)) {
+                outcomes.push(Outcome::Busy);
+                continue;
+            }
+            let plan = match self.build(&job, &mut wallet) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::info!(bot = label, what = %job.what, reason = %e, "not buildable now");
+                    for b in &job.spends {
+                        self.cooling.insert(*b, view.height);
+                    }
+                    outcomes.push(Outcome::Refused(e));
+                    continue;
+                }
+            };
+            let earned = change_value(&plan, &self.reward)
+                .saturating_sub(funding_value(&plan, job.spends.len()));
+            if self.config.dry_run {
+                let json = dgcm_contracts::eip12::unsigned_json(&plan)
+                    .unwrap_or_else(|e| serde_json::json!({"error": e.to_string()}));
+                for b in &job.spends {
+                    self.cooling.insert(*b, view.height);
+                }
+                self.metrics.submitted(label);
+                println!(
+                    "{}",
+                    serde_json::json!({"bot": label, "what": job.what, "eip12": json})
+                );
+                outcomes.push(Outcome::DryRun(json));
+                continue;
+            }
+            let (Some(signer), Some(state)) = (&self.signer, &state) else {
+                outcomes.push(Outcome::Refused("no key to sign with".into()));
+                continue;
+            };
+            let tx = match signer.sign(
+                plan.unsigned.clone(),
+                plan.inputs.clone(),
+                plan.data_inputs.clone(),
+                state,
+            ) {
+                Ok(t) => t,
+                Err(e) => {
+                    for b in &job.spends {
+                        self.cooling.insert(*b, view.height);
+                    }
+                    outcomes.push(Outcome::Refused(e.to_string()));
+                    continue;
+                }
+            };
+            match self.node.submit_transaction(&tx).await {
+                Ok(id) => {
+                    self.metrics.submitted(label);
+                    tracing::info!(bot = label, what = %job.what, tx = %String::from(id), "submitted");
+                    let outputs: Vec<BoxId> = tx.outputs.iter().map(|o| o.box_id()).collect();
+                    // Chain: our change is spendable by the next job of this round.
+                    let spent: Vec<BoxId> = plan.inputs.iter().map(|b| b.box_id()).collect();
+                    wallet.retain(|b| !spent.contains(&b.box_id()));
+                    if let Some(i) = plan.change_index {
+                        if let Some(o) = tx.outputs.get(i) {
+                            if o.ergo_tree == self.reward
+                                && self.signer.as_ref().is_some_and(|s| s.tree == self.reward)
+                            {
+                                wallet.push(o.clone());
+                            }
+                        }
+                    }
+                    let claim = Claim {
+                        bot: job.bot,
+                        outputs,
+                        fee_erg: earned,
+                        since: Instant::now(),
+                    };
+                    for b in &job.spends {
+                        self.claims.insert(*b, claim.clone());
+                    }
+                    self.in_flight.insert(id, job.spends.clone());
+                    outcomes.push(Outcome::Submitted(id));
+                }
+                Err(e) => {
+                    let lost = is_stale(&e);
+                    for b in &job.spends {
+                        self.cooling.insert(*b, view.height);
+                    }
+                    if lost {
+                        self.metrics.lost(label);
+                        tracing::info!(bot = label, what = %job.what, reason = %e, "lost the race");
+                        outcomes.push(Outcome::Lost(e.to_string()));
+                    } else {
+                        self.metrics.error(label);
+                        tracing::warn!(bot = label, what = %job.what, error = %e, "submission failed");
+                        outcomes.push(Outcome::Refused(e.to_string()));
+                    }
+                }
+            }
+        }
+        outcomes
+    }
+
+    /// Builds without funding when the protocol boxes pay for themselves (the usual case: the
+    /// fee comes out of the box's capped executor allowance), else with the wallet's boxes.
+    fn build(&self, job: &Job, wallet: &mut [ErgoBox]) -> Result<TxPlan, String> {
+        let exec = Executor {
+            funding: vec![],
+            change: self.reward.clone(),
+            fee: self.config.fee,
+        };
+        if job.needs_tokens.is_empty() {
+            match (job.build)(&exec) {
+                Ok(p) => return Ok(p),
+                Err(BuildError::InsufficientErg { .. }) | Err(BuildError::DustChange(..)) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        if self.signer.is_none() {
+            return Err(
+                "needs funding from the executor's wallet, and no key is configured".into(),
+            );
+        }
+        // Funding: boxes with the needed tokens, then the largest ERG box.
+        let mut funding: Vec<ErgoBox> = Vec::new();
+        for (id, need) in &job.needs_tokens {
+            let mut have = 0u64;
+            for b in wallet.iter() {
+                if have >= *need {
+                    break;
+                }
+                if let Some((_, n)) = box_tokens(b).into_iter().find(|(t, _)| t == id) {
+                    if !funding.iter().any(|f| f.box_id() == b.box_id()) {
+                        funding.push(b.clone());
+                        have += n;
+                    }
+                }
+            }
+            if have < *need {
+                return Err(format!(
+                    "the executor's wallet holds {have} of token {}, the job needs {need}",
+                    String::from(*id)
+                ));
+            }
+        }
+        let mut by_value: Vec<&ErgoBox> = wallet.iter().collect();
+        by_value.sort_by_key(|b| std::cmp::Reverse(*b.value.as_u64()));
+        for b in by_value {
+            if !funding.iter().any(|f| f.box_id() == b.box_id()) {
+                funding.push(b.clone());
+                break;
+            }
+        }
+        if funding.is_empty() {
+            return Err("the executor's wallet is empty".into());
+        }
+        (job.build)(&Executor {
+            funding,
+            change: self.reward.clone(),
+            fee: self.config.fee,
+        })
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// A refusal that means the boxes went stale: another transaction spent them, or the script
+/// now reduces to false because the box we saw is no longer the one on chain.
+pub fn is_stale(e: &NodeError) -> bool {
+    e.is_lost_race() || e.to_string().contains("reduced to false")
+}
+
+fn change_value(plan: &TxPlan, reward: &ErgoTree) -> u64 {
+    plan.change_index
+        .and_then(|i| plan.unsigned.output_candidates.get(i))
+        .filter(|o| &o.ergo_tree == reward)
+        .map_or(0, |o| *o.value.as_u64())
+}
+
+/// ERG the executor put in: its funding inputs follow the protocol inputs.
+fn funding_value(plan: &TxPlan, protocol_inputs: usize) -> u64 {
+    plan.inputs
+        .iter()
+        .skip(protocol_inputs)
+        .map(|b| *b.value.as_u64())
+        .sum()
+}
