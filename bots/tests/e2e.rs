@@ -9,6 +9,7 @@ use dgcm_bots::BotKind;
 use dgcm_contracts::build;
 use dgcm_contracts::order::Order;
 use dgcm_contracts::trees::Kind;
+use ergo_lib::ergotree_ir::mir::constant::TryExtractInto;
 
 /// Two matchers race on 100 orders: every order is matched exactly once, both stay healthy,
 /// and a matcher restarted in the middle loses nothing and doubles nothing.
@@ -63,11 +64,35 @@ async fn two_matchers_race_on_100_orders_each_matched_exactly_once() {
     assert!(restarted);
     let leases = leases(&node, &c).await;
     assert_eq!(leases.len(), 100, "one lease per order");
-    // Each refund payout names the order it came from: 100 distinct orders.
+    // Each refund payout names the order it came from (R4): 100 refunds for 100 distinct orders.
+    let refunds: Vec<Vec<u8>> = node
+        .unspent_boxes_by_tree(&consumer.tree, false)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|b| {
+            b.additional_registers
+                .get_constant(ergo_lib::ergotree_ir::chain::ergo_box::NonMandatoryRegisterId::R4)
+                .ok()
+                .flatten()
+                .and_then(|c| c.try_extract_into::<Vec<u8>>().ok())
+        })
+        .collect();
+    let distinct: std::collections::HashSet<_> = refunds.iter().collect();
+    assert_eq!((refunds.len(), distinct.len()), (100, 100));
     assert!(
-        a.task.is_finished() == false && b.task.is_finished() == false,
-        "both healthy"
+        !a.task.is_finished() && !b.task.is_finished(),
+        "both still running"
     );
+    for m in [&a.metrics, &b.metrics] {
+        let rounds = m.rounds.load(std::sync::atomic::Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            m.rounds.load(std::sync::atomic::Ordering::Relaxed) > rounds,
+            "rounds keep coming"
+        );
+        assert_eq!(m.node_errors.load(std::sync::atomic::Ordering::Relaxed), 0);
+    }
     let (ma, mb) = (a.metrics.counts("matcher"), b.metrics.counts("matcher"));
     assert!(
         ma.submitted > 0 && mb.submitted > 0,
@@ -173,5 +198,275 @@ async fn slash_after_deadline_and_settlement_after_window_land_in_the_first_allo
     assert_eq!(m.counts("slasher").submitted, 1);
     assert_eq!(m.counts("settler").submitted, 1);
     bots.stop().await.unwrap();
+    net.stop().await;
+}
+
+async fn vault(
+    node: &dgcm_chain::NodeClient,
+    c: &dgcm_contracts::trees::Contracts,
+) -> dgcm_contracts::codec::Typed<dgcm_contracts::lets_vault::Vault> {
+    unspent::<dgcm_contracts::lets_vault::Vault>(node, c, Kind::LetsVault, true)
+        .await
+        .into_iter()
+        .find(|v| {
+            v.bx.tokens
+                .iter()
+                .flatten()
+                .any(|t| t.token_id == c.params.vault_nft)
+        })
+        .expect("the genesis vault")
+}
+
+async fn member_of(
+    node: &dgcm_chain::NodeClient,
+    c: &dgcm_contracts::trees::Contracts,
+    owner: &dgcm_chain::Signer,
+) -> Option<dgcm_contracts::codec::Typed<dgcm_contracts::lets_member::Member>> {
+    unspent::<dgcm_contracts::lets_member::Member>(node, c, Kind::LetsMember, true)
+        .await
+        .into_iter()
+        .find(|m| m.v.owner == owner.pk)
+}
+
+async fn oracle_box(
+    node: &dgcm_chain::NodeClient,
+    c: &dgcm_contracts::trees::Contracts,
+) -> ergo_lib::ergotree_ir::chain::ergo_box::ErgoBox {
+    node.unspent_boxes_by_token(&c.params.oracle_pool_nft, 0, 5)
+        .await
+        .unwrap()
+        .remove(0)
+}
+
+async fn post(url: &str, body: serde_json::Value) -> serde_json::Value {
+    let r = reqwest::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{url}: {}", r.status());
+    r.json().await.unwrap()
+}
+
+/// An account borrowed to its limit becomes unhealthy when the oracle's ERG price halves; the
+/// liquidator repays the debt with its own GPUC and takes the collateral within the allowance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn liquidation_when_the_oracle_price_drops() {
+    let (net, node) = devnet().await;
+    let c = contracts();
+    let alice = signer(2);
+    let h = height(&node).await;
+    let v = vault(&node, &c).await;
+    submit(&node, &alice, |e| {
+        build::join(&c, &v, &alice.pk, 10_000_000_000, 0, h + 1, e)
+    })
+    .await;
+    mine(&net.url(), 1).await;
+    let (v, m, o) = (
+        vault(&node, &c).await,
+        member_of(&node, &c, &alice).await.unwrap(),
+        oracle_box(&node, &c).await,
+    );
+    let h = height(&node).await;
+    submit(&node, &alice, |e| {
+        build::withdraw(&c, &v, &m, 12_000, Some(&o), &alice.tree, h + 1, e)
+    })
+    .await;
+    mine(&net.url(), 1).await;
+    assert_eq!(
+        member_of(&node, &c, &alice).await.unwrap().v.balance,
+        -12_000
+    );
+
+    let bots = spawn_bots(&net.url(), vec![BotKind::Liquidator], signer(5), |_| {});
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    mine(&net.url(), 1).await;
+    assert_eq!(
+        bots.metrics.counts("liquidator").submitted,
+        0,
+        "healthy at 1 ERG = 2 USD"
+    );
+
+    post(
+        &format!("{}/devnet/oracle", net.url()),
+        serde_json::json!({"rate": 1_000_000_000}),
+    )
+    .await;
+    mine(&net.url(), 1).await;
+    let t0 = Instant::now();
+    let after = loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        mine(&net.url(), 1).await;
+        let m = member_of(&node, &c, &alice).await.unwrap();
+        if m.v.balance == 0
+            && node
+                .unconfirmed_transactions(0, 5)
+                .await
+                .unwrap()
+                .is_empty()
+        {
+            break m;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "not liquidated: {:?}",
+            m.v
+        );
+    };
+    assert!(
+        after.v.value < 10_000_000_000,
+        "collateral taken: {}",
+        after.v.value
+    );
+    assert_eq!(
+        vault(&node, &c).await.v.reserve,
+        v.v.reserve,
+        "the debt went back into the reserve"
+    );
+    let counts = bots.metrics.counts("liquidator");
+    assert_eq!(counts.submitted, 1);
+    bots.stop().await.unwrap();
+    net.stop().await;
+}
+
+/// A bridged deposit (ERG coming home through the Rosen stand-in) is converted into the owner's
+/// LETS collateral and its path — source chain and tx, EventTrigger, payment, conversion — is
+/// recorded; a restarted relay neither converts nor records it twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rosen_deposit_converted_and_its_path_recorded() {
+    let (net, node) = devnet().await;
+    let c = contracts();
+    let alice = signer(2);
+    let h = height(&node).await;
+    let v = vault(&node, &c).await;
+    submit(&node, &alice, |e| {
+        build::join(&c, &v, &alice.pk, 5_000_000_000, 0, h + 1, e)
+    })
+    .await;
+    mine(&net.url(), 1).await;
+    let before = member_of(&node, &c, &alice).await.unwrap().v.value;
+
+    let tree = c.rosen_deposit(&alice.pk).unwrap();
+    let addr = ergo_lib::ergotree_ir::chain::address::AddressEncoder::encode_address_as_string(
+        ergo_lib::ergotree_ir::chain::address::NetworkPrefix::Testnet,
+        &ergo_lib::ergotree_ir::chain::address::Address::recreate_from_ergo_tree(&tree).unwrap(),
+    );
+    let done = post(
+        &format!("{}/devnet/rosen/transfer", net.url()),
+        serde_json::json!({"to_address": addr, "token": "ERG", "amount": 3_000_000_000u64,
+                           "from_chain": "cardano", "bridge_fee": 10_000_000u64}),
+    )
+    .await;
+    mine(&net.url(), 1).await;
+    let info: serde_json::Value = reqwest::get(format!("{}/devnet/info", net.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let guards = info["rosen_guards"]["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dir = std::env::temp_dir().join(format!("dgcm-relay-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cfg = |cfg: &mut dgcm_bots::BotsConfig| {
+        cfg.rosen_trigger_address = Some(guards.clone());
+        cfg.state_dir = Some(dir.clone());
+    };
+    let relay = spawn_bots(&net.url(), vec![BotKind::RosenRelay], signer(6), cfg);
+    let t0 = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        mine(&net.url(), 1).await;
+        let m = member_of(&node, &c, &alice).await.unwrap();
+        if m.v.value > before
+            && node
+                .unconfirmed_transactions(0, 5)
+                .await
+                .unwrap()
+                .is_empty()
+        {
+            let paid = done["paid"].as_u64().unwrap();
+            assert_eq!(m.v.value, before + paid - c.params.max_relay_fee as u64);
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "deposit not converted"
+        );
+    }
+    relay.stop().await.unwrap();
+    // Restart: nothing left to convert, nothing recorded twice.
+    let relay = spawn_bots(&net.url(), vec![BotKind::RosenRelay], signer(6), cfg);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    mine(&net.url(), 1).await;
+    assert_eq!(relay.metrics.counts("rosen-relay").submitted, 0);
+    relay.stop().await.unwrap();
+    let text = std::fs::read_to_string(dir.join("rosen-paths.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    let p = &lines[0];
+    assert_eq!(p["source_chain"], "cardano");
+    assert_eq!(p["source_tx"], done["source_tx"]);
+    assert_eq!(p["event_box"], done["event_box"]);
+    assert_eq!(p["deposit_box"], done["payment_box"]);
+    assert_eq!(p["payment_tx"], done["payment_tx"]);
+    assert!(p["convert_tx"].as_str().unwrap().len() == 64);
+    let _ = std::fs::remove_dir_all(&dir);
+    net.stop().await;
+}
+
+/// Without a key, `--dry-run` prints EIP-12 transactions and submits nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_builds_eip12_and_submits_nothing() {
+    let (net, node) = devnet().await;
+    let c = contracts();
+    let (provider, consumer) = (signer(1), signer(2));
+    let h = height(&node).await;
+    let l = listing(&c, &provider, 1_000, 1_000_000);
+    submit(&node, &provider, |e| build::list_listing(&c, &l, h + 1, e)).await;
+    let o = order(&consumer, 1_200, 1, h as i64 + 500);
+    submit(&node, &consumer, |e| build::place_order(&c, &o, h + 1, e)).await;
+    mine(&net.url(), 1).await;
+    let mut cfg = dgcm_bots::BotsConfig::new(net.url(), vec![BotKind::Matcher]);
+    cfg.dry_run = true;
+    cfg.reward_address =
+        Some(signer(3).address(ergo_lib::ergotree_ir::chain::address::NetworkPrefix::Testnet));
+    cfg.interval = Duration::from_millis(100);
+    let metrics = std::sync::Arc::new(dgcm_bots::BotMetrics::default());
+    let m2 = metrics.clone();
+    let run = tokio::spawn(dgcm_bots::run(
+        cfg,
+        None,
+        m2,
+        tokio::time::sleep(Duration::from_millis(800)),
+    ));
+    run.await.unwrap().unwrap();
+    assert!(
+        metrics.counts("matcher").submitted >= 1,
+        "printed at least one EIP-12 match"
+    );
+    assert!(
+        node.unconfirmed_transactions(0, 5)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing submitted"
+    );
+    assert_eq!(
+        unspent::<Order>(&node, &c, Kind::Order, true).await.len(),
+        1
+    );
+    // Without a key and without dry-run: refused with the field named.
+    let cfg = dgcm_bots::BotsConfig::new(net.url(), vec![BotKind::Matcher]);
+    let err = dgcm_bots::run(cfg, None, metrics, async {})
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("key_file"), "{err}");
     net.stop().await;
 }

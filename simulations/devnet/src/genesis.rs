@@ -161,7 +161,7 @@ pub fn genesis_boxes(wallets: &[TestWallet], boxes_per_wallet: usize) -> Vec<Erg
     }
     let oracle = oracle_operator();
     push(
-        ERG,
+        10 * ERG, // pays the fees of its refreshes (POST /devnet/oracle)
         &oracle.tree,
         vec![Token {
             token_id: oracle_pool_nft(),

@@ -11,6 +11,7 @@
 
 pub mod bench;
 pub mod genesis;
+pub mod oracle;
 pub mod persist;
 pub mod rosen;
 pub mod server;

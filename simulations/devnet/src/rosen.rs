@@ -62,6 +62,18 @@ pub fn guards() -> TestWallet {
     TestWallet::derive("dgcm-devnet/rosen-guards")
 }
 
+/// The guards' spendable boxes without their EventTrigger boxes (which carry registers): an
+/// event stays on chain for relays and the indexer to read.
+fn guard_funds(
+    state: &DevnetState,
+    g: &TestWallet,
+) -> Vec<ergo_lib::ergotree_ir::chain::ergo_box::ErgoBox> {
+    spendable_boxes(state, &g.tree)
+        .into_iter()
+        .filter(|b| b.additional_registers.is_empty())
+        .collect()
+}
+
 /// Create the EventTrigger and the payment (two transactions in the mempool).
 pub fn transfer(state: &mut DevnetState, req: &RosenTransfer) -> Result<RosenTransferDone, String> {
     // ERG comes home from another chain (rsERG burnt there, native ERG unlocked here).
@@ -129,7 +141,7 @@ pub fn transfer(state: &mut DevnetState, req: &RosenTransfer) -> Result<RosenTra
         additional_registers: regs,
         creation_height: height,
     };
-    let event_tx = signed_payment(state, &g, spendable_boxes(state, &g.tree), vec![event])
+    let event_tx = signed_payment(state, &g, guard_funds(state, &g), vec![event])
         .map_err(|e| e.to_string())?;
     let event_id = state.submit(event_tx.clone()).map_err(|e| e.to_string())?;
     let paid = req.amount - fees;
@@ -157,7 +169,7 @@ pub fn transfer(state: &mut DevnetState, req: &RosenTransfer) -> Result<RosenTra
             creation_height: height,
         }
     };
-    let pay_tx = signed_payment(state, &g, spendable_boxes(state, &g.tree), vec![payment])
+    let pay_tx = signed_payment(state, &g, guard_funds(state, &g), vec![payment])
         .map_err(|e| e.to_string())?;
     let pay_id = state.submit(pay_tx.clone()).map_err(|e| e.to_string())?;
     Ok(RosenTransferDone {

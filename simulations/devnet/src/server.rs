@@ -579,6 +579,16 @@ async fn devnet_rosen_transfer(
     ok(done)
 }
 
+async fn devnet_oracle(d: web::Data<Devnet>, req: web::Json<crate::oracle::OracleUpdate>) -> Reply {
+    let req = req.into_inner();
+    let d2 = d.clone();
+    let done = web::block(move || crate::oracle::set_rate(&mut d2.state(), &req))
+        .await
+        .map_err(|e| HttpError::bad_request(format!("oracle update aborted: {e}")))?
+        .map_err(HttpError::bad_request)?;
+    ok(done)
+}
+
 async fn devnet_info(d: web::Data<Devnet>) -> Reply {
     ok(d.info_json())
 }
@@ -700,6 +710,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/devnet/rollback", web::post().to(devnet_rollback))
     .route("/devnet/traffic", web::post().to(devnet_traffic))
     .route("/devnet/info", web::get().to(devnet_info))
+    .route("/devnet/oracle", web::post().to(devnet_oracle))
     .route(
         "/devnet/rosen/transfer",
         web::post().to(devnet_rosen_transfer),
