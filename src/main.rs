@@ -58,6 +58,10 @@ enum Command {
     /// Serve the read-only query API (JSON under /api/v1, OpenAPI at /api/openapi.json,
     /// /health, /metrics) over the indexer's PostgreSQL.
     Api(ApiArgs),
+    /// Run bots that keep the market moving and earn the contracts' capped fees: matcher,
+    /// settler, slasher, liquidator, rosen-relay (several in one process). Safe beside other
+    /// people's bots: a lost race is normal and never retried hot.
+    Bot(BotArgs),
     /// Benchmarks; each prints one JSON line comparing against a baseline measured in the same run.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -114,8 +118,50 @@ struct ApiArgs {
     node: Option<String>,
 }
 
+#[derive(clap::Args)]
+struct BotArgs {
+    /// Bots to run [default: [bot] bots in the settings].
+    #[arg(value_enum)]
+    bots: Vec<dgcm_bots::BotKind>,
+    /// Print each transaction as EIP-12 JSON instead of signing and submitting.
+    #[arg(long)]
+    dry_run: bool,
+    /// Node REST URL [default: http://127.0.0.1:9053].
+    #[arg(long)]
+    node: Option<String>,
+    /// File with the operator's secret key (64 hex characters).
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Address that receives the earnings [default: the key's address].
+    #[arg(long)]
+    reward_address: Option<String>,
+    /// Address for /metrics and /health [default: 127.0.0.1:9102].
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
+    /// Directory for the Rosen path journal.
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// One matcher round of 10,000 orders against 10,000 listings: round time and total surplus
+    /// against the exact optimum of the same round (build with --release).
+    Match {
+        /// Print only the JSON line.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 10_000)]
+        orders: usize,
+        #[arg(long, default_value_t = 10_000)]
+        listings: usize,
+        /// Seed of the generated book.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Timed repetitions of the round; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
     /// Transactions per second the devnet validates on submission, against bare ergo-lib
     /// validation of the same transactions (build with --release for meaningful figures).
     Devnet {
@@ -216,6 +262,30 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Devnet(args) => run_devnet(args, settings).await,
         Command::Index(args) => run_index(args, settings).await,
         Command::Api(args) => run_api(args, settings).await,
+        Command::Bot(args) => run_bot(args, settings).await,
+        Command::Bench(BenchCommand::Match {
+            json,
+            orders,
+            listings,
+            seed,
+            rounds,
+        }) => {
+            if orders == 0 || listings == 0 || rounds == 0 {
+                anyhow::bail!("--orders, --listings and --rounds must be at least 1");
+            }
+            if !json {
+                eprintln!("generating {orders} orders and {listings} listings, timing {rounds} matcher rounds, then solving the round exactly ...");
+                if cfg!(debug_assertions) {
+                    eprintln!("warning: debug build; run `cargo run --release -- bench match` for real figures");
+                }
+            }
+            let r = tokio::task::spawn_blocking(move || {
+                dgcm_bots::bench::run(orders, listings, seed, rounds)
+            })
+            .await??;
+            println!("{}", serde_json::to_string(&r)?);
+            Ok(())
+        }
         Command::Bench(BenchCommand::Api {
             json,
             database_url,
@@ -293,6 +363,63 @@ async fn bench_cluster(json: bool) -> anyhow::Result<String> {
     })
     .await??;
     Ok(c.url("postgres"))
+}
+
+async fn run_bot(args: BotArgs, settings: Settings) -> anyhow::Result<()> {
+    let s = settings.bot;
+    let bots = if args.bots.is_empty() {
+        s.bots
+            .iter()
+            .map(|b| {
+                <dgcm_bots::BotKind as ValueEnum>::from_str(b, true).map_err(|_| {
+                    anyhow::anyhow!(
+                        "bot.bots: {b:?} is not one of matcher, settler, slasher, liquidator, rosen-relay"
+                    )
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?
+    } else {
+        args.bots
+    };
+    let network = match s.network.as_str() {
+        "mainnet" => ergo_lib::ergotree_ir::chain::address::NetworkPrefix::Mainnet,
+        "testnet" => ergo_lib::ergotree_ir::chain::address::NetworkPrefix::Testnet,
+        other => anyhow::bail!("bot.network: {other:?} is not `mainnet` or `testnet`"),
+    };
+    let interval = humantime::parse_duration(&s.interval).with_context(|| {
+        format!(
+            "bot.interval: {:?} is not a duration like 500ms",
+            s.interval
+        )
+    })?;
+    let metrics_listen: SocketAddr = match args.metrics_listen {
+        Some(a) => a,
+        None => s.metrics_listen.parse().with_context(|| {
+            format!(
+                "bot.metrics_listen: {:?} is not an address",
+                s.metrics_listen
+            )
+        })?,
+    };
+    let mut config = dgcm_bots::BotsConfig::new(args.node.unwrap_or(s.node), bots);
+    config.key_file = args.key.or(s.key_file);
+    config.reward_address = args.reward_address.or(s.reward_address);
+    config.network = network;
+    config.dry_run = args.dry_run;
+    config.fee = s.fee;
+    config.interval = interval;
+    config.metrics_listen = Some(metrics_listen);
+    config.rosen_trigger_address = s.rosen_trigger_address;
+    config.state_dir = args.state_dir.or(s.state_dir);
+    eprintln!(
+        "bots {:?} on {}; metrics on http://{metrics_listen}/metrics",
+        config.bots, config.node
+    );
+    let metrics = std::sync::Arc::new(dgcm_bots::BotMetrics::default());
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    dgcm_bots::run(config, None, metrics, shutdown).await
 }
 
 async fn run_api(args: ApiArgs, settings: Settings) -> anyhow::Result<()> {

@@ -12,6 +12,47 @@ pub struct Settings {
     pub devnet: DevnetSettings,
     pub index: IndexSettings,
     pub api: ApiSettings,
+    pub bot: BotSettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BotSettings {
+    pub node: String,
+    /// Which bots run when none are named on the command line.
+    pub bots: Vec<String>,
+    /// File holding the operator's secret key (64 hex characters).
+    pub key_file: Option<PathBuf>,
+    /// Where earnings go (default: the key's address).
+    pub reward_address: Option<String>,
+    /// `mainnet` or `testnet`.
+    pub network: String,
+    /// Miner fee per transaction, nanoERG.
+    pub fee: u64,
+    /// Pause between rounds (e.g. `500ms`).
+    pub interval: String,
+    pub metrics_listen: String,
+    /// Address of Rosen EventTrigger boxes (the relay reads event paths from them).
+    pub rosen_trigger_address: Option<String>,
+    /// Directory for the Rosen path journal and scan id.
+    pub state_dir: Option<PathBuf>,
+}
+
+impl Default for BotSettings {
+    fn default() -> Self {
+        BotSettings {
+            node: "http://127.0.0.1:9053".into(),
+            bots: vec![],
+            key_file: None,
+            reward_address: None,
+            network: "testnet".into(),
+            fee: 1_100_000,
+            interval: "500ms".into(),
+            metrics_listen: "127.0.0.1:9102".into(),
+            rosen_trigger_address: None,
+            state_dir: None,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
