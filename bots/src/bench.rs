@@ -110,6 +110,7 @@ pub fn run(
     times.sort_by(f64::total_cmp);
     let round_ms = times[times.len() / 2];
     let greedy = policy::total_surplus(&bids, &asks, &pairs);
+
     let t0 = Instant::now();
     let (optimum, exact_pairs) = policy::exact::solve(&bids, &asks).map_err(anyhow::Error::msg)?;
     let exact_ms = t0.elapsed().as_secs_f64() * 1e3;
@@ -130,6 +131,7 @@ pub fn run(
         "surplus_ratio": (ratio * 10_000.0).floor() / 10_000.0,
         "exact_solver_ms": exact_ms.round(),
         "seed": seed,
+        "solver": if orders.saturating_mul(listings) <= policy::AUCTION_MAX_PAIRS { "auction" } else { "greedy" },
         "meets_goal": round_ms <= 100.0 && ratio >= 0.99,
     }))
 }
