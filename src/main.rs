@@ -62,6 +62,13 @@ enum Command {
     /// settler, slasher, liquidator, rosen-relay (several in one process). Safe beside other
     /// people's bots: a lost race is normal and never retried hot.
     Bot(BotArgs),
+    /// Build any user action of PROTOCOL.md: print it as an EIP-12 unsigned transaction for any
+    /// Ergo wallet, or sign it with --key and --submit it.
+    Tx(TxCmd),
+    /// The fiat on-ramp service (quotes, checkout through a payment-provider adapter, signed
+    /// webhooks, exactly-once payout from the operator's treasury), or its payment-provider
+    /// simulator.
+    Onramp(dgcm_onramp::OnrampArgs),
     /// Benchmarks; each prints one JSON line comparing against a baseline measured in the same run.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -116,6 +123,20 @@ struct ApiArgs {
     /// Node REST URL, for `node_height` and `lag_blocks` in /api/v1/status [default: none].
     #[arg(long)]
     node: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct TxCmd {
+    /// Node REST URL.
+    #[arg(
+        long,
+        global = true,
+        default_value = "http://127.0.0.1:9053",
+        env = "DGCM_NODE"
+    )]
+    node: String,
+    #[command(flatten)]
+    tx: dgcm_tx::TxArgs,
 }
 
 #[derive(clap::Args)]
@@ -254,11 +275,21 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    rt.block_on(run(cli.command, settings))
+    rt.block_on(run(cli.command, settings, cli.config))
 }
 
-async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+async fn run(
+    command: Command,
+    settings: Settings,
+    config_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
     match command {
+        Command::Tx(c) => {
+            let out = dgcm_tx::run(c.tx, &c.node).await?;
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
+        Command::Onramp(args) => dgcm_onramp::run_command(config_file.as_deref(), args).await,
         Command::Devnet(args) => run_devnet(args, settings).await,
         Command::Index(args) => run_index(args, settings).await,
         Command::Api(args) => run_api(args, settings).await,

@@ -1,0 +1,4 @@
+// `embed_migrations!` reads onramp/migrations at compile time; rebuild when a migration changes.
+fn main() {
+    println!("cargo:rerun-if-changed=migrations");
+}
