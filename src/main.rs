@@ -49,7 +49,12 @@ enum LogFormat {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; size does not matter
 enum Command {
+    /// The white paper end to end on the embedded default: devnet, PostgreSQL, indexer, API,
+    /// bots and a worker in one process; scenarios "white-paper" and "missed-deadline". Checks
+    /// its own results and exits non-zero when any does not hold.
+    Demo(DemoArgs),
     /// Run a local Ergo node (devnet) that speaks the real node's REST API, validates every
     /// transaction with ergo-lib and has test controls under /devnet/*.
     Devnet(DevnetArgs),
@@ -62,6 +67,9 @@ enum Command {
     /// settler, slasher, liquidator, rosen-relay (several in one process). Safe beside other
     /// people's bots: a lost race is normal and never retried hot.
     Bot(BotArgs),
+    /// The provider daemon: lists the GPU, authenticates renters by their lease key, runs their
+    /// committed jobs in hardened Docker containers, meters them and posts the completion.
+    Worker(dgcm_worker::WorkerArgs),
     /// Build any user action of PROTOCOL.md: print it as an EIP-12 unsigned transaction for any
     /// Ergo wallet, or sign it with --key and --submit it.
     Tx(TxCmd),
@@ -126,6 +134,38 @@ struct ApiArgs {
 }
 
 #[derive(clap::Args)]
+struct DemoArgs {
+    /// One JSON line per scenario on stdout (the story goes to stderr).
+    #[arg(long)]
+    json: bool,
+    /// Which scenario(s).
+    #[arg(long, value_enum, default_value = "all")]
+    scenario: DemoScenario,
+    /// Where the private PostgreSQL cluster, the people's keys and the worker's state live.
+    #[arg(long, default_value = ".dgcm/demo")]
+    data_dir: PathBuf,
+    /// Use this PostgreSQL (a fresh database is created) instead of a private cluster.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// Devnet block interval.
+    #[arg(long, default_value = "150ms")]
+    block_time: String,
+    /// Job image for the Docker runtime.
+    #[arg(long, default_value = "dgcm/busybox:test")]
+    image: String,
+    /// Use the worker's process runtime even when Docker is reachable (no isolation).
+    #[arg(long)]
+    process_runtime: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DemoScenario {
+    All,
+    WhitePaper,
+    MissedDeadline,
+}
+
+#[derive(clap::Args)]
 struct TxCmd {
     /// Node REST URL.
     #[arg(
@@ -166,6 +206,9 @@ struct BotArgs {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Job start-to-first-log through the worker against a bare container start of the same
+    /// image through the same Docker daemon (needs a daemon and the image).
+    Worker(dgcm_worker::BenchArgs),
     /// One matcher round of 10,000 orders against 10,000 listings: round time and total surplus
     /// against the exact optimum of the same round (build with --release).
     Match {
@@ -269,7 +312,12 @@ fn parse_block_time(s: &str) -> anyhow::Result<Option<Duration>> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logging(cli.log_format, &cli.log)?;
+    // The demo tells its story itself; service logs only when they warn (unless asked).
+    let log = match (&cli.command, cli.log.as_str()) {
+        (Command::Demo(_), "info") => "warn",
+        (_, l) => l,
+    };
+    init_logging(cli.log_format, log)?;
     let settings = Settings::load(cli.config.as_deref())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -284,6 +332,13 @@ async fn run(
     config_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     match command {
+        Command::Demo(args) => run_demo(args).await,
+        Command::Worker(args) => dgcm_worker::run_command(args, config_file.as_deref()).await,
+        Command::Bench(BenchCommand::Worker(args)) => {
+            let r = dgcm_worker::bench(&args).await?;
+            println!("{}", serde_json::to_string(&r)?);
+            Ok(())
+        }
         Command::Tx(c) => {
             let out = dgcm_tx::run(c.tx, &c.node).await?;
             println!("{}", serde_json::to_string_pretty(&out)?);
@@ -394,6 +449,35 @@ async fn bench_cluster(json: bool) -> anyhow::Result<String> {
     })
     .await??;
     Ok(c.url("postgres"))
+}
+
+async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
+    let block_time = parse_block_time(&args.block_time)?
+        .context("block_time: the demo needs timed blocks, not `manual`")?;
+    let mut options = dgcm_demo::StackOptions::new(args.data_dir);
+    options.json = args.json;
+    options.database_url = args.database_url;
+    options.block_time = block_time;
+    options.image = args.image;
+    options.force_process = args.process_runtime;
+    use dgcm_demo::Scenario;
+    let scenarios: &[Scenario] = match args.scenario {
+        DemoScenario::All => &[Scenario::WhitePaper, Scenario::MissedDeadline],
+        DemoScenario::WhitePaper => &[Scenario::WhitePaper],
+        DemoScenario::MissedDeadline => &[Scenario::MissedDeadline],
+    };
+    let t0 = std::time::Instant::now();
+    let reports = dgcm_demo::run(options, scenarios).await?;
+    let failed: Vec<&str> = reports
+        .iter()
+        .filter(|r| !r.ok)
+        .map(|r| r.scenario)
+        .collect();
+    eprintln!("demo finished in {:.0} s", t0.elapsed().as_secs_f64());
+    if !failed.is_empty() {
+        anyhow::bail!("scenario(s) failed: {}", failed.join(", "));
+    }
+    Ok(())
 }
 
 async fn run_bot(args: BotArgs, settings: Settings) -> anyhow::Result<()> {

@@ -205,7 +205,8 @@ pub fn greedy_round(bids: &[Bid], asks: &[Ask]) -> Vec<Pair> {
     pairs
 }
 
-/// The round solved by a forward auction (Bertsekas) over the compatibility graph: each
+/// The round solved by a forward auction (Bertsekas) over the compatibility graph (each pair
+/// weighs its surplus + 1, so that a trade at the order's maximum price still beats no trade): each
 /// unmatched order bids for the listing with the best surplus net of its price, raising the
 /// price by the margin over its second-best choice (or over staying unmatched) plus ε = 1.
 /// The result is within one unit of surplus per matched order of the optimum; its cost grows
@@ -217,7 +218,7 @@ pub fn auction_round(bids: &[Bid], asks: &[Ask]) -> Vec<Pair> {
         let mut e = Vec::new();
         if let Some(l) = b.listing {
             if l < asks.len() && compatible(b, &asks[l], l) {
-                e.push((l as u32, surplus(b, &asks[l])));
+                e.push((l as u32, surplus(b, &asks[l]) + 1));
             }
         } else {
             for k in index.keys(b) {
@@ -229,10 +230,7 @@ pub fn auction_round(bids: &[Bid], asks: &[Ask]) -> Vec<Pair> {
                         break;
                     }
                     if compatible(b, &asks[i], i) {
-                        let v = surplus(b, &asks[i]);
-                        if v > 0 {
-                            e.push((i as u32, v));
-                        }
+                        e.push((i as u32, surplus(b, &asks[i]) + 1));
                     }
                 }
             }
@@ -423,6 +421,16 @@ mod tests {
         let bids = vec![bid(2_000, 5, Some(0), 9), bid(2_000, 5, Some(0), 3)];
         let pairs = match_round(&bids, &asks[..1]);
         assert_eq!(pairs, vec![(1, 0)]);
+    }
+
+    #[test]
+    fn a_trade_at_the_orders_maximum_price_still_happens() {
+        let asks = vec![ask(1_000, 0, 0, 1)];
+        let mut b = bid(1_000, 1, Some(0), 1);
+        assert_eq!(auction_round(&[b.clone()], &asks), vec![(0, 0)]);
+        assert_eq!(greedy_round(&[b.clone()], &asks), vec![(0, 0)]);
+        b.listing = Some(0);
+        assert_eq!(match_round(&[b], &asks), vec![(0, 0)], "named listing too");
     }
 
     #[test]

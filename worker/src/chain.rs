@@ -1,0 +1,338 @@
+//! The worker's view of the chain: the provider key (a signer, or a public key whose
+//! transactions go out as EIP-12 JSON), lease lookup, funding-box selection, and submission.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use dgcm_chain::wallet::{address_pk, p2pk_tree, Signer};
+use dgcm_chain::{ClientConfig, NodeClient};
+use dgcm_contracts::lease::Lease;
+use dgcm_contracts::util::box_tokens;
+use dgcm_contracts::{build, Contracts, Executor, ProtocolParams, TxPlan, Typed};
+use ergo_lib::ergo_chain_types::EcPoint;
+use ergo_lib::ergotree_ir::chain::address::NetworkPrefix;
+use ergo_lib::ergotree_ir::chain::ergo_box::{BoxId, ErgoBox};
+use ergo_lib::ergotree_ir::chain::token::TokenId;
+use ergo_lib::ergotree_ir::ergo_tree::ErgoTree;
+use ergo_lib::ergotree_ir::serialization::SigmaSerializable;
+use ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::ProveDlog;
+
+use crate::config::WorkerConfig;
+use crate::state::now_ms;
+
+/// The provider's secret, kept as text: ergo-lib's wallet is neither `Send` nor `Sync`, so a
+/// [`Signer`] is made for each signature and dropped right after. Never printed.
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// Who signs the provider's transactions.
+pub enum ProviderKey {
+    /// Key file: sign and submit.
+    Signer { secret: Secret, pk: ProveDlog },
+    /// External wallet: write each transaction as EIP-12 JSON under `dir`.
+    External { pk: ProveDlog, dir: PathBuf },
+}
+
+/// Why a lease cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LeaseError {
+    #[error("lease_id: {0:?} is not a 32-byte hex box id")]
+    BadId(String),
+    #[error("lease {0} is not an unspent box (unknown, spent or completed)")]
+    NotFound(String),
+    #[error("box {0} is not a lease of this deployment: {1}")]
+    NotALease(String, String),
+    #[error("lease {0} is for another provider")]
+    OtherProvider(String),
+    #[error("lease {0} is already completed")]
+    Completed(String),
+    #[error("lease {0} is past its deadline (height {1} > {2})")]
+    PastDeadline(String, u32, i64),
+    #[error("node: {0}")]
+    Node(String),
+}
+
+pub struct ChainCtx {
+    pub client: NodeClient,
+    pub contracts: Contracts,
+    pub key: ProviderKey,
+    pub network: NetworkPrefix,
+    pub fee: u64,
+    pub block_time: Duration,
+    height: AtomicU32,
+}
+
+/// Hex of a public key (33 bytes, compressed).
+pub fn pk_hex(pk: &ProveDlog) -> String {
+    pk.h.sigma_serialize_bytes()
+        .map(hex::encode)
+        .unwrap_or_default()
+}
+
+/// A public key from its hex.
+pub fn pk_from_hex(s: &str) -> Option<ProveDlog> {
+    let b = hex::decode(s).ok()?;
+    EcPoint::sigma_parse_bytes(&b).ok().map(ProveDlog::new)
+}
+
+pub fn parse_box_id(s: &str) -> Result<BoxId, LeaseError> {
+    if s.len() != 64 || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return Err(LeaseError::BadId(s.chars().take(80).collect()));
+    }
+    BoxId::try_from(s.to_ascii_lowercase()).map_err(|_| LeaseError::BadId(s.into()))
+}
+
+/// The deployment's contracts (`worker.protocol`, with the GPUC override).
+pub fn contracts(cfg: &WorkerConfig) -> anyhow::Result<Contracts> {
+    let mut params = ProtocolParams::devnet_default();
+    if let Some(id) = &cfg.gpuc_id {
+        let b: [u8; 32] = hex::decode(id)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .with_context(|| format!("worker.gpuc_id: {id:?} is not a 32-byte hex id"))?;
+        params.gpuc_id = dgcm_contracts::util::token_id(b);
+    }
+    Contracts::new(params).map_err(|e| anyhow!("contracts: {e}"))
+}
+
+impl ChainCtx {
+    pub fn new(cfg: &WorkerConfig) -> anyhow::Result<ChainCtx> {
+        let network = cfg.network_prefix()?;
+        let key = match (&cfg.provider_key_file, &cfg.provider_address) {
+            (Some(f), None) => {
+                let s = Signer::load(f).map_err(|e| anyhow!("worker.provider_key_file: {e}"))?;
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("worker.provider_key_file: {}", f.display()))?;
+                ProviderKey::Signer {
+                    secret: Secret(text.trim().to_string()),
+                    pk: s.pk.clone(),
+                }
+            }
+            (None, Some(a)) => ProviderKey::External {
+                pk: address_pk(a, network).map_err(|e| anyhow!("worker.provider_address: {e}"))?,
+                dir: cfg.eip12_dir(),
+            },
+            (None, None) => bail!(
+                "worker.provider_key_file or worker.provider_address: one is required (a key file \
+                 to sign here, or the address of an external wallet that signs EIP-12 JSON)"
+            ),
+            (Some(_), Some(_)) => {
+                bail!("worker.provider_key_file and worker.provider_address: give one, not both")
+            }
+        };
+        let mut cc = ClientConfig::new(cfg.node.clone());
+        cc.api_key = cfg.node_api_key.clone();
+        let client = NodeClient::new(cc).with_context(|| format!("worker.node: {:?}", cfg.node))?;
+        Ok(ChainCtx {
+            client,
+            contracts: contracts(cfg)?,
+            key,
+            network,
+            fee: cfg.fee_nanoerg,
+            block_time: cfg.block_time,
+            height: AtomicU32::new(0),
+        })
+    }
+
+    pub fn pk(&self) -> &ProveDlog {
+        match &self.key {
+            ProviderKey::Signer { pk, .. } | ProviderKey::External { pk, .. } => pk,
+        }
+    }
+
+    pub fn tree(&self) -> ErgoTree {
+        p2pk_tree(self.pk())
+    }
+
+    pub fn gpuc(&self) -> TokenId {
+        self.contracts.params.gpuc_id
+    }
+
+    /// The node's height now (and remembers it).
+    pub async fn refresh_height(&self) -> anyhow::Result<u32> {
+        let h = self
+            .client
+            .info()
+            .await
+            .context("node /info")?
+            .full_height
+            .unwrap_or(0);
+        self.height.store(h, Ordering::Relaxed);
+        Ok(h)
+    }
+
+    /// The last height seen (0 before the first).
+    pub fn height(&self) -> u32 {
+        self.height.load(Ordering::Relaxed)
+    }
+
+    /// Wall-clock estimate (ms since the epoch) of when `height` is reached.
+    pub fn time_of_height(&self, height: i64) -> u64 {
+        let now = now_ms();
+        let d = height - self.height() as i64;
+        let step = self.block_time.as_millis() as i64;
+        if d >= 0 {
+            now.saturating_add((d * step) as u64)
+        } else {
+            now.saturating_sub((-d * step) as u64)
+        }
+    }
+
+    /// The lease box `lease_id` (mempool included), checked to be ours and open.
+    pub async fn open_lease(&self, lease_id: &str) -> Result<Typed<Lease>, LeaseError> {
+        let id = parse_box_id(lease_id)?;
+        let bx = self
+            .client
+            .unspent_box_with_pool(&id)
+            .await
+            .map_err(|e| LeaseError::Node(e.to_string()))?
+            .ok_or_else(|| LeaseError::NotFound(lease_id.into()))?;
+        let lease: Typed<Lease> = Typed::parse(&self.contracts, bx)
+            .map_err(|e| LeaseError::NotALease(lease_id.into(), e.to_string()))?;
+        if lease.v.provider != *self.pk() {
+            return Err(LeaseError::OtherProvider(lease_id.into()));
+        }
+        if lease.v.terms.completed() {
+            return Err(LeaseError::Completed(lease_id.into()));
+        }
+        let h = self
+            .refresh_height()
+            .await
+            .map_err(|e| LeaseError::Node(e.to_string()))?;
+        if h as i64 > lease.v.terms.deadline {
+            return Err(LeaseError::PastDeadline(
+                lease_id.into(),
+                h,
+                lease.v.terms.deadline,
+            ));
+        }
+        Ok(lease)
+    }
+
+    /// Provider boxes covering `erg` nanoERG (plus the fee and a margin) and `gpuc` mGPUC,
+    /// mempool-aware; largest first.
+    pub async fn funding(&self, erg: u64, gpuc: u64) -> anyhow::Result<Vec<ErgoBox>> {
+        let mut boxes = self
+            .client
+            .unspent_boxes_by_tree(&self.tree(), true)
+            .await
+            .context("the provider's boxes")?;
+        let gid = self.gpuc();
+        let g = |b: &ErgoBox| -> u64 {
+            box_tokens(b)
+                .iter()
+                .filter(|(id, _)| *id == gid)
+                .map(|(_, n)| *n)
+                .sum()
+        };
+        // Boxes with the GPUC first (when needed), then by value.
+        boxes.sort_by_key(|b| {
+            (
+                std::cmp::Reverse(g(b).min(1) * gpuc.min(1)),
+                std::cmp::Reverse(*b.value.as_u64()),
+            )
+        });
+        let need_erg = erg + self.fee + 10_000_000;
+        let (mut have_erg, mut have_gpuc) = (0u64, 0u64);
+        let mut out = vec![];
+        for b in boxes {
+            if have_erg >= need_erg && have_gpuc >= gpuc {
+                break;
+            }
+            have_erg += *b.value.as_u64();
+            have_gpuc += g(&b);
+            out.push(b);
+        }
+        if have_erg < need_erg || have_gpuc < gpuc {
+            bail!(
+                "the provider's address holds too little: need {need_erg} nanoERG and {gpuc} \
+                 mGPUC, found {have_erg} and {have_gpuc}"
+            );
+        }
+        Ok(out)
+    }
+
+    pub fn executor(&self, funding: Vec<ErgoBox>) -> Executor {
+        Executor {
+            funding,
+            change: self.tree(),
+            fee: self.fee,
+        }
+    }
+
+    /// Height to build a transaction for: the next block.
+    pub async fn build_height(&self) -> anyhow::Result<u32> {
+        Ok(self.refresh_height().await? + 1)
+    }
+
+    /// Signs and submits (key file), or writes EIP-12 JSON (external wallet). Returns the
+    /// transaction id, or `eip12:<path>`.
+    pub async fn execute(&self, what: &str, plan: TxPlan) -> anyhow::Result<String> {
+        match &self.key {
+            ProviderKey::Signer { secret, .. } => {
+                let ctx = self
+                    .client
+                    .state_context()
+                    .await
+                    .context("state context for signing")?;
+                let tx = {
+                    let s = Signer::from_secret_hex(&secret.0)
+                        .map_err(|e| anyhow!("worker.provider_key_file: {e}"))?;
+                    s.sign(plan.unsigned, plan.inputs, plan.data_inputs, &ctx)
+                        .map_err(|e| anyhow!("{what}: {e}"))?
+                };
+                let id = self
+                    .client
+                    .submit_transaction(&tx)
+                    .await
+                    .with_context(|| format!("{what}: submitting"))?;
+                Ok(String::from(id))
+            }
+            ProviderKey::External { dir, .. } => {
+                let json = dgcm_contracts::eip12::unsigned_json(&plan)
+                    .map_err(|e| anyhow!("{what}: {e}"))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("worker.eip12_dir: {}", dir.display()))?;
+                let path = dir.join(format!("{what}-{}.json", now_ms()));
+                std::fs::write(&path, serde_json::to_vec_pretty(&json)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                tracing::warn!(
+                    path = %path.display(),
+                    "{what}: unsigned transaction written as EIP-12 JSON; sign and submit it with \
+                     the provider's wallet"
+                );
+                Ok(format!("eip12:{}", path.display()))
+            }
+        }
+    }
+
+    /// Builds and executes the completion of `lease_id` with `used_blocks` and the commitment.
+    pub async fn complete(
+        &self,
+        lease_id: &str,
+        used_blocks: i64,
+        commitment: [u8; 32],
+    ) -> anyhow::Result<String> {
+        let lease = self.open_lease(lease_id).await?;
+        let height = self.build_height().await?;
+        let max = lease.v.terms.hours * dgcm_contracts::util::BLOCKS_PER_HOUR;
+        let funding = self.funding(0, 0).await?;
+        let plan = build::complete(
+            &self.contracts,
+            &lease,
+            used_blocks.clamp(0, max.max(0)),
+            commitment,
+            height,
+            &self.executor(funding),
+        )
+        .map_err(|e| anyhow!("complete: {e}"))?;
+        self.execute("complete", plan).await
+    }
+}

@@ -1,0 +1,522 @@
+//! Settings: a TOML file with a `[worker]` table (and sub-tables), then `DGCM_WORKER__*`
+//! environment overrides (`DGCM_WORKER__LISTEN`, `DGCM_WORKER__DOCKER__MEMORY_MIB`: a double
+//! underscore separates table and key), then command-line flags ([`crate::WorkerArgs`]).
+//!
+//! Every field has a default except what identifies the provider (a key file or an address);
+//! [`WorkerConfig::validate`] checks values and names the field in its errors.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use ergo_lib::ergotree_ir::chain::address::NetworkPrefix;
+use serde::{Deserialize, Serialize};
+
+/// The whole worker configuration (`[worker]` in the TOML file).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// Address of the auth/job API, /health and /metrics.
+    pub listen: String,
+    /// URL renters use to reach this worker; written into the listing (R6 workerEndpoint).
+    /// Default: `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Jobs, tokens, nonces, commitments and the listing id live here (survives restarts).
+    pub state_dir: PathBuf,
+    /// Ergo node (or devnet) REST URL.
+    pub node: String,
+    /// `api_key` header for the node, when it needs one.
+    pub node_api_key: Option<String>,
+    /// DGCM query API base URL (e.g. `http://127.0.0.1:8080`), for follow-the-market pricing.
+    pub query_api: Option<String>,
+    /// `mainnet` or `testnet`: address prefix.
+    pub network: String,
+    /// Deployment whose contracts the worker uses: `devnet` (the only one defined today).
+    pub protocol: String,
+    /// Override of the GPUC token id (hex) of the deployment (e.g. a devnet stand-in).
+    pub gpuc_id: Option<String>,
+    /// Provider key file: 64 hex characters. The worker signs and submits its own transactions.
+    pub provider_key_file: Option<PathBuf>,
+    /// Provider P2PK address for an external wallet (no key here): every transaction is written
+    /// as EIP-12 JSON under `eip12_dir` for the wallet to sign.
+    pub provider_address: Option<String>,
+    /// Where unsigned EIP-12 transactions go (default: `<state_dir>/eip12`).
+    pub eip12_dir: Option<PathBuf>,
+    /// Miner fee per transaction, nanoERG.
+    pub fee_nanoerg: u64,
+    /// Expected time between blocks (mainnet: 2m); converts lease heights into wall time.
+    #[serde(with = "humantime_serde_compat")]
+    pub block_time: Duration,
+    /// How often the chain height is read (and the listing/pricing re-checked).
+    #[serde(with = "humantime_serde_compat")]
+    pub poll_interval: Duration,
+    /// Bearer tokens expire after this, or at the lease deadline when that comes first.
+    #[serde(with = "humantime_serde_compat")]
+    pub token_ttl: Duration,
+    /// A challenge nonce is valid this long (and once).
+    #[serde(with = "humantime_serde_compat")]
+    pub nonce_ttl: Duration,
+    /// Jobs are stopped this many blocks before the lease deadline, so that the completion
+    /// transaction still lands in time (`HEIGHT <= deadline`).
+    pub stop_margin_blocks: u32,
+    /// `docker` (isolated, the default) or `process` (no isolation; development and demo only).
+    pub runtime: String,
+    /// Must be true for `runtime = "process"`: jobs then run as plain child processes.
+    pub allow_process_runtime: bool,
+    /// Whether to create/update the listing on start.
+    pub listing: ListingConfig,
+    pub pricing: PricingConfig,
+    pub docker: DockerConfig,
+    pub gpu: GpuConfig,
+}
+
+/// Listing terms (R5/R6 of the listing box), except price (see [`PricingConfig`]) and the GPU
+/// spec (NVML or [`GpuConfig`]).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListingConfig {
+    /// Create or update the listing on start (false: only serve leases already made).
+    pub enabled: bool,
+    pub region: String,
+    /// mGPUC of collateral per leased hour (sliced from the stake by each match).
+    pub collateral_per_hour: i64,
+    pub min_hours: i64,
+    pub max_hours: i64,
+    /// Benchmark score published in the listing.
+    pub benchmark_score: i64,
+    /// GPUC (mGPUC) staked in the listing box.
+    pub stake: u64,
+    /// nanoERG kept in the listing box (raised to the dust minimum when lower).
+    pub box_value: u64,
+}
+
+/// `fixed`: `price_per_hour`; `market`: the median price of comparable listings (same model,
+/// from the query API), clamped to `[min_price, max_price]`, re-checked every `interval`; the
+/// listing is updated when the price drifts more than `drift_pct` percent.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PricingConfig {
+    pub mode: String,
+    /// mGPUC per hour (fixed price, and the market mode's starting price).
+    pub price_per_hour: i64,
+    pub min_price: i64,
+    pub max_price: i64,
+    pub drift_pct: u32,
+    #[serde(with = "humantime_serde_compat")]
+    pub interval: Duration,
+}
+
+/// How jobs run in Docker, and the limits every job gets (a job spec may ask for less).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DockerConfig {
+    /// Docker endpoint (`unix:///path/docker.sock`, `tcp://...`); default: `DOCKER_HOST`, else
+    /// the default socket.
+    pub host: Option<String>,
+    /// `uid:gid` the job runs as (never root).
+    pub user: String,
+    pub memory_mib: u64,
+    /// CPU limit in thousandths of a core.
+    pub cpu_millis: u64,
+    pub pids_limit: i64,
+    /// Size of the tmpfs scratch at /tmp.
+    pub tmpfs_mib: u64,
+    /// Per-job log cap; output beyond it is dropped (and the log says so).
+    pub log_cap_bytes: u64,
+    /// Between SIGTERM and SIGKILL when a job is stopped at its deadline.
+    #[serde(with = "humantime_serde_compat")]
+    pub stop_grace: Duration,
+    /// Pull an image that the daemon lacks (needs a reachable registry).
+    pub pull: bool,
+    /// The listing offers network egress: jobs get the default bridge network instead of none.
+    pub egress: bool,
+    /// Request GPUs from the daemon (NVIDIA container runtime needed).
+    pub gpus: bool,
+    /// OCI runtime for job containers (e.g. `nvidia`, `runsc`); default: the daemon's.
+    pub oci_runtime: Option<String>,
+    /// Largest image tarball accepted by `POST .../image` (`docker load`).
+    pub max_image_mib: u64,
+    /// Usage samples are taken this often.
+    #[serde(with = "humantime_serde_compat")]
+    pub sample_interval: Duration,
+    /// Largest results archive served (the output directory as tar).
+    pub max_results_mib: u64,
+}
+
+/// The GPU spec used when NVML is unavailable (and NVML switch).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GpuConfig {
+    /// Try NVML (libnvidia-ml) for detection and metrics.
+    pub nvml: bool,
+    pub model: String,
+    pub vram_mib: i64,
+    pub count: i64,
+    pub driver: String,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            listen: "127.0.0.1:8090".into(),
+            public_url: None,
+            state_dir: PathBuf::from(".dgcm/worker"),
+            node: "http://127.0.0.1:9053".into(),
+            node_api_key: None,
+            query_api: None,
+            network: "testnet".into(),
+            protocol: "devnet".into(),
+            gpuc_id: None,
+            provider_key_file: None,
+            provider_address: None,
+            eip12_dir: None,
+            fee_nanoerg: 1_100_000,
+            block_time: Duration::from_secs(120),
+            poll_interval: Duration::from_secs(5),
+            token_ttl: Duration::from_secs(3600),
+            nonce_ttl: Duration::from_secs(300),
+            stop_margin_blocks: 2,
+            runtime: "docker".into(),
+            allow_process_runtime: false,
+            listing: ListingConfig::default(),
+            pricing: PricingConfig::default(),
+            docker: DockerConfig::default(),
+            gpu: GpuConfig::default(),
+        }
+    }
+}
+
+impl Default for ListingConfig {
+    fn default() -> Self {
+        ListingConfig {
+            enabled: true,
+            region: "unknown".into(),
+            collateral_per_hour: 0,
+            min_hours: 1,
+            max_hours: 24,
+            benchmark_score: 0,
+            stake: 0,
+            box_value: 2_000_000,
+        }
+    }
+}
+
+impl Default for PricingConfig {
+    fn default() -> Self {
+        PricingConfig {
+            mode: "fixed".into(),
+            price_per_hour: 1000,
+            min_price: 1,
+            max_price: i64::MAX / 1_000_000,
+            drift_pct: 10,
+            interval: Duration::from_secs(300),
+        }
+    }
+}
+
+impl Default for DockerConfig {
+    fn default() -> Self {
+        DockerConfig {
+            host: None,
+            user: "65534:65534".into(),
+            memory_mib: 4096,
+            cpu_millis: 2000,
+            pids_limit: 256,
+            tmpfs_mib: 256,
+            log_cap_bytes: 16 * 1024 * 1024,
+            stop_grace: Duration::from_secs(10),
+            pull: true,
+            egress: false,
+            gpus: false,
+            oci_runtime: None,
+            max_image_mib: 2048,
+            sample_interval: Duration::from_secs(1),
+            max_results_mib: 1024,
+        }
+    }
+}
+
+impl Default for GpuConfig {
+    fn default() -> Self {
+        GpuConfig {
+            nvml: true,
+            model: "unknown".into(),
+            vram_mib: 0,
+            count: 1,
+            driver: String::new(),
+        }
+    }
+}
+
+/// The file's shape: everything under `[worker]`; other tables (`[devnet]`, `[api]`...) of a
+/// shared `dgcm.toml` are ignored.
+#[derive(Deserialize, Default)]
+struct FileShape {
+    #[serde(default)]
+    worker: WorkerConfig,
+}
+
+impl WorkerConfig {
+    /// Defaults < `file` (when given; it must exist) < `DGCM_WORKER__*` environment variables.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<WorkerConfig> {
+        let mut b = config::Config::builder();
+        if let Some(f) = file {
+            if !f.exists() {
+                bail!("--config: {} does not exist", f.display());
+            }
+            b = b.add_source(config::File::from(f).format(config::FileFormat::Toml));
+        }
+        b = b.add_source(
+            config::Environment::with_prefix("DGCM")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true),
+        );
+        let c = b.build().context("reading worker settings")?;
+        let shape: FileShape = c.try_deserialize().context("worker settings")?;
+        Ok(shape.worker)
+    }
+
+    /// Parses a TOML text (the `[worker]` table), without the environment.
+    pub fn from_toml(text: &str) -> anyhow::Result<WorkerConfig> {
+        let c = config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .build()
+            .context("worker settings")?;
+        let shape: FileShape = c.try_deserialize().context("worker settings")?;
+        Ok(shape.worker)
+    }
+
+    /// Checks every value; errors name the field and the reason.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.listen_addr()?;
+        self.network_prefix()?;
+        if self.protocol != "devnet" {
+            bail!(
+                "worker.protocol: {:?} is not a known deployment (only `devnet`)",
+                self.protocol
+            );
+        }
+        if let Some(id) = &self.gpuc_id {
+            if hex::decode(id).map(|b| b.len()) != Ok(32) {
+                bail!("worker.gpuc_id: {id:?} is not a 32-byte hex token id");
+            }
+        }
+        if !(self.node.starts_with("http://") || self.node.starts_with("https://")) {
+            bail!("worker.node: {:?} is not an http(s) URL", self.node);
+        }
+        if let Some(q) = &self.query_api {
+            if !(q.starts_with("http://") || q.starts_with("https://")) {
+                bail!("worker.query_api: {q:?} is not an http(s) URL");
+            }
+        }
+        if self.provider_key_file.is_some() && self.provider_address.is_some() {
+            bail!("worker.provider_key_file and worker.provider_address: give one, not both");
+        }
+        if self.block_time < Duration::from_millis(10) {
+            bail!("worker.block_time: too short (at least 10ms)");
+        }
+        if self.poll_interval < Duration::from_millis(10) {
+            bail!("worker.poll_interval: too short (at least 10ms)");
+        }
+        if self.token_ttl.is_zero() || self.nonce_ttl.is_zero() {
+            bail!("worker.token_ttl / worker.nonce_ttl: must be positive");
+        }
+        match self.runtime.as_str() {
+            "docker" => {}
+            "process" if self.allow_process_runtime => {}
+            "process" => bail!(
+                "worker.runtime: `process` runs jobs as plain child processes WITHOUT isolation \
+                 (no container, no network or filesystem confinement); it is for development and \
+                 the demo only. Set worker.allow_process_runtime = true (or \
+                 --allow-process-runtime) to accept that, or use `docker`"
+            ),
+            other => bail!("worker.runtime: {other:?} is not `docker` or `process`"),
+        }
+        let l = &self.listing;
+        if l.min_hours < 1 || l.max_hours < l.min_hours {
+            bail!("worker.listing.min_hours/max_hours: need 1 <= min_hours <= max_hours");
+        }
+        if l.collateral_per_hour < 0 {
+            bail!("worker.listing.collateral_per_hour: must be >= 0");
+        }
+        if l.region.len() > 64 {
+            bail!("worker.listing.region: longer than 64 bytes");
+        }
+        let p = &self.pricing;
+        match p.mode.as_str() {
+            "fixed" | "market" => {}
+            other => bail!("worker.pricing.mode: {other:?} is not `fixed` or `market`"),
+        }
+        if p.price_per_hour <= 0 {
+            bail!("worker.pricing.price_per_hour: must be > 0");
+        }
+        if p.min_price <= 0 || p.max_price < p.min_price {
+            bail!("worker.pricing.min_price/max_price: need 0 < min_price <= max_price");
+        }
+        if p.mode == "market" && self.query_api.is_none() {
+            bail!("worker.query_api: required by pricing.mode = \"market\"");
+        }
+        let d = &self.docker;
+        parse_user(&d.user)?;
+        if d.memory_mib < 4 {
+            bail!("worker.docker.memory_mib: at least 4");
+        }
+        if d.cpu_millis < 10 {
+            bail!("worker.docker.cpu_millis: at least 10");
+        }
+        if d.pids_limit < 1 {
+            bail!("worker.docker.pids_limit: at least 1");
+        }
+        if d.tmpfs_mib < 1 {
+            bail!("worker.docker.tmpfs_mib: at least 1");
+        }
+        if d.log_cap_bytes < 1024 {
+            bail!("worker.docker.log_cap_bytes: at least 1024");
+        }
+        if d.sample_interval < Duration::from_millis(100) {
+            bail!("worker.docker.sample_interval: at least 100ms");
+        }
+        if let Some(h) = &d.host {
+            if !(h.starts_with("unix://") || h.starts_with("tcp://") || h.starts_with("http://")) {
+                bail!("worker.docker.host: {h:?} is not unix://, tcp:// or http://");
+            }
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> anyhow::Result<std::net::SocketAddr> {
+        self.listen
+            .parse()
+            .with_context(|| format!("worker.listen: {:?} is not an address", self.listen))
+    }
+
+    pub fn network_prefix(&self) -> anyhow::Result<NetworkPrefix> {
+        match self.network.as_str() {
+            "mainnet" => Ok(NetworkPrefix::Mainnet),
+            "testnet" => Ok(NetworkPrefix::Testnet),
+            other => bail!("worker.network: {other:?} is not `mainnet` or `testnet`"),
+        }
+    }
+
+    pub fn eip12_dir(&self) -> PathBuf {
+        self.eip12_dir
+            .clone()
+            .unwrap_or_else(|| self.state_dir.join("eip12"))
+    }
+}
+
+/// `uid:gid` (numeric, uid not 0).
+pub fn parse_user(user: &str) -> anyhow::Result<(u32, u32)> {
+    let (u, g) = user
+        .split_once(':')
+        .with_context(|| format!("worker.docker.user: {user:?} is not uid:gid"))?;
+    let u: u32 = u
+        .parse()
+        .with_context(|| format!("worker.docker.user: uid {u:?} is not a number"))?;
+    let g: u32 = g
+        .parse()
+        .with_context(|| format!("worker.docker.user: gid {g:?} is not a number"))?;
+    if u == 0 {
+        bail!("worker.docker.user: jobs never run as root (uid 0)");
+    }
+    Ok((u, g))
+}
+
+/// Durations as humantime strings (`2s`, `5m`) in the TOML file and the environment.
+mod humantime_serde_compat {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text).map_err(|e| {
+            serde::de::Error::custom(format!("{text:?} is not a duration like 5s or 2m ({e})"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_defaults_and_errors_name_the_field() {
+        let c = WorkerConfig::from_toml(
+            "[worker]\nlisten = \"127.0.0.1:7000\"\nblock_time = \"2s\"\n[worker.docker]\nmemory_mib = 64\n",
+        )
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:7000");
+        assert_eq!(c.block_time, Duration::from_secs(2));
+        assert_eq!(c.docker.memory_mib, 64);
+        assert_eq!(c.docker.pids_limit, 256, "default kept");
+        c.validate().unwrap();
+
+        let e = format!(
+            "{:#}",
+            WorkerConfig::from_toml("[worker]\nlistn = \"x\"\n").unwrap_err()
+        );
+        assert!(e.contains("listn"), "{e}");
+        let e = format!(
+            "{:#}",
+            WorkerConfig::from_toml("[worker]\nblock_time = \"soon\"\n").unwrap_err()
+        );
+        assert!(e.contains("soon"), "{e}");
+
+        let mut c = WorkerConfig {
+            runtime: "process".into(),
+            ..Default::default()
+        };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("allow_process_runtime") && e.contains("WITHOUT isolation"),
+            "{e}"
+        );
+        c.allow_process_runtime = true;
+        c.validate().unwrap();
+
+        let c = WorkerConfig {
+            docker: DockerConfig {
+                user: "0:0".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("root"));
+        let c = WorkerConfig {
+            pricing: PricingConfig {
+                mode: "market".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("query_api"));
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        // The only test that touches DGCM_WORKER__* variables.
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("worker.toml");
+        std::fs::write(
+            &f,
+            "[worker]\nlisten = \"127.0.0.1:7001\"\n[worker.docker]\npids_limit = 9\n[devnet]\nwallets = 3\n",
+        )
+        .unwrap();
+        std::env::set_var("DGCM_WORKER__DOCKER__PIDS_LIMIT", "33");
+        std::env::set_var("DGCM_WORKER__TOKEN_TTL", "7s");
+        let c = WorkerConfig::load(Some(&f));
+        std::env::remove_var("DGCM_WORKER__DOCKER__PIDS_LIMIT");
+        std::env::remove_var("DGCM_WORKER__TOKEN_TTL");
+        let c = c.unwrap();
+        assert_eq!(c.listen, "127.0.0.1:7001");
+        assert_eq!(c.docker.pids_limit, 33);
+        assert_eq!(c.token_ttl, Duration::from_secs(7));
+        assert!(WorkerConfig::load(Some(&dir.path().join("missing.toml"))).is_err());
+    }
+}

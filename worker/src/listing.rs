@@ -1,0 +1,338 @@
+//! The provider's listing: created on first start, updated when its terms (or the price) change,
+//! withdrawn on request; all through the dgcm-contracts builders. Pricing is fixed, or follows
+//! the market: the median price of comparable listings (same GPU model) from the query API,
+//! clamped to the provider's bounds, applied when it drifts past `drift_pct`.
+
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context};
+use dgcm_contracts::listing::{Listing, ListingTerms};
+use dgcm_contracts::{build, Typed};
+use ergo_lib::ergo_chain_types::Digest32;
+use ergo_lib::ergotree_ir::chain::token::TokenId;
+
+use crate::chain::ChainCtx;
+use crate::config::WorkerConfig;
+use crate::gpu::GpuInfo;
+use crate::metering::Metrics;
+use crate::state::Store;
+
+/// What [`ListingManager::sync`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListingAction {
+    Created {
+        nft: String,
+        tx: String,
+    },
+    Updated {
+        tx: String,
+        price: i64,
+    },
+    Unchanged,
+    /// Created earlier but not visible yet (in flight, or waiting for an external wallet).
+    Pending {
+        nft: String,
+    },
+    Disabled,
+}
+
+pub struct ListingManager {
+    pub chain: Arc<ChainCtx>,
+    pub store: Arc<Store>,
+    pub cfg: WorkerConfig,
+    pub gpu: GpuInfo,
+    pub metrics: Arc<Metrics>,
+    http: reqwest::Client,
+}
+
+fn nft_hex(id: &TokenId) -> String {
+    hex::encode(dgcm_contracts::util::token_bytes(id))
+}
+
+/// Median of prices (the lower middle of an even count); `None` when empty.
+pub fn median(mut prices: Vec<i64>) -> Option<i64> {
+    if prices.is_empty() {
+        return None;
+    }
+    prices.sort_unstable();
+    let n = prices.len();
+    Some(if n % 2 == 1 {
+        prices[n / 2]
+    } else {
+        (prices[n / 2 - 1] + prices[n / 2]) / 2
+    })
+}
+
+/// The market price rule: the median clamped to `[min, max]`, applied only when it differs from
+/// `current` by more than `drift_pct` percent.
+pub fn market_decision(
+    current: i64,
+    median: Option<i64>,
+    min: i64,
+    max: i64,
+    drift_pct: u32,
+) -> i64 {
+    let Some(m) = median else {
+        return current;
+    };
+    let target = m.clamp(min, max);
+    let diff = (target - current).unsigned_abs() as u128 * 100;
+    if diff > current.unsigned_abs() as u128 * drift_pct as u128 {
+        target
+    } else {
+        current
+    }
+}
+
+impl ListingManager {
+    pub fn new(
+        chain: Arc<ChainCtx>,
+        store: Arc<Store>,
+        cfg: WorkerConfig,
+        gpu: GpuInfo,
+        metrics: Arc<Metrics>,
+    ) -> ListingManager {
+        ListingManager {
+            chain,
+            store,
+            cfg,
+            gpu,
+            metrics,
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        self.cfg
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.cfg.listen))
+    }
+
+    /// The listing we want published at `price` (the NFT is filled in by the builder or kept).
+    pub fn desired(&self, price: i64, nft: TokenId, stake: u64, value: u64) -> Listing {
+        let l = &self.cfg.listing;
+        Listing {
+            value,
+            nft,
+            stake,
+            provider: self.chain.pk().clone(),
+            terms: ListingTerms {
+                price_per_hour: price,
+                collateral_per_hour: l.collateral_per_hour,
+                min_hours: l.min_hours,
+                max_hours: l.max_hours,
+                vram_mib: self.gpu.vram_mib,
+                gpu_count: self.gpu.count,
+                benchmark_score: l.benchmark_score,
+            },
+            model: self.gpu.model.clone(),
+            region: l.region.clone(),
+            endpoint: self.endpoint(),
+        }
+    }
+
+    /// Our listing box (mempool first), when the state names one and it is unspent.
+    pub async fn current(&self) -> anyhow::Result<Option<Typed<Listing>>> {
+        let Some(nft) = self.store.read(|s| s.listing_nft.clone()) else {
+            return Ok(None);
+        };
+        let id: TokenId = Digest32::try_from(nft.clone())
+            .map(TokenId::from)
+            .map_err(|e| anyhow!("state listing_nft {nft:?}: {e}"))?;
+        let c = &self.chain.contracts;
+        let mut candidates = self
+            .chain
+            .client
+            .unconfirmed_outputs_by_token(&id)
+            .await
+            .unwrap_or_default();
+        if candidates.is_empty() {
+            candidates = self
+                .chain
+                .client
+                .unspent_boxes_by_token(&id, 0, 10)
+                .await
+                .unwrap_or_default();
+        }
+        for b in candidates {
+            if c.kind_of(&b.ergo_tree) == Some(dgcm_contracts::Kind::Listing) {
+                // A mempool output may already be spent in the mempool: make sure it is not.
+                let spent = self
+                    .chain
+                    .client
+                    .unconfirmed_input_by_box(&b.box_id())
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some();
+                if spent {
+                    continue;
+                }
+                if let Ok(t) = Typed::parse(c, b) {
+                    return Ok(Some(t));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The price to publish now.
+    pub async fn price(&self, current: Option<i64>) -> i64 {
+        let p = &self.cfg.pricing;
+        let cur = current
+            .unwrap_or(p.price_per_hour)
+            .clamp(p.min_price, p.max_price);
+        if p.mode != "market" {
+            return p.price_per_hour;
+        }
+        match self.market_median().await {
+            Ok(m) => market_decision(cur, m, p.min_price, p.max_price, p.drift_pct),
+            Err(e) => {
+                tracing::warn!(error = %e, "market price unavailable; keeping {cur}");
+                cur
+            }
+        }
+    }
+
+    /// Median price of the other available listings of the same GPU model.
+    pub async fn market_median(&self) -> anyhow::Result<Option<i64>> {
+        let base = self
+            .cfg
+            .query_api
+            .as_deref()
+            .context("worker.query_api is not set")?;
+        let ours = self
+            .store
+            .read(|s| s.listing_nft.clone())
+            .unwrap_or_default();
+        let v: serde_json::Value = self
+            .http
+            .get(format!("{}/api/v1/listings", base.trim_end_matches('/')))
+            .query(&[("model", self.gpu.model.as_str()), ("limit", "1000")])
+            .send()
+            .await
+            .context("query API")?
+            .error_for_status()
+            .context("query API")?
+            .json()
+            .await
+            .context("query API reply")?;
+        let prices: Vec<i64> = v["items"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|l| l["listing_nft"].as_str() != Some(ours.as_str()))
+                    .filter_map(|l| l["price_per_hour"].as_i64())
+                    .filter(|p| *p > 0)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(median(prices))
+    }
+
+    /// Creates the listing when there is none, updates it when terms or price changed.
+    pub async fn sync(&self) -> anyhow::Result<ListingAction> {
+        if !self.cfg.listing.enabled {
+            return Ok(ListingAction::Disabled);
+        }
+        let c = &self.chain.contracts;
+        let cur = self.current().await?;
+        let height = self.chain.build_height().await?;
+        match cur {
+            None => {
+                if let Some(nft) = self.store.read(|s| s.listing_nft.clone()) {
+                    return Ok(ListingAction::Pending { nft });
+                }
+                let price = self.price(None).await;
+                let l = &self.cfg.listing;
+                let funding = self.chain.funding(l.box_value, l.stake).await?;
+                let nft: TokenId = funding
+                    .first()
+                    .map(|b| b.box_id().into())
+                    .context("no funding box")?;
+                let want = self.desired(price, nft, l.stake, l.box_value);
+                let plan = build::list_listing(c, &want, height, &self.chain.executor(funding))
+                    .map_err(|e| anyhow!("worker.listing: {e}"))?;
+                let tx = self.chain.execute("listing-create", plan).await?;
+                let nft = nft_hex(&nft);
+                self.store.update(|s| {
+                    s.listing_nft = Some(nft.clone());
+                    s.listing_price = Some(price);
+                })?;
+                self.metrics.listing_price.set(price);
+                tracing::info!(%nft, %tx, price, "listing created");
+                Ok(ListingAction::Created { nft, tx })
+            }
+            Some(cur) => {
+                let price = self.price(Some(cur.v.terms.price_per_hour)).await;
+                let want = self.desired(price, cur.v.nft, cur.v.stake, cur.v.value);
+                self.metrics.listing_price.set(cur.v.terms.price_per_hour);
+                if want.terms == cur.v.terms
+                    && want.model == cur.v.model
+                    && want.region == cur.v.region
+                    && want.endpoint == cur.v.endpoint
+                {
+                    return Ok(ListingAction::Unchanged);
+                }
+                let funding = self.chain.funding(0, 0).await?;
+                let plan =
+                    build::update_listing(c, &cur, &want, height, &self.chain.executor(funding))
+                        .map_err(|e| anyhow!("worker.listing: {e}"))?;
+                let tx = self.chain.execute("listing-update", plan).await?;
+                self.store.update(|s| s.listing_price = Some(price))?;
+                self.metrics.listing_price.set(price);
+                tracing::info!(%tx, price, "listing updated");
+                Ok(ListingAction::Updated { tx, price })
+            }
+        }
+    }
+
+    /// Withdraws the listing (burns its NFT; the stake returns to the provider).
+    pub async fn withdraw(&self) -> anyhow::Result<String> {
+        let cur = self
+            .current()
+            .await?
+            .context("no listing to withdraw (none recorded in the state, or not on chain)")?;
+        let height = self.chain.build_height().await?;
+        let funding = self.chain.funding(0, 0).await?;
+        let plan = build::withdraw_listing(
+            &self.chain.contracts,
+            &cur,
+            height,
+            &self.chain.executor(funding),
+        )
+        .map_err(|e| anyhow!("withdraw listing: {e}"))?;
+        let tx = self.chain.execute("listing-withdraw", plan).await?;
+        self.store.update(|s| {
+            s.listing_nft = None;
+            s.listing_price = None;
+        })?;
+        tracing::info!(%tx, "listing withdrawn");
+        Ok(tx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn market_rule() {
+        assert_eq!(median(vec![]), None);
+        assert_eq!(median(vec![5, 1, 3]), Some(3));
+        assert_eq!(median(vec![4, 1, 3, 2]), Some(2));
+        // within the drift: unchanged
+        assert_eq!(market_decision(1000, Some(1050), 1, 5000, 10), 1000);
+        // past the drift: the median
+        assert_eq!(market_decision(1000, Some(1200), 1, 5000, 10), 1200);
+        // clamped to the bounds
+        assert_eq!(market_decision(1000, Some(9000), 1, 1500, 10), 1500);
+        assert_eq!(market_decision(1000, Some(10), 800, 1500, 10), 800);
+        // no market: unchanged
+        assert_eq!(market_decision(1000, None, 1, 5000, 10), 1000);
+    }
+}

@@ -1,0 +1,131 @@
+//! Where jobs run: [`docker::DockerRuntime`] (isolated containers through bollard; the default
+//! and the only runtime for real renters) or [`process::ProcessRuntime`] (plain child processes
+//! with rlimits; development and demo only, refused unless explicitly allowed).
+//!
+//! Both have the same shape: `start` creates the job and begins copying its output into the
+//! job's [`LogSink`]; the returned handle's `wait` samples usage, enforces the stop time
+//! (SIGTERM, grace, SIGKILL) and returns the [`Outcome`].
+
+pub mod docker;
+pub mod process;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{mpsc, Mutex, Notify};
+
+use crate::jobspec::JobSpec;
+use crate::metering::{LogSink, UsageSample};
+
+/// The limits a job runs under (the worker's, lowered by the job spec's requests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub memory_bytes: i64,
+    pub cpu_millis: u64,
+    pub pids: i64,
+    pub tmpfs_mib: u64,
+    pub gpus: u32,
+    pub egress: bool,
+}
+
+/// Everything a runtime needs to run one job.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub lease_id: String,
+    pub spec: JobSpec,
+    pub limits: Limits,
+    /// Mounted read-write at `/output` (docker) or the working directory (process).
+    pub output_dir: PathBuf,
+    /// When the job is stopped if still running.
+    pub stop_at: SystemTime,
+    /// SIGTERM → SIGKILL delay at the stop time.
+    pub stop_grace: Duration,
+    /// Usage sample period.
+    pub sample_every: Duration,
+    /// Notified to stop the job now (same sequence as at the stop time).
+    pub stop_now: Arc<Notify>,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Exited(i64),
+    OomKilled,
+    DeadlineKilled,
+    /// The runtime lost the job or failed while running it.
+    Failed(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The image is not available (not present, pull failed or disabled).
+    #[error("image: {0}")]
+    Image(String),
+    /// The spec cannot run here (names the field).
+    #[error("{field}: {reason}")]
+    Spec { field: String, reason: String },
+    #[error("runtime: {0}")]
+    Runtime(String),
+}
+
+/// A job's log, shared by the output pump and the worker's own notes.
+pub type SharedSink = Arc<Mutex<LogSink>>;
+
+/// A sample channel: the runtime sends, the job manager writes the usage file and metrics.
+pub type SampleTx = mpsc::UnboundedSender<UsageSample>;
+
+/// The configured runtime (one per worker: the size difference does not matter).
+#[allow(clippy::large_enum_variant)]
+pub enum Runtime {
+    Docker(docker::DockerRuntime),
+    Process(process::ProcessRuntime),
+}
+
+/// A started job.
+pub enum Running {
+    Docker(docker::DockerJob),
+    Process(process::ProcessJob),
+}
+
+impl Running {
+    /// Container id or process id, as recorded in the job's state.
+    pub fn handle(&self) -> String {
+        match self {
+            Running::Docker(j) => j.id.clone(),
+            Running::Process(p) => p.pid.to_string(),
+        }
+    }
+}
+
+impl Runtime {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Runtime::Docker(_) => "docker",
+            Runtime::Process(_) => "process",
+        }
+    }
+
+    /// Makes sure the job's image can run (docker: present, or pulled when allowed).
+    pub async fn prepare(&self, spec: &JobSpec) -> Result<(), RunError> {
+        match self {
+            Runtime::Docker(d) => d.ensure_image(&spec.image).await,
+            Runtime::Process(p) => p.check(spec),
+        }
+    }
+
+    pub async fn start(&self, req: &RunRequest, sink: SharedSink) -> Result<Running, RunError> {
+        match self {
+            Runtime::Docker(d) => d.start(req, sink).await.map(Running::Docker),
+            Runtime::Process(p) => p.start(req, sink).await.map(Running::Process),
+        }
+    }
+
+    pub async fn wait(&self, job: Running, req: &RunRequest, samples: SampleTx) -> Outcome {
+        match (self, job) {
+            (Runtime::Docker(d), Running::Docker(j)) => d.wait(j, req, samples).await,
+            (Runtime::Process(p), Running::Process(j)) => p.wait(j, req, samples).await,
+            _ => Outcome::Failed("runtime mismatch".into()),
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Consumer auth over HTTP against a worker on a devnet with two real leases (A for consumer A,
+//! B for consumer B, both on the worker's own listing). These run without Docker: the worker
+//! uses the (explicitly allowed) process runtime, which auth does not touch.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use dgcm_chain::wallet::Signer;
+
+async fn m(ttl: Duration) -> Market {
+    market(sh("echo a"), sh("echo b"), |c| {
+        c.runtime = "process".into();
+        c.allow_process_runtime = true;
+        c.token_ttl = ttl;
+    })
+    .await
+}
+
+fn reason(v: &serde_json::Value) -> &str {
+    v["reason"].as_str().unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_valid_signature_gets_a_lease_scoped_token() {
+    let m = m(Duration::from_secs(3600)).await;
+    let token = m.token(&m.lease_a, &m.consumer_a).await;
+    let (s, v) = m
+        .get_json(&format!("/v1/leases/{}/job", m.lease_a), &token)
+        .await;
+    assert_eq!(
+        (s, reason(&v)),
+        (404, "no_job"),
+        "authorised, no job yet: {v}"
+    );
+    // Without a token.
+    let (s, v) = m
+        .get_json(&format!("/v1/leases/{}/job", m.lease_a), "")
+        .await;
+    assert_eq!((s, reason(&v)), (401, "missing_token"), "{v}");
+    let (s, v) = m
+        .get_json(&format!("/v1/leases/{}/job", m.lease_a), "made-up")
+        .await;
+    assert_eq!((s, reason(&v)), (401, "unknown_token"), "{v}");
+    m.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_forged_signature_is_refused() {
+    let m = m(Duration::from_secs(3600)).await;
+    let (nonce, msg) = m.challenge(&m.lease_a).await;
+    let mut sig = m.consumer_a.sign_message(msg.as_bytes()).unwrap();
+    sig[7] ^= 0x55;
+    let (s, v) = m
+        .post(
+            "/v1/auth/token",
+            serde_json::json!({"lease_id": m.lease_a, "nonce": nonce, "signature": hex::encode(&sig)}),
+        )
+        .await;
+    assert_eq!((s, reason(&v)), (401, "bad_signature"), "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("consumer key"),
+        "{v}"
+    );
+    // A signature of another message (right key) is refused as well.
+    let (nonce, _) = m.challenge(&m.lease_a).await;
+    let sig = m.consumer_a.sign_message(b"something else").unwrap();
+    let (s, v) = m
+        .post(
+            "/v1/auth/token",
+            serde_json::json!({"lease_id": m.lease_a, "nonce": nonce, "signature": hex::encode(&sig)}),
+        )
+        .await;
+    assert_eq!((s, reason(&v)), (401, "bad_signature"), "{v}");
+    // Garbage is a 400 naming the field.
+    let (nonce, _) = m.challenge(&m.lease_a).await;
+    let (s, v) = m
+        .post(
+            "/v1/auth/token",
+            serde_json::json!({"lease_id": m.lease_a, "nonce": nonce, "signature": "zz"}),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().starts_with("signature:"),
+        "{v}"
+    );
+    m.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_another_leases_key_is_refused() {
+    let m = m(Duration::from_secs(3600)).await;
+    // Consumer B's key (a real lease holder, but of lease B) on lease A.
+    let (s, v) = m.token_with(&m.lease_a, &m.consumer_b).await;
+    assert_eq!((s, reason(&v)), (401, "bad_signature"), "{v}");
+    // The provider's own key is no consumer key either.
+    let (s, v) = m.token_with(&m.lease_a, &m.provider).await;
+    assert_eq!((s, reason(&v)), (401, "bad_signature"), "{v}");
+    // A stranger.
+    let stranger = Signer::from_secret_hex(&"42".repeat(32)).unwrap();
+    let (s, v) = m.token_with(&m.lease_b, &stranger).await;
+    assert_eq!((s, reason(&v)), (401, "bad_signature"), "{v}");
+    // A nonce issued for lease B, used for lease A, is refused (and spent).
+    let (nonce, msg) = m.challenge(&m.lease_b).await;
+    let sig = m.consumer_b.sign_message(msg.as_bytes()).unwrap();
+    let (s, v) = m
+        .post(
+            "/v1/auth/token",
+            serde_json::json!({"lease_id": m.lease_a, "nonce": nonce, "signature": hex::encode(sig)}),
+        )
+        .await;
+    assert_eq!((s, reason(&v)), (403, "nonce_other_lease"), "{v}");
+    // Challenges for what is not our open lease.
+    let (s, v) = m
+        .post(
+            "/v1/auth/challenge",
+            serde_json::json!({"lease_id": "00".repeat(32)}),
+        )
+        .await;
+    assert_eq!((s, reason(&v)), (404, "lease_not_found"), "{v}");
+    let (s, v) = m
+        .post("/v1/auth/challenge", serde_json::json!({"lease_id": "xyz"}))
+        .await;
+    assert_eq!(s, 400, "{v}");
+    let (s, v) = m
+        .post("/v1/auth/challenge", serde_json::json!({"lease": "x"}))
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("lease"), "{v}");
+    m.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_expired_token_is_refused() {
+    let m = m(Duration::from_secs(1)).await;
+    let token = m.token(&m.lease_a, &m.consumer_a).await;
+    let path = format!("/v1/leases/{}/job", m.lease_a);
+    let (s, _) = m.get_json(&path, &token).await;
+    assert_eq!(s, 404, "valid at first (no job yet)");
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let (s, v) = m.get_json(&path, &token).await;
+    assert_eq!((s, reason(&v)), (401, "token_expired"), "{v}");
+    m.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_replayed_nonce_is_refused() {
+    let m = m(Duration::from_secs(3600)).await;
+    let (nonce, msg) = m.challenge(&m.lease_a).await;
+    let sig = hex::encode(m.consumer_a.sign_message(msg.as_bytes()).unwrap());
+    let body = serde_json::json!({"lease_id": m.lease_a, "nonce": nonce, "signature": sig});
+    let (s, v) = m.post("/v1/auth/token", body.clone()).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = m.post("/v1/auth/token", body).await;
+    assert_eq!((s, reason(&v)), (401, "nonce_replayed"), "{v}");
+    // A failed attempt spends the nonce too.
+    let (nonce, msg) = m.challenge(&m.lease_a).await;
+    let good = hex::encode(m.consumer_a.sign_message(msg.as_bytes()).unwrap());
+    let bad = hex::encode(m.consumer_b.sign_message(msg.as_bytes()).unwrap());
+    let (s, _) = m
+        .post(
+            "/v1/auth/token",
+            serde_json::json!({"lease_id": m.lease_a, "nonce": nonce, "signature": bad}),
+        )
+        .await;
+    assert_eq!(s, 401);
+    let (s, v) = m
+        .post(
+            "/v1/auth/token",
+            serde_json::json!({"lease_id": m.lease_a, "nonce": nonce, "signature": good}),
+        )
+        .await;
+    assert_eq!((s, reason(&v)), (401, "nonce_replayed"), "{v}");
+    let (s, v) = m
+        .post(
+            "/v1/auth/token",
+            serde_json::json!({"lease_id": m.lease_a, "nonce": "ab".repeat(32), "signature": good}),
+        )
+        .await;
+    assert_eq!((s, reason(&v)), (401, "unknown_nonce"), "{v}");
+    m.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_token_of_lease_a_on_lease_b_is_forbidden() {
+    let m = m(Duration::from_secs(3600)).await;
+    let token_a = m.token(&m.lease_a, &m.consumer_a).await;
+    for path in ["job", "logs", "logs/download", "usage", "results"] {
+        let (s, v) = m
+            .get_json(&format!("/v1/leases/{}/{path}", m.lease_b), &token_a)
+            .await;
+        assert_eq!((s, reason(&v)), (403, "wrong_lease"), "{path}: {v}");
+        assert!(v["detail"].as_str().unwrap().contains(&m.lease_a), "{v}");
+    }
+    let (s, v) = m.submit(&m.lease_b, &token_a, &m.spec_b).await;
+    assert_eq!((s, reason(&v)), (403, "wrong_lease"), "{v}");
+    m.stop().await;
+}

@@ -1,0 +1,476 @@
+//! Shared test helpers: the real Docker daemon (or a loud skip), job managers on a temporary
+//! state directory, and a devnet market with a running worker, its listing and matched leases.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dgcm_chain::wallet::Signer;
+use dgcm_chain::NodeClient;
+use dgcm_contracts::codec::candidate;
+use dgcm_contracts::lease::Lease;
+use dgcm_contracts::listing::Listing;
+use dgcm_contracts::order::{Order, OrderTerms};
+use dgcm_contracts::util::tokens;
+use dgcm_contracts::{build, Contracts, Executor, Kind, TxDraft, TxPlan, Typed};
+use dgcm_devnet::{Devnet, DevnetConfig, RunningDevnet};
+use dgcm_worker::jobs::JobManager;
+use dgcm_worker::state::{now_ms, JobRecord, LeaseRecord};
+use dgcm_worker::{job_spec_hash, JobSpec, RunningWorker, WorkerConfig};
+use ergo_lib::ergotree_ir::chain::ergo_box::ErgoBox;
+use ergo_lib::ergotree_ir::chain::token::TokenId;
+
+pub const IMAGE_DEFAULT: &str = "dgcm/busybox:test";
+
+pub fn image() -> String {
+    std::env::var("DGCM_TEST_IMAGE").unwrap_or_else(|_| IMAGE_DEFAULT.into())
+}
+
+fn require_docker() -> bool {
+    std::env::var("DGCM_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
+}
+
+/// The daemon of `DOCKER_HOST` (or the default socket) with the test image, or `None` after a
+/// loud message (a failure instead with `DGCM_REQUIRE_DOCKER=1`).
+pub async fn docker(test: &str) -> Option<bollard::Docker> {
+    let why = match dgcm_worker::runtime::docker::connect(None).await {
+        Ok(d) => match d.inspect_image(&image()).await {
+            Ok(_) => return Some(d),
+            Err(e) => format!(
+                "image {} is missing ({e}); `eval \"$(bash worker/ci-docker.sh)\"` builds it",
+                image()
+            ),
+        },
+        Err(e) => format!(
+            "no Docker daemon at {} ({e}); `eval \"$(bash worker/ci-docker.sh)\"` starts one",
+            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "the default socket".into())
+        ),
+    };
+    if require_docker() {
+        panic!("{test}: DGCM_REQUIRE_DOCKER=1 but {why}");
+    }
+    // Straight to the stream, past the test harness's capture: a skip must be seen.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n!!!!!!!!!! SKIPPED {test}: {why} (set DGCM_REQUIRE_DOCKER=1 to fail instead) !!!!!!!!!!\n"
+    );
+    None
+}
+
+/// A worker config on `dir` with small, fast limits.
+pub fn config(dir: &Path) -> WorkerConfig {
+    let mut c = WorkerConfig {
+        state_dir: dir.to_path_buf(),
+        block_time: Duration::from_millis(500),
+        stop_margin_blocks: 0,
+        ..Default::default()
+    };
+    c.docker.memory_mib = 64;
+    c.docker.pids_limit = 64;
+    c.docker.cpu_millis = 500;
+    c.docker.tmpfs_mib = 16;
+    c.docker.stop_grace = Duration::from_secs(1);
+    c.docker.sample_interval = Duration::from_millis(200);
+    c.docker.pull = false;
+    c.gpu.nvml = false;
+    c
+}
+
+pub fn spec(command: &[&str]) -> JobSpec {
+    JobSpec {
+        image: image(),
+        command: command.iter().map(|s| s.to_string()).collect(),
+        env: Default::default(),
+        resources: Default::default(),
+    }
+}
+
+pub fn sh(script: &str) -> JobSpec {
+    spec(&["sh", "-c", script])
+}
+
+/// A lease record (no chain) for `spec`, whose deadline is `secs` from now.
+pub fn lease_for(spec: &JobSpec, secs: u64) -> LeaseRecord {
+    let id = hex::encode(dgcm_contracts::util::blake2b256(
+        format!("test/{}/{}", now_ms(), rand_u64()).as_bytes(),
+    ));
+    LeaseRecord {
+        lease_id: id,
+        consumer_pk: String::new(),
+        hours: 1,
+        start_height: 0,
+        deadline_height: 1_000_000,
+        job_spec_hash: hex::encode(job_spec_hash(spec)),
+        deadline_ms: now_ms() + secs * 1000,
+    }
+}
+
+fn rand_u64() -> u64 {
+    use rand::RngCore;
+    rand::rngs::OsRng.next_u64()
+}
+
+/// Waits until the job has finished (or `timeout`); returns its record and log.
+pub async fn finished(
+    jm: &Arc<JobManager>,
+    lease_id: &str,
+    timeout: Duration,
+) -> (JobRecord, String) {
+    let t0 = Instant::now();
+    loop {
+        if let Some(j) = jm.job(lease_id) {
+            if j.status.finished() && !jm.running().contains(&lease_id.to_string()) {
+                let log = std::fs::read_to_string(jm.log_path(lease_id)).unwrap_or_default();
+                return (j, log);
+            }
+        }
+        assert!(
+            t0.elapsed() < timeout,
+            "job {lease_id} did not finish within {timeout:?}: {:?}\nlog: {}",
+            jm.job(lease_id),
+            std::fs::read_to_string(jm.log_path(lease_id)).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Submits `spec` on a fresh lease with a deadline `secs` away and waits for the end.
+pub async fn run(jm: &Arc<JobManager>, spec: JobSpec, secs: u64) -> (JobRecord, String) {
+    let lease = lease_for(&spec, secs);
+    jm.submit(&lease, spec).await.expect("job accepted");
+    finished(jm, &lease.lease_id, Duration::from_secs(secs + 30)).await
+}
+
+// ------------------------------------------------------------------------------ devnet market
+
+pub const ERG: u64 = 1_000_000_000;
+
+pub struct Market {
+    pub devnet: RunningDevnet,
+    pub node: NodeClient,
+    pub contracts: Contracts,
+    pub worker: RunningWorker,
+    pub provider: Signer,
+    pub consumer_a: Signer,
+    pub consumer_b: Signer,
+    pub spec_a: JobSpec,
+    pub spec_b: JobSpec,
+    pub lease_a: String,
+    pub lease_b: String,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+}
+
+pub async fn mine(url: &str, blocks: u32) {
+    let r = reqwest::Client::new()
+        .post(format!("{url}/devnet/mine"))
+        .json(&serde_json::json!({"blocks": blocks}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+pub async fn sign_submit(node: &NodeClient, signer: &Signer, plan: TxPlan) -> String {
+    let ctx = node.state_context().await.unwrap();
+    let tx = signer
+        .sign(plan.unsigned, plan.inputs, plan.data_inputs, &ctx)
+        .unwrap();
+    String::from(node.submit_transaction(&tx).await.unwrap())
+}
+
+async fn exec_of(node: &NodeClient, s: &Signer) -> Executor {
+    Executor {
+        funding: node.unspent_boxes_by_tree(&s.tree, true).await.unwrap(),
+        change: s.tree.clone(),
+        fee: 1_100_000,
+    }
+}
+
+async fn height(node: &NodeClient) -> u32 {
+    node.info().await.unwrap().full_height.unwrap_or(0)
+}
+
+/// Our listing box, once on chain.
+async fn listing_box(node: &NodeClient, c: &Contracts, nft: &TokenId) -> Typed<Listing> {
+    let t0 = Instant::now();
+    loop {
+        let boxes: Vec<ErgoBox> = node
+            .unspent_boxes_by_token(nft, 0, 10)
+            .await
+            .unwrap_or_default();
+        if let Some(b) = boxes
+            .into_iter()
+            .find(|b| c.kind_of(&b.ergo_tree) == Some(Kind::Listing))
+        {
+            return Typed::parse(c, b).unwrap();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "listing never appeared"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A consumer's order for `spec` matched against the worker's listing: the lease id.
+async fn lease(m: &MarketParts, consumer: &Signer, spec: &JobSpec, nft: TokenId) -> String {
+    let c = &m.contracts;
+    let node = &m.node;
+    let h = height(node).await + 1;
+    let order = Order {
+        value: 20_000_000,
+        budget: 2000,
+        consumer: consumer.pk.clone(),
+        terms: OrderTerms {
+            max_price_per_hour: 1200,
+            hours: 1,
+            min_vram_mib: 16000,
+            min_gpu_count: 1,
+            min_benchmark_score: 0,
+            expiry_height: h as i64 + 500,
+            matcher_fee_cap: 3_000_000,
+            lease_exec_fee_cap: 1_500_000,
+        },
+        listing: Some(nft),
+        model: None,
+        region: None,
+        job_spec_hash: job_spec_hash(spec).to_vec(),
+    };
+    let plan = build::place_order(c, &order, h, &exec_of(node, consumer).await).unwrap();
+    let tx = sign_submit(node, consumer, plan).await;
+    mine(&m.url, 1).await;
+    let order_box = node
+        .unspent_boxes_by_tree(&c.order, false)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|b| String::from(b.transaction_id) == tx)
+        .expect("order box");
+    let order: Typed<Order> = Typed::parse(c, order_box).unwrap();
+    let listing = listing_box(node, c, &nft).await;
+    let h = height(node).await + 1;
+    let plan =
+        build::match_order(c, &order, &listing, h, &exec_of(node, &m.matcher).await).unwrap();
+    let tx = sign_submit(node, &m.matcher, plan).await;
+    mine(&m.url, 1).await;
+    let lease_box = node
+        .unspent_boxes_by_tree(&c.lease, false)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|b| String::from(b.transaction_id) == tx)
+        .expect("lease box");
+    let _l: Typed<Lease> = Typed::parse(c, lease_box.clone()).unwrap();
+    hex::encode(lease_box.box_id().as_ref())
+}
+
+struct MarketParts {
+    url: String,
+    node: NodeClient,
+    contracts: Contracts,
+    matcher: Signer,
+}
+
+/// A devnet, a GPUC stand-in minted for the test, a worker (with `tweak` applied to its config)
+/// that lists itself, and two leases on its listing: A (consumer A, `spec_a`) and B
+/// (consumer B, `spec_b`).
+pub async fn market(
+    spec_a: JobSpec,
+    spec_b: JobSpec,
+    tweak: impl FnOnce(&mut WorkerConfig),
+) -> Market {
+    let devnet = dgcm_devnet::start(
+        Devnet::new(DevnetConfig::default()).unwrap(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let url = devnet.url();
+    let node = NodeClient::connect(&url).unwrap();
+    mine(&url, 1).await;
+    let w = |i| Signer::from_secret_hex(&dgcm_devnet::genesis::test_wallet(i).secret_hex).unwrap();
+    let (provider, consumer_a, consumer_b, matcher) = (w(0), w(1), w(3), w(2));
+
+    // Mint the GPUC stand-in: id = the first input's id; shares for the provider and consumers.
+    let funding = node
+        .unspent_boxes_by_tree(&consumer_a.tree, true)
+        .await
+        .unwrap();
+    let gpuc: TokenId = funding[0].box_id().into();
+    let h = height(&node).await + 1;
+    let mut d = TxDraft::new(h);
+    for (tree, n) in [
+        (&provider.tree, 100_000u64),
+        (&consumer_a.tree, 100_000),
+        (&consumer_b.tree, 100_000),
+    ] {
+        d.outputs
+            .push(candidate("mint", tree.clone(), ERG, tokens(&[(gpuc, n)]), vec![], h).unwrap());
+    }
+    let plan = d
+        .finish(&Executor {
+            funding: vec![funding[0].clone()],
+            change: consumer_a.tree.clone(),
+            fee: 1_100_000,
+        })
+        .unwrap();
+    sign_submit(&node, &consumer_a, plan).await;
+    mine(&url, 1).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("provider.key");
+    std::fs::write(&key, &dgcm_devnet::genesis::test_wallet(0).secret_hex).unwrap();
+    let mut cfg = config(&dir.path().join("state"));
+    cfg.listen = "127.0.0.1:0".into();
+    cfg.public_url = Some("http://worker.test:8090".into());
+    cfg.node = url.clone();
+    cfg.gpuc_id = Some(hex::encode(dgcm_contracts::util::token_bytes(&gpuc)));
+    cfg.provider_key_file = Some(key);
+    cfg.poll_interval = Duration::from_millis(200);
+    cfg.block_time = Duration::from_secs(2);
+    cfg.listing.region = "eu-test".into();
+    cfg.listing.stake = 10_000;
+    cfg.listing.collateral_per_hour = 100;
+    cfg.pricing.price_per_hour = 1000;
+    cfg.gpu.model = "RTX 4090".into();
+    cfg.gpu.vram_mib = 24576;
+    tweak(&mut cfg);
+    let contracts = dgcm_worker::chain::contracts(&cfg).unwrap();
+    let worker = dgcm_worker::start(cfg).await.expect("worker starts");
+
+    // The worker lists itself on its first tick.
+    let t0 = Instant::now();
+    let nft = loop {
+        if let Some(n) = worker.worker.store.read(|s| s.listing_nft.clone()) {
+            break n;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the worker did not list itself"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    mine(&url, 1).await;
+    let nft: TokenId = ergo_lib::ergo_chain_types::Digest32::try_from(nft)
+        .unwrap()
+        .into();
+    let parts = MarketParts {
+        url: url.clone(),
+        node: node.clone(),
+        contracts: contracts.clone(),
+        matcher,
+    };
+    let lease_a = lease(&parts, &consumer_a, &spec_a, nft).await;
+    let lease_b = lease(&parts, &consumer_b, &spec_b, nft).await;
+    Market {
+        devnet,
+        node,
+        contracts,
+        worker,
+        provider,
+        consumer_a,
+        consumer_b,
+        spec_a,
+        spec_b,
+        lease_a,
+        lease_b,
+        dir,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl Market {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.worker.url())
+    }
+
+    /// POST JSON → (status, body).
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// A challenge for `lease`: (nonce, message).
+    pub async fn challenge(&self, lease: &str) -> (String, String) {
+        let (s, v) = self
+            .post("/v1/auth/challenge", serde_json::json!({"lease_id": lease}))
+            .await;
+        assert_eq!(s, 200, "challenge: {v}");
+        (
+            v["nonce"].as_str().unwrap().to_string(),
+            v["message"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Asks for a token signing with `key`: (status, body).
+    pub async fn token_with(&self, lease: &str, key: &Signer) -> (u16, serde_json::Value) {
+        let (nonce, msg) = self.challenge(lease).await;
+        let sig = key.sign_message(msg.as_bytes()).unwrap();
+        self.post(
+            "/v1/auth/token",
+            serde_json::json!({"lease_id": lease, "nonce": nonce, "signature": hex::encode(sig)}),
+        )
+        .await
+    }
+
+    pub async fn token(&self, lease: &str, key: &Signer) -> String {
+        let (s, v) = self.token_with(lease, key).await;
+        assert_eq!(s, 200, "token: {v}");
+        v["token"].as_str().unwrap().to_string()
+    }
+
+    /// GET with a bearer token → (status, body bytes).
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Vec<u8>, reqwest::header::HeaderMap) {
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        let h = r.headers().clone();
+        (s, r.bytes().await.unwrap().to_vec(), h)
+    }
+
+    pub async fn get_json(&self, path: &str, token: &str) -> (u16, serde_json::Value) {
+        let (s, b, _) = self.get(path, token).await;
+        (
+            s,
+            serde_json::from_slice(&b).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub async fn submit(
+        &self,
+        lease: &str,
+        token: &str,
+        spec: &JobSpec,
+    ) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .post(self.url(&format!("/v1/leases/{lease}/job")))
+            .bearer_auth(token)
+            .json(spec)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn stop(self) {
+        self.worker.stop().await;
+        self.devnet.stop().await;
+    }
+}
