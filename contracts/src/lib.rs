@@ -6,6 +6,7 @@ pub mod arbitration;
 pub mod build;
 pub mod codec;
 pub mod eip12;
+pub mod jobspec;
 pub mod lease;
 pub mod lets_member;
 pub mod lets_vault;

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use dgcm_chain::Signer;
 use dgcm_contracts::eip12::unsigned_json;
-use dgcm_contracts::util::blake2b256;
 use ergo_lib::ergotree_ir::chain::address::NetworkPrefix;
 use serde_json::{json, Value};
 
@@ -146,7 +145,8 @@ pub struct PlaceOrderArgs {
     /// 32-byte hash (hex) of the job spec you will submit to the worker.
     #[arg(long, conflicts_with = "job_spec")]
     pub job_spec_hash: Option<String>,
-    /// The job spec file; its blake2b256 becomes the job-spec hash.
+    /// The job spec file (JSON: image, command, env, resources); its canonical hash (what the
+    /// worker checks) becomes the job-spec hash.
     #[arg(long)]
     pub job_spec: Option<PathBuf>,
     /// Only this listing (its NFT id, hex).
@@ -463,7 +463,12 @@ fn to_action(a: &TxAction, network: NetworkPrefix) -> Result<Action> {
                         let bytes = std::fs::read(path).map_err(|e| {
                             TxError::input("job-spec", format!("{}: {e}", path.display()))
                         })?;
-                        blake2b256(&bytes).to_vec()
+                        // The worker's hash: blake2b256 of the spec's canonical JSON.
+                        let spec =
+                            dgcm_contracts::jobspec::JobSpec::from_json(&bytes).map_err(|e| {
+                                TxError::input("job-spec", format!("{}: {e}", path.display()))
+                            })?;
+                        dgcm_contracts::jobspec::job_spec_hash(&spec).to_vec()
                     }
                     (None, None) => return Err(TxError::input(
                         "job-spec-hash",

@@ -334,6 +334,10 @@ async fn bad_input_names_the_field_and_submits_nothing() {
     let a1 = addr(1);
     let mainnet_addr = dgcm_devnet::genesis::test_wallet(0)
         .encoded_address(ergo_lib::ergotree_ir::chain::address::NetworkPrefix::Mainnet);
+    let bad_spec_file =
+        std::env::temp_dir().join(format!("dgcm-bad-spec-{}.json", std::process::id()));
+    std::fs::write(&bad_spec_file, r#"{"image": "x", "gpu": true}"#).unwrap();
+    let bad_spec = bad_spec_file.display().to_string();
     let missing = "ab".repeat(32);
     let wallet_box = alice.planner.wallet_boxes(alice.pk()).await.unwrap()[0].box_id();
     let wallet_box = hex::encode(wallet_box.as_ref());
@@ -468,6 +472,21 @@ async fn bad_input_names_the_field_and_submits_nothing() {
             ],
             "--job-spec-hash: ",
             "give the job spec",
+        ),
+        (
+            vec![
+                "place-order",
+                "--max-price",
+                "1",
+                "--hours",
+                "1",
+                "--job-spec",
+                &bad_spec,
+                "--address",
+                &a,
+            ],
+            "--job-spec: ",
+            "unknown field",
         ),
         (
             vec![
