@@ -27,9 +27,9 @@ use anyhow::Context;
 use dgcm_chain::types::ScanRequest;
 use dgcm_chain::wallet::address_tree;
 use dgcm_chain::{NodeClient, Signer};
+use dgcm_contracts::deployment::Deployment;
 use dgcm_contracts::scanner::scanner_rule;
-use dgcm_contracts::trees::{Contracts, Kind, ProtocolParams};
-use ergo_lib::ergotree_ir::chain::address::NetworkPrefix;
+use dgcm_contracts::trees::{Contracts, Kind};
 
 pub use executor::{BotKind, Outcome, Runtime, RuntimeConfig};
 pub use metrics::BotMetrics;
@@ -43,7 +43,10 @@ pub struct BotsConfig {
     pub key_file: Option<PathBuf>,
     /// Where earnings go (default: the key's own address).
     pub reward_address: Option<String>,
-    pub network: NetworkPrefix,
+    /// The deployment whose contracts the bots build with; its network is the prefix of the
+    /// addresses they read (`reward_address`, `rosen_trigger_address`) and write. Default: the
+    /// built-in devnet deployment (testnet addresses), which the devnet's genesis carries.
+    pub deployment: Deployment,
     pub dry_run: bool,
     /// Miner fee per transaction (nanoERG).
     pub fee: u64,
@@ -63,7 +66,7 @@ impl BotsConfig {
             bots,
             key_file: None,
             reward_address: None,
-            network: NetworkPrefix::Testnet,
+            deployment: Deployment::devnet_default(),
             dry_run: false,
             fee: 1_100_000,
             interval: Duration::from_millis(500),
@@ -96,16 +99,22 @@ pub async fn run(
             "key_file: required to sign transactions (or use --dry-run for EIP-12 output)"
         );
     }
+    let network = config.deployment.network;
     let reward = match (&config.reward_address, &signer) {
         (Some(a), _) => {
-            address_tree(a, config.network).map_err(|e| anyhow::anyhow!("reward_address: {e}"))?
+            address_tree(a, network).map_err(|e| anyhow::anyhow!("reward_address: {e}"))?
         }
         (None, Some(s)) => s.tree.clone(),
         (None, None) => anyhow::bail!("reward_address: required in --dry-run without a key"),
     };
     let node = NodeClient::new(dgcm_chain::ClientConfig::new(config.node.clone()))
         .context("node client")?;
-    let contracts = Arc::new(Contracts::new(ProtocolParams::devnet_default())?);
+    let contracts = Arc::new(
+        config
+            .deployment
+            .contracts()
+            .context("deployment: the bots' contracts")?,
+    );
     let _server = match config.metrics_listen {
         Some(addr) => {
             let s = metrics::metrics_server(addr, metrics.clone())
@@ -127,12 +136,12 @@ pub async fn run(
     let mut relay = bots::RosenRelay::new(
         match &config.rosen_trigger_address {
             Some(a) => Some(
-                address_tree(a, config.network)
+                address_tree(a, network)
                     .map_err(|e| anyhow::anyhow!("rosen_trigger_address: {e}"))?,
             ),
             None => None,
         },
-        config.network,
+        network,
         config
             .state_dir
             .as_ref()
@@ -177,7 +186,7 @@ pub async fn run(
             if needs.rosen {
                 relay.refresh(&node).await;
                 let (jobs, deposits): (Vec<_>, Vec<_>) =
-                    bots::rosen_jobs(&contracts, &v, &rt, config.network)
+                    bots::rosen_jobs(&contracts, &v, &rt, network)
                         .into_iter()
                         .unzip();
                 let out = rt.execute(jobs, &v).await;

@@ -217,6 +217,20 @@ async fn vault(
         .expect("the genesis vault")
 }
 
+/// `who` joins the genesis LETS vault with `erg` nanoERG of collateral (mined).
+async fn join_vault(
+    url: &str,
+    node: &dgcm_chain::NodeClient,
+    c: &dgcm_contracts::trees::Contracts,
+    who: &dgcm_chain::Signer,
+    erg: u64,
+) {
+    let h = height(node).await;
+    let v = vault(node, c).await;
+    submit(node, who, |e| build::join(c, &v, &who.pk, erg, 0, h + 1, e)).await;
+    mine(url, 1).await;
+}
+
 async fn member_of(
     node: &dgcm_chain::NodeClient,
     c: &dgcm_contracts::trees::Contracts,
@@ -256,13 +270,7 @@ async fn liquidation_when_the_oracle_price_drops() {
     let (net, node) = devnet().await;
     let c = contracts();
     let alice = signer(2);
-    let h = height(&node).await;
-    let v = vault(&node, &c).await;
-    submit(&node, &alice, |e| {
-        build::join(&c, &v, &alice.pk, 10_000_000_000, 0, h + 1, e)
-    })
-    .await;
-    mine(&net.url(), 1).await;
+    join_vault(&net.url(), &node, &c, &alice, 10_000_000_000).await;
     let (v, m, o) = (
         vault(&node, &c).await,
         member_of(&node, &c, &alice).await.unwrap(),
@@ -338,13 +346,7 @@ async fn rosen_deposit_converted_and_its_path_recorded() {
     let (net, node) = devnet().await;
     let c = contracts();
     let alice = signer(2);
-    let h = height(&node).await;
-    let v = vault(&node, &c).await;
-    submit(&node, &alice, |e| {
-        build::join(&c, &v, &alice.pk, 5_000_000_000, 0, h + 1, e)
-    })
-    .await;
-    mine(&net.url(), 1).await;
+    join_vault(&net.url(), &node, &c, &alice, 5_000_000_000).await;
     let before = member_of(&node, &c, &alice).await.unwrap().v.value;
 
     let tree = c.rosen_deposit(&alice.pk).unwrap();

@@ -334,11 +334,13 @@ async fn order_for(
     Ok(lease)
 }
 
-/// Alice gets GPUC with SigUSD, Bob's worker lists his GPU, Alice orders with her job, the
-/// matcher makes the lease, Alice authenticates to Bob's worker and runs her job, Bob's worker
-/// completes the lease, the settler finalises: Alice −1 GPUC, Bob +1 GPUC.
-pub async fn white_paper(stack: &Stack, n: &Narrator) -> anyhow::Result<Report> {
-    let mut txs = Vec::new();
+/// Alice (50 ERG, 30 SigUSD) and Bob (50 ERG, 10 GPUC for his stake) get fresh wallets from the
+/// faucet; Alice turns 20 SigUSD into 10 GPUC.
+async fn alice_and_bob(
+    stack: &Stack,
+    n: &Narrator,
+    txs: &mut Vec<Value>,
+) -> anyhow::Result<(Person, Person)> {
     let (alice, t1) = person(stack, n, "Alice", 50_000_000_000, 3_000, 0).await?;
     let (bob, t2) = person(stack, n, "Bob", 50_000_000_000, 0, 10 * GPUC).await?;
     txs.push(tx_entry("fund-alice", &t1));
@@ -348,7 +350,16 @@ pub async fn white_paper(stack: &Stack, n: &Narrator) -> anyhow::Result<Report> 
             mempool_empty(stack)
         })
         .await?;
-    alice_gets_gpuc(stack, n, &alice, &mut txs).await?;
+    alice_gets_gpuc(stack, n, &alice, txs).await?;
+    Ok((alice, bob))
+}
+
+/// Alice gets GPUC with SigUSD, Bob's worker lists his GPU, Alice orders with her job, the
+/// matcher makes the lease, Alice authenticates to Bob's worker and runs her job, Bob's worker
+/// completes the lease, the settler finalises: Alice −1 GPUC, Bob +1 GPUC.
+pub async fn white_paper(stack: &Stack, n: &Narrator) -> anyhow::Result<Report> {
+    let mut txs = Vec::new();
+    let (alice, bob) = alice_and_bob(stack, n, &mut txs).await?;
 
     // Bob's worker lists his GPU.
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
@@ -595,16 +606,7 @@ pub async fn white_paper(stack: &Stack, n: &Narrator) -> anyhow::Result<Report> 
 /// slasher returns her GPUC plus Bob's collateral slice, earning its fee.
 pub async fn missed_deadline(stack: &Stack, n: &Narrator) -> anyhow::Result<Report> {
     let mut txs = Vec::new();
-    let (alice, t1) = person(stack, n, "Alice", 50_000_000_000, 3_000, 0).await?;
-    let (bob, t2) = person(stack, n, "Bob", 50_000_000_000, 0, 10 * GPUC).await?;
-    txs.push(tx_entry("fund-alice", &t1));
-    txs.push(tx_entry("fund-bob", &t2));
-    stack
-        .wait_for("the faucet payments", Duration::from_secs(30), || {
-            mempool_empty(stack)
-        })
-        .await?;
-    alice_gets_gpuc(stack, n, &alice, &mut txs).await?;
+    let (alice, bob) = alice_and_bob(stack, n, &mut txs).await?;
     let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
     let listed = bob
         .wallet
