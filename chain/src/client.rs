@@ -77,6 +77,18 @@ impl NodeError {
         matches!(self, NodeError::Api { status: 404, .. })
     }
 
+    /// True when the node already holds this very transaction in its mempool (a resubmission):
+    /// the submission has, in effect, succeeded.
+    pub fn is_already_in_mempool(&self) -> bool {
+        match self {
+            NodeError::Api { error, .. } => {
+                let text = format!("{} {}", error.reason, error.detail.as_deref().unwrap_or(""));
+                text.contains("already in the mempool")
+            }
+            _ => false,
+        }
+    }
+
     /// True for replies that mean another transaction spent the inputs first — normal for bots.
     pub fn is_lost_race(&self) -> bool {
         match self {

@@ -90,6 +90,15 @@ impl Stack {
         let devnet = dgcm_devnet::start(devnet, "127.0.0.1:0".parse()?).await?;
         let node_url = devnet.url();
         let node = NodeClient::connect(&node_url)?;
+        // Transactions are signed against the last headers: wait for the first block.
+        let t0 = Instant::now();
+        while node.info().await?.full_height.unwrap_or(0) < 1 {
+            anyhow::ensure!(
+                t0.elapsed() < Duration::from_secs(10),
+                "the devnet mined no block in 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         n.say(format!(
             "devnet up at {node_url}: a block every {:?}, genesis with the LETS vault, SigUSD, \
              the ERG/USD oracle pool and funded test wallets",

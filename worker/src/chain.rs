@@ -288,12 +288,13 @@ impl ChainCtx {
                     s.sign(plan.unsigned, plan.inputs, plan.data_inputs, &ctx)
                         .map_err(|e| anyhow!("{what}: {e}"))?
                 };
-                let id = self
-                    .client
-                    .submit_transaction(&tx)
-                    .await
-                    .with_context(|| format!("{what}: submitting"))?;
-                Ok(String::from(id))
+                match self.client.submit_transaction(&tx).await {
+                    Ok(id) => Ok(String::from(id)),
+                    // The same transaction submitted twice (e.g. the finish hook and the
+                    // ticker both completing): it is in the pool, which is what we wanted.
+                    Err(e) if e.is_already_in_mempool() => Ok(String::from(tx.id())),
+                    Err(e) => Err(anyhow::Error::new(e).context(format!("{what}: submitting"))),
+                }
             }
             ProviderKey::External { dir, .. } => {
                 let json = dgcm_contracts::eip12::unsigned_json(&plan)
