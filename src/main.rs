@@ -3,7 +3,7 @@
 mod settings;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -114,9 +114,10 @@ struct IndexArgs {
     /// Address for /metrics and /health [default: 127.0.0.1:9101].
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
-    /// Deployment whose boxes are decoded into the protocol tables: `devnet` or `none`
-    /// [default: devnet].
-    #[arg(long)]
+    /// Deployment whose boxes are decoded into the protocol tables: `devnet` (built in),
+    /// `none` (raw chain tables only) or the path of a deployment file written by
+    /// `dgcm tx deploy-vault` [default: [index] protocol, else devnet].
+    #[arg(long, env = "DGCM_DEPLOYMENT")]
     protocol: Option<String>,
 }
 
@@ -131,6 +132,11 @@ struct ApiArgs {
     /// Node REST URL, for `node_height` and `lag_blocks` in /api/v1/status [default: none].
     #[arg(long)]
     node: Option<String>,
+    /// Deployment file written by `dgcm tx deploy-vault`: GPUC id, oracle pool NFT, GPUC price,
+    /// collateral ratio, address network [default: [api] deployment, else the built-in devnet
+    /// deployment].
+    #[arg(long, env = "DGCM_DEPLOYMENT")]
+    deployment: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -202,6 +208,10 @@ struct BotArgs {
     /// Directory for the Rosen path journal.
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// Deployment file written by `dgcm tx deploy-vault`: the contracts the bots build with and
+    /// their address network [default: [bot] deployment, else the built-in devnet deployment].
+    #[arg(long, env = "DGCM_DEPLOYMENT")]
+    deployment: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -480,8 +490,39 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_bot(args: BotArgs, settings: Settings) -> anyhow::Result<()> {
-    let s = settings.bot;
+/// The deployment file given by `--deployment` (or `DGCM_DEPLOYMENT`), else by the setting
+/// `setting` (e.g. `api.deployment`); `None` when neither names one. Errors name the flag or the
+/// setting, the file and the reason (missing file, not JSON, a bad field).
+fn load_deployment(
+    flag: Option<&Path>,
+    setting: Option<&Path>,
+    setting_name: &str,
+) -> anyhow::Result<Option<dgcm_contracts::deployment::Deployment>> {
+    let (path, name) = match (flag, setting) {
+        (Some(p), _) => (p, "--deployment (DGCM_DEPLOYMENT)"),
+        (None, Some(p)) => (p, setting_name),
+        (None, None) => return Ok(None),
+    };
+    dgcm_contracts::deployment::Deployment::load(path)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))
+}
+
+/// `mainnet` or `testnet`; errors name `field`.
+fn parse_network(
+    field: &str,
+    s: &str,
+) -> anyhow::Result<ergo_lib::ergotree_ir::chain::address::NetworkPrefix> {
+    use ergo_lib::ergotree_ir::chain::address::NetworkPrefix;
+    match s {
+        "mainnet" => Ok(NetworkPrefix::Mainnet),
+        "testnet" => Ok(NetworkPrefix::Testnet),
+        other => anyhow::bail!("{field}: {other:?} is not `mainnet` or `testnet`"),
+    }
+}
+
+/// `dgcm bot`'s configuration from its flags and `[bot]` settings.
+fn bots_config(args: BotArgs, s: settings::BotSettings) -> anyhow::Result<dgcm_bots::BotsConfig> {
     let bots = if args.bots.is_empty() {
         s.bots
             .iter()
@@ -496,11 +537,15 @@ async fn run_bot(args: BotArgs, settings: Settings) -> anyhow::Result<()> {
     } else {
         args.bots
     };
-    let network = match s.network.as_str() {
-        "mainnet" => ergo_lib::ergotree_ir::chain::address::NetworkPrefix::Mainnet,
-        "testnet" => ergo_lib::ergotree_ir::chain::address::NetworkPrefix::Testnet,
-        other => anyhow::bail!("bot.network: {other:?} is not `mainnet` or `testnet`"),
-    };
+    let mut deployment = load_deployment(
+        args.deployment.as_deref(),
+        s.deployment.as_deref(),
+        "bot.deployment",
+    )?
+    .unwrap_or_else(dgcm_contracts::deployment::Deployment::devnet_default);
+    if let Some(n) = &s.network {
+        deployment.network = parse_network("bot.network", n)?;
+    }
     let interval = humantime::parse_duration(&s.interval).with_context(|| {
         format!(
             "bot.interval: {:?} is not a duration like 500ms",
@@ -519,16 +564,26 @@ async fn run_bot(args: BotArgs, settings: Settings) -> anyhow::Result<()> {
     let mut config = dgcm_bots::BotsConfig::new(args.node.unwrap_or(s.node), bots);
     config.key_file = args.key.or(s.key_file);
     config.reward_address = args.reward_address.or(s.reward_address);
-    config.network = network;
+    config.deployment = deployment;
     config.dry_run = args.dry_run;
     config.fee = s.fee;
     config.interval = interval;
     config.metrics_listen = Some(metrics_listen);
     config.rosen_trigger_address = s.rosen_trigger_address;
     config.state_dir = args.state_dir.or(s.state_dir);
+    Ok(config)
+}
+
+async fn run_bot(args: BotArgs, settings: Settings) -> anyhow::Result<()> {
+    let config = bots_config(args, settings.bot)?;
     eprintln!(
-        "bots {:?} on {}; metrics on http://{metrics_listen}/metrics",
-        config.bots, config.node
+        "bots {:?} on {}; metrics on http://{}/metrics",
+        config.bots,
+        config.node,
+        config
+            .metrics_listen
+            .map(|a| a.to_string())
+            .unwrap_or_default()
     );
     let metrics = std::sync::Arc::new(dgcm_bots::BotMetrics::default());
     let shutdown = async {
@@ -537,24 +592,21 @@ async fn run_bot(args: BotArgs, settings: Settings) -> anyhow::Result<()> {
     dgcm_bots::run(config, None, metrics, shutdown).await
 }
 
-async fn run_api(args: ApiArgs, settings: Settings) -> anyhow::Result<()> {
-    let s = settings.api;
+/// `dgcm api`'s configuration (all but the listener) from its flags and `[api]` settings.
+fn api_config(args: ApiArgs, s: &settings::ApiSettings) -> anyhow::Result<dgcm_api::ApiConfig> {
     let database_url = args
         .database_url
-        .or(s.database_url)
+        .or(s.database_url.clone())
         .context("database_url: give --database-url, DATABASE_URL or [api] database_url")?;
-    let listen: SocketAddr = match args.listen {
-        Some(a) => a,
-        None => s
-            .listen
-            .parse()
-            .with_context(|| format!("api.listen: {:?} is not an address", s.listen))?,
+    let mut config = match load_deployment(
+        args.deployment.as_deref(),
+        s.deployment.as_deref(),
+        "api.deployment",
+    )? {
+        Some(d) => dgcm_api::ApiConfig::for_deployment(database_url, &d),
+        None => dgcm_api::ApiConfig::devnet(database_url),
     };
-    if !(1..=64).contains(&s.workers) || !(1..=256).contains(&s.pool_size) {
-        anyhow::bail!("api.workers (1..=64) or api.pool_size (1..=256) is out of range");
-    }
-    let mut config = dgcm_api::ApiConfig::devnet(database_url);
-    config.node = args.node.or(s.node);
+    config.node = args.node.or(s.node.clone());
     config.pool_size = s.pool_size;
     config.statement_timeout =
         humantime::parse_duration(&s.statement_timeout).with_context(|| {
@@ -569,11 +621,25 @@ async fn run_api(args: ApiArgs, settings: Settings) -> anyhow::Result<()> {
             .filter(|b| b.len() == 32)
             .with_context(|| format!("api.oracle_pool_nft: {nft:?} is not a 32-byte hex id"))?;
     }
-    config.network = match s.network.as_str() {
-        "mainnet" => ergo_lib::ergotree_ir::chain::address::NetworkPrefix::Mainnet,
-        "testnet" => ergo_lib::ergotree_ir::chain::address::NetworkPrefix::Testnet,
-        other => anyhow::bail!("api.network: {other:?} is not `mainnet` or `testnet`"),
+    if let Some(n) = &s.network {
+        config.network = parse_network("api.network", n)?;
+    }
+    Ok(config)
+}
+
+async fn run_api(args: ApiArgs, settings: Settings) -> anyhow::Result<()> {
+    let s = settings.api;
+    let listen: SocketAddr = match args.listen {
+        Some(a) => a,
+        None => s
+            .listen
+            .parse()
+            .with_context(|| format!("api.listen: {:?} is not an address", s.listen))?,
     };
+    if !(1..=64).contains(&s.workers) || !(1..=256).contains(&s.pool_size) {
+        anyhow::bail!("api.workers (1..=64) or api.pool_size (1..=256) is out of range");
+    }
+    let config = api_config(args, &s)?;
     let state = std::sync::Arc::new(dgcm_api::AppState::new(config)?);
     let listener = std::net::TcpListener::bind(listen)
         .with_context(|| format!("api.listen: cannot listen on {listen}"))?;
@@ -641,12 +707,9 @@ async fn run_index(args: IndexArgs, settings: Settings) -> anyhow::Result<()> {
             )
         })?,
     };
-    let contracts = match args.protocol.as_deref().unwrap_or(&s.protocol) {
-        "devnet" => Some(dgcm_contracts::Contracts::new(
-            dgcm_contracts::ProtocolParams::devnet_default(),
-        )?),
-        "none" => None,
-        other => anyhow::bail!("protocol: {other:?} is not `devnet` or `none`"),
+    let contracts = match &args.protocol {
+        Some(p) => dgcm_indexer::protocol_contracts("--protocol (DGCM_DEPLOYMENT)", p)?,
+        None => dgcm_indexer::protocol_contracts("index.protocol", &s.protocol)?,
     };
     let mut client_config = dgcm_chain::ClientConfig::new(node_url.clone());
     client_config.api_key = s.api_key;
@@ -667,4 +730,203 @@ async fn run_index(args: IndexArgs, settings: Settings) -> anyhow::Result<()> {
     let r = dgcm_indexer::run(config, client, metrics, shutdown).await;
     handle.stop(true).await;
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dgcm_contracts::deployment::Deployment;
+    use ergo_lib::ergotree_ir::chain::address::NetworkPrefix;
+
+    /// A deployment unlike the devnet's (another GPUC, price, oracle pool), saved to a file.
+    fn custom_deployment(dir: &Path) -> (Deployment, PathBuf) {
+        let mut d = Deployment::devnet_default();
+        d.params.gpuc_id = dgcm_contracts::util::token_id([3; 32]);
+        d.params.oracle_pool_nft = dgcm_contracts::util::token_id([4; 32]);
+        d.params.gpuc_price_cents = 250;
+        d.params.collateral_ratio_pct = 175;
+        d.network = NetworkPrefix::Testnet;
+        std::fs::create_dir_all(dir).unwrap();
+        let path = dir.join("deployment.json");
+        d.save(&path).unwrap();
+        (d, path)
+    }
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("dgcm-main-{tag}-{}", std::process::id()))
+    }
+
+    fn api_args(deployment: Option<PathBuf>) -> ApiArgs {
+        ApiArgs {
+            database_url: Some("postgres://dgcm@127.0.0.1/dgcm".into()),
+            listen: None,
+            node: None,
+            deployment,
+        }
+    }
+
+    #[test]
+    fn api_takes_its_parameters_from_the_deployment_file() {
+        let dir = temp_dir("api");
+        let (d, path) = custom_deployment(&dir);
+        let bytes = dgcm_contracts::util::token_bytes;
+
+        // no file: the devnet deployment, mainnet prefixes (as before)
+        let s = settings::ApiSettings::default();
+        let c = api_config(api_args(None), &s).unwrap();
+        let devnet = Deployment::devnet_default().params;
+        assert_eq!(c.gpuc_id, bytes(&devnet.gpuc_id));
+        assert_eq!(c.network, NetworkPrefix::Mainnet);
+
+        // [api] deployment: ids, numbers and network from the file
+        let s = settings::ApiSettings {
+            deployment: Some(path.clone()),
+            ..Default::default()
+        };
+        let c = api_config(api_args(None), &s).unwrap();
+        assert_eq!(c.gpuc_id, bytes(&d.params.gpuc_id));
+        assert_eq!(c.oracle_pool_nft, bytes(&d.params.oracle_pool_nft));
+        assert_eq!((c.gpuc_price_cents, c.collateral_ratio_pct), (250, 175));
+        assert_eq!(c.network, NetworkPrefix::Testnet);
+        // explicit keys still override the file
+        let s = settings::ApiSettings {
+            deployment: Some(path.clone()),
+            network: Some("mainnet".into()),
+            oracle_pool_nft: Some("05".repeat(32)),
+            ..Default::default()
+        };
+        let c = api_config(api_args(None), &s).unwrap();
+        assert_eq!(c.network, NetworkPrefix::Mainnet);
+        assert_eq!(c.oracle_pool_nft, vec![5; 32]);
+        assert_eq!(c.gpuc_id, bytes(&d.params.gpuc_id));
+
+        // --deployment beats [api] deployment; bad files name the field, the file, the reason
+        let missing = dir.join("missing.json");
+        let s = settings::ApiSettings {
+            deployment: Some(missing.clone()),
+            ..Default::default()
+        };
+        let c = api_config(api_args(Some(path.clone())), &s).unwrap();
+        assert_eq!(c.gpuc_id, bytes(&d.params.gpuc_id));
+        let e = format!("{:#}", api_config(api_args(None), &s).unwrap_err());
+        assert!(
+            e.starts_with("api.deployment: ") && e.contains("missing.json"),
+            "{e}"
+        );
+        let bad = dir.join("bad.json");
+        std::fs::write(&bad, "not json").unwrap();
+        let e = format!(
+            "{:#}",
+            api_config(api_args(Some(bad)), &settings::ApiSettings::default()).unwrap_err()
+        );
+        assert!(
+            e.starts_with("--deployment (DGCM_DEPLOYMENT): ") && e.contains("not JSON"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn bot_args(deployment: Option<PathBuf>) -> BotArgs {
+        BotArgs {
+            bots: vec![dgcm_bots::BotKind::Matcher],
+            dry_run: true,
+            node: None,
+            key: None,
+            reward_address: None,
+            metrics_listen: None,
+            state_dir: None,
+            deployment,
+        }
+    }
+
+    #[test]
+    fn bots_take_their_contracts_and_network_from_the_deployment_file() {
+        let dir = temp_dir("bot");
+        let (mut d, path) = custom_deployment(&dir);
+        let s = settings::BotSettings::default;
+
+        let c = bots_config(bot_args(None), s()).unwrap();
+        assert_eq!(c.deployment, Deployment::devnet_default());
+
+        let c = bots_config(
+            bot_args(None),
+            settings::BotSettings {
+                deployment: Some(path.clone()),
+                ..s()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.deployment, d);
+        assert_eq!(
+            c.deployment.contracts().unwrap().params.gpuc_id,
+            d.params.gpuc_id
+        );
+
+        d.network = NetworkPrefix::Mainnet;
+        d.save(&path).unwrap();
+        let c = bots_config(bot_args(Some(path.clone())), s()).unwrap();
+        assert_eq!(c.deployment.network, NetworkPrefix::Mainnet, "the file's");
+        let c = bots_config(
+            bot_args(Some(path.clone())),
+            settings::BotSettings {
+                network: Some("testnet".into()),
+                ..s()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            c.deployment.network,
+            NetworkPrefix::Testnet,
+            "[bot] network wins"
+        );
+
+        let e = format!(
+            "{:#}",
+            bots_config(
+                bot_args(None),
+                settings::BotSettings {
+                    deployment: Some(dir.join("missing.json")),
+                    ..s()
+                }
+            )
+            .unwrap_err()
+        );
+        assert!(
+            e.starts_with("bot.deployment: ") && e.contains("missing.json"),
+            "{e}"
+        );
+        std::fs::write(&path, "{\"network\": \"mainnet\"}").unwrap();
+        let e = format!(
+            "{:#}",
+            bots_config(bot_args(Some(path.clone())), s()).unwrap_err()
+        );
+        assert!(
+            e.starts_with("--deployment (DGCM_DEPLOYMENT): ") && e.contains("missing field"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn deployment_flags_read_dgcm_deployment() {
+        // clap's `env`: the flag's value when the variable is set (checked on the parser only,
+        // without touching the process environment).
+        let cmd = <Cli as clap::CommandFactory>::command();
+        for (sub, flag) in [
+            ("api", "deployment"),
+            ("bot", "deployment"),
+            ("index", "protocol"),
+        ] {
+            let c = cmd.find_subcommand(sub).unwrap();
+            let a = c
+                .get_arguments()
+                .find(|a| a.get_id() == flag)
+                .unwrap_or_else(|| panic!("{sub} --{flag}"));
+            assert_eq!(
+                a.get_env().and_then(|e| e.to_str()),
+                Some("DGCM_DEPLOYMENT"),
+                "{sub} --{flag}"
+            );
+        }
+    }
 }

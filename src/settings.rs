@@ -25,8 +25,11 @@ pub struct BotSettings {
     pub key_file: Option<PathBuf>,
     /// Where earnings go (default: the key's address).
     pub reward_address: Option<String>,
-    /// `mainnet` or `testnet`.
-    pub network: String,
+    /// Deployment file written by `dgcm tx deploy-vault` (default: the built-in devnet
+    /// deployment, which the devnet's genesis carries).
+    pub deployment: Option<PathBuf>,
+    /// `mainnet` or `testnet` (default: the deployment's network; testnet for the devnet).
+    pub network: Option<String>,
     /// Miner fee per transaction, nanoERG.
     pub fee: u64,
     /// Pause between rounds (e.g. `500ms`).
@@ -45,7 +48,8 @@ impl Default for BotSettings {
             bots: vec![],
             key_file: None,
             reward_address: None,
-            network: "testnet".into(),
+            deployment: None,
+            network: None,
             fee: 1_100_000,
             interval: "500ms".into(),
             metrics_listen: "127.0.0.1:9102".into(),
@@ -67,10 +71,14 @@ pub struct ApiSettings {
     pub pool_size: u32,
     /// Queries running longer are cancelled (e.g. `5s`).
     pub statement_timeout: String,
-    /// ERG/USD oracle pool NFT id (hex); default: the devnet's.
+    /// Deployment file written by `dgcm tx deploy-vault`: GPUC id, oracle pool NFT, GPUC price,
+    /// collateral ratio and network (default: the built-in devnet deployment).
+    pub deployment: Option<PathBuf>,
+    /// ERG/USD oracle pool NFT id (hex); default: the deployment's.
     pub oracle_pool_nft: Option<String>,
-    /// `mainnet` or `testnet`: prefix of the addresses in replies.
-    pub network: String,
+    /// `mainnet` or `testnet`: prefix of the addresses in replies (default: the deployment
+    /// file's network; `mainnet` without a deployment file).
+    pub network: Option<String>,
 }
 
 impl Default for ApiSettings {
@@ -82,8 +90,9 @@ impl Default for ApiSettings {
             workers: 2,
             pool_size: 8,
             statement_timeout: "5s".into(),
+            deployment: None,
             oracle_pool_nft: None,
-            network: "mainnet".into(),
+            network: None,
         }
     }
 }
@@ -96,7 +105,8 @@ pub struct IndexSettings {
     pub database_url: Option<String>,
     pub from_height: Option<u32>,
     pub metrics_listen: String,
-    /// Which deployment's boxes to decode: `devnet` or `none`.
+    /// Which deployment's boxes to decode: `devnet` (built in), `none` (raw chain tables only)
+    /// or the path of a deployment file written by `dgcm tx deploy-vault`.
     pub protocol: String,
 }
 

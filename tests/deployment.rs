@@ -551,3 +551,94 @@ fn kubernetes_manifests_scale_the_api_keep_one_indexer_and_put_workers_on_gpus()
         .collect();
     assert_eq!(listed, files);
 }
+
+/// Every DGCM container told where the deployment file is (`DGCM_DEPLOYMENT`, or a path given to
+/// `--protocol` / `--deployment`) mounts the directory that holds it, in compose and on
+/// Kubernetes; the indexer, API, bots and worker are all given it.
+#[test]
+fn every_service_given_the_deployment_file_mounts_it() {
+    const DIR: &str = "/etc/dgcm/deployment";
+    let mounts_dir = |v: &str| v.ends_with(&format!(":{DIR}")) || v.contains(&format!(":{DIR}:"));
+
+    let c = yaml("compose.yml");
+    let mut given = BTreeSet::new();
+    for (name, svc) in c["services"].as_object().unwrap() {
+        let cmd = strings(&svc["command"]);
+        let from_flag = cmd
+            .windows(2)
+            .find(|w| w[0] == "--protocol" || w[0] == "--deployment")
+            .map(|w| w[1].clone())
+            .filter(|p| p.starts_with('/'));
+        let from_env = svc["environment"]["DGCM_DEPLOYMENT"]
+            .as_str()
+            .map(str::to_string);
+        for path in from_flag.into_iter().chain(from_env) {
+            assert!(
+                path.starts_with(&format!("{DIR}/")),
+                "compose {name}: {path} is not under {DIR}"
+            );
+            assert!(
+                strings(&svc["volumes"]).iter().any(|v| mounts_dir(v)),
+                "compose {name}: reads {path} but does not mount {DIR}"
+            );
+            given.insert(name.clone());
+        }
+    }
+    for s in ["index", "api", "bots", "worker"] {
+        assert!(
+            given.contains(s),
+            "compose: {s} is not given the deployment file"
+        );
+    }
+
+    let docs = k8s_docs();
+    let env = &docs
+        .iter()
+        .find(|(_, d)| d["kind"] == "ConfigMap" && d["metadata"]["name"] == "dgcm-env")
+        .expect("ConfigMap dgcm-env")
+        .1["data"];
+    let path = env["DGCM_DEPLOYMENT"]
+        .as_str()
+        .expect("dgcm-env sets DGCM_DEPLOYMENT");
+    assert!(path.starts_with(&format!("{DIR}/")), "dgcm-env: {path}");
+    let mut given = BTreeSet::new();
+    for (file, d) in &docs {
+        let spec = &d["spec"]["template"]["spec"];
+        for ctr in spec["containers"].as_array().into_iter().flatten() {
+            if !is_dgcm_image(ctr["image"].as_str().unwrap_or_default()) {
+                continue;
+            }
+            let gets_env = ctr["envFrom"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|e| e["configMapRef"]["name"] == "dgcm-env");
+            if !gets_env {
+                continue;
+            }
+            let mount = ctr["volumeMounts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|m| m["mountPath"] == DIR)
+                .unwrap_or_else(|| panic!("{file}: gets DGCM_DEPLOYMENT but does not mount {DIR}"));
+            let volume = spec["volumes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|v| v["name"] == mount["name"])
+                .unwrap_or_else(|| panic!("{file}: volume {} missing", mount["name"]));
+            assert_eq!(
+                volume["configMap"]["name"], "dgcm-deployment",
+                "{file}: {DIR} is the dgcm-deployment ConfigMap"
+            );
+            given.insert(file.clone());
+        }
+    }
+    for f in ["indexer.yaml", "api.yaml", "bots.yaml", "worker.yaml"] {
+        assert!(
+            given.contains(f),
+            "k8s/{f} is not given the deployment file"
+        );
+    }
+}

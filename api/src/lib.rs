@@ -49,9 +49,24 @@ pub struct ApiConfig {
 }
 
 impl ApiConfig {
-    /// The devnet deployment's parameters.
+    /// The devnet deployment's parameters, with mainnet address prefixes (what `dgcm api` uses
+    /// without a deployment file).
     pub fn devnet(database_url: impl Into<String>) -> ApiConfig {
-        let p = dgcm_contracts::ProtocolParams::devnet_default();
+        let mut c = ApiConfig::for_deployment(
+            database_url,
+            &dgcm_contracts::deployment::Deployment::devnet_default(),
+        );
+        c.network = NetworkPrefix::Mainnet;
+        c
+    }
+
+    /// The parameters of `deployment`: GPUC id, oracle pool NFT, GPUC price, collateral ratio,
+    /// and its network's address prefix.
+    pub fn for_deployment(
+        database_url: impl Into<String>,
+        deployment: &dgcm_contracts::deployment::Deployment,
+    ) -> ApiConfig {
+        let p = &deployment.params;
         ApiConfig {
             database_url: database_url.into(),
             node: None,
@@ -61,7 +76,7 @@ impl ApiConfig {
             gpuc_id: dgcm_contracts::util::token_bytes(&p.gpuc_id),
             gpuc_price_cents: p.gpuc_price_cents,
             collateral_ratio_pct: p.collateral_ratio_pct,
-            network: NetworkPrefix::Mainnet,
+            network: deployment.network,
         }
     }
 }

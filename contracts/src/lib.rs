@@ -1,10 +1,13 @@
 //! DGCM protocol v1 in Rust (see ../PROTOCOL.md): the compiled trees re-parameterised for a
 //! deployment ([`trees`]), one typed codec per box kind, and pure transaction builders
 //! ([`build`]) that place every protocol input and output at the index the scripts check.
+//! [`deployment`] is the deployment file every service reads (the parameters of one deployment
+//! and its network).
 
 pub mod arbitration;
 pub mod build;
 pub mod codec;
+pub mod deployment;
 pub mod eip12;
 pub mod jobspec;
 pub mod lease;
@@ -20,5 +23,6 @@ pub mod tx;
 pub mod util;
 
 pub use codec::{BoxKind, CodecError, Typed};
+pub use deployment::{Deployment, DeploymentError, DeploymentFile};
 pub use trees::{Contracts, Kind, ProtocolParams, TreeError};
 pub use tx::{BuildError, Executor, Spend, TxDraft, TxPlan};

@@ -46,6 +46,31 @@ impl IndexerConfig {
     }
 }
 
+/// The contracts `dgcm index --protocol` (`[index] protocol`, `DGCM_DEPLOYMENT`) names:
+/// - `devnet`: the built-in devnet deployment (`ProtocolParams::devnet_default`, which the
+///   devnet's genesis carries);
+/// - `none`: no protocol decoding, the raw chain tables only;
+/// - anything else: the path of a deployment file written by `dgcm tx deploy-vault`.
+///
+/// Errors name `field` (the setting or flag) and the reason (missing file, bad JSON, a bad id).
+pub fn protocol_contracts(field: &str, protocol: &str) -> anyhow::Result<Option<Contracts>> {
+    use dgcm_contracts::deployment::Deployment;
+    let deployment = match protocol.trim() {
+        "devnet" => Deployment::devnet_default(),
+        "none" => return Ok(None),
+        "" => anyhow::bail!("{field}: empty (`devnet`, `none` or a deployment file)"),
+        path => Deployment::load(std::path::Path::new(path)).map_err(|e| {
+            anyhow::anyhow!(
+                "{field}: {path:?} is not `devnet`, `none` or a usable deployment file: {e}"
+            )
+        })?,
+    };
+    let contracts = deployment
+        .contracts()
+        .map_err(|e| anyhow::anyhow!("{field}: deployment: {e}"))?;
+    Ok(Some(contracts))
+}
+
 /// Counters shared with `/metrics` and tests.
 #[derive(Default)]
 pub struct IndexerMetrics {
@@ -411,5 +436,55 @@ async fn mempool_loop(
             tracing::warn!(error = %e, "mempool view not updated");
             store = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dgcm_contracts::deployment::Deployment;
+    use dgcm_contracts::ProtocolParams;
+
+    #[test]
+    fn protocol_is_devnet_none_or_a_deployment_file() {
+        let devnet = protocol_contracts("protocol", "devnet").unwrap().unwrap();
+        assert_eq!(devnet.params, ProtocolParams::devnet_default());
+        assert!(protocol_contracts("protocol", "none").unwrap().is_none());
+
+        let dir = std::env::temp_dir().join(format!("dgcm-index-protocol-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("deployment.json");
+        let mut d = Deployment::devnet_default();
+        d.params.gpuc_id = dgcm_contracts::util::token_id([7; 32]);
+        d.params.challenge_window = 99;
+        d.save(&path).unwrap();
+        let c = protocol_contracts("protocol", path.to_str().unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.params, d.params, "decodes with the file's deployment");
+        assert_ne!(
+            c.listing, devnet.listing,
+            "another GPUC id, another listing tree"
+        );
+
+        let missing = dir.join("missing.json");
+        let e = format!(
+            "{:#}",
+            protocol_contracts("index.protocol", missing.to_str().unwrap()).unwrap_err()
+        );
+        assert!(
+            e.starts_with("index.protocol: ")
+                && e.contains("deployment file")
+                && e.contains("missing.json"),
+            "{e}"
+        );
+        std::fs::write(&path, "{\"network\": \"testnet\"").unwrap();
+        let e = format!(
+            "{:#}",
+            protocol_contracts("protocol", path.to_str().unwrap()).unwrap_err()
+        );
+        assert!(e.contains("deployment") && e.contains("not JSON"), "{e}");
+        assert!(protocol_contracts("protocol", " ").is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -18,5 +18,5 @@ pub mod schema;
 pub mod serve;
 pub mod store;
 
-pub use indexer::{run, IndexerConfig, IndexerMetrics};
+pub use indexer::{protocol_contracts, run, IndexerConfig, IndexerMetrics};
 pub use store::Store;

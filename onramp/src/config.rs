@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use dgcm_contracts::deployment::{network_name, Deployment};
 use dgcm_contracts::ProtocolParams;
 use ergo_lib::ergotree_ir::chain::address::NetworkPrefix;
 use ergo_lib::ergotree_ir::chain::token::TokenId;
@@ -28,6 +29,11 @@ pub struct OnrampConfig {
     pub node: String,
     /// `api_key` header for the node (optional).
     pub node_api_key: Option<String>,
+    /// Deployment file written by `dgcm tx deploy-vault` (also `--deployment`,
+    /// `DGCM_DEPLOYMENT`): the defaults of `network` and of `assets.oracle_pool_nft`,
+    /// `assets.sigusd_id`, `assets.gpuc_id` and `assets.gpuc_price_cents`, which stay settable
+    /// one by one. Without it those default to the built-in devnet deployment.
+    pub deployment: Option<PathBuf>,
     /// `mainnet` or `testnet`: which addresses are accepted.
     #[serde(deserialize_with = "de_network")]
     pub network: NetworkPrefix,
@@ -208,6 +214,7 @@ impl Default for OnrampConfig {
             pool_size: 8,
             node: "http://127.0.0.1:9053".into(),
             node_api_key: None,
+            deployment: None,
             network: NetworkPrefix::Testnet,
             quote_ttl: Duration::from_secs(30 * 60),
             confirmations: 10,
@@ -302,24 +309,62 @@ impl OnrampConfig {
     /// Defaults, then the `[onramp]` table of `file` (when given), then `DGCM_ONRAMP__*`
     /// variables (`DGCM_ONRAMP__LISTEN`, `DGCM_ONRAMP__PROVIDER__WEBHOOK_SECRET`, ...).
     pub fn load(file: Option<&Path>) -> anyhow::Result<OnrampConfig> {
-        let mut b = config::Config::builder();
-        if let Some(f) = file {
-            if !f.exists() {
-                anyhow::bail!("--config: {} does not exist", f.display());
+        OnrampConfig::load_with_deployment(file, None)
+    }
+
+    /// [`OnrampConfig::load`], where the deployment file (`deployment`, else the setting
+    /// `onramp.deployment`) provides the defaults of `network` and of the deployment's assets
+    /// (oracle pool NFT, SigUSD, GPUC, GPUC price); keys set in the file or the environment
+    /// still win.
+    pub fn load_with_deployment(
+        file: Option<&Path>,
+        deployment: Option<&Path>,
+    ) -> anyhow::Result<OnrampConfig> {
+        let build = |defaults: Option<&Deployment>| -> anyhow::Result<config::Config> {
+            let mut b = config::Config::builder();
+            if let Some(d) = defaults {
+                let p = &d.params;
+                b = b
+                    .set_default("onramp.network", network_name(d.network))?
+                    .set_default("onramp.assets.oracle_pool_nft", hex_id(&p.oracle_pool_nft))?
+                    .set_default("onramp.assets.sigusd_id", hex_id(&p.sigusd_id))?
+                    .set_default("onramp.assets.gpuc_id", hex_id(&p.gpuc_id))?
+                    .set_default("onramp.assets.gpuc_price_cents", p.gpuc_price_cents)?;
             }
-            b = b.add_source(config::File::from(f).format(config::FileFormat::Toml));
+            if let Some(f) = file {
+                if !f.exists() {
+                    anyhow::bail!("--config: {} does not exist", f.display());
+                }
+                b = b.add_source(config::File::from(f).format(config::FileFormat::Toml));
+            }
+            b = b.add_source(
+                config::Environment::with_prefix("DGCM")
+                    .prefix_separator("_")
+                    .separator("__"),
+            );
+            b.build().context("reading settings")
+        };
+        let mut c = build(None)?;
+        let (path, field) = match deployment {
+            Some(p) => (Some(p.to_path_buf()), "--deployment (DGCM_DEPLOYMENT)"),
+            None => match c.get::<PathBuf>("onramp.deployment") {
+                Ok(p) => (Some(p), "onramp.deployment"),
+                Err(config::ConfigError::NotFound(_)) => (None, ""),
+                Err(e) => anyhow::bail!("onramp.deployment: {e}"),
+            },
+        };
+        if let Some(p) = &path {
+            let d = Deployment::load(p).map_err(|e| anyhow::anyhow!("{field}: {e}"))?;
+            c = build(Some(&d))?;
         }
-        b = b.add_source(
-            config::Environment::with_prefix("DGCM")
-                .prefix_separator("_")
-                .separator("__"),
-        );
-        let c = b.build().context("reading settings")?;
-        let cfg: OnrampConfig = match c.get::<OnrampConfig>("onramp") {
+        let mut cfg: OnrampConfig = match c.get::<OnrampConfig>("onramp") {
             Ok(cfg) => cfg,
             Err(config::ConfigError::NotFound(_)) => OnrampConfig::default(),
             Err(e) => return Err(anyhow::anyhow!("settings [onramp]: {e}")),
         };
+        if path.is_some() {
+            cfg.deployment = path;
+        }
         Ok(cfg)
     }
 
@@ -430,6 +475,76 @@ mod tests {
         std::fs::write(&f, "[onramp.assets]\nsigusd_id = \"abcd\"\n").unwrap();
         let e = format!("{:#}", OnrampConfig::load(Some(&f)).unwrap_err());
         assert!(e.contains("2 bytes"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn deployment_file_gives_the_assets_and_network_and_keys_still_win() {
+        let dir = std::env::temp_dir().join(format!("dgcm-onramp-dep-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dep = dir.join("deployment.json");
+        let mut d = Deployment::devnet_default();
+        d.params.gpuc_id = dgcm_contracts::util::token_id([6; 32]);
+        d.params.sigusd_id = dgcm_contracts::util::token_id([7; 32]);
+        d.params.oracle_pool_nft = dgcm_contracts::util::token_id([8; 32]);
+        d.params.gpuc_price_cents = 120;
+        d.network = NetworkPrefix::Mainnet;
+        d.save(&dep).unwrap();
+        let f = dir.join("onramp.toml");
+
+        // [onramp] deployment
+        std::fs::write(
+            &f,
+            format!("[onramp]\ndeployment = {:?}\n", dep.display().to_string()),
+        )
+        .unwrap();
+        let c = OnrampConfig::load(Some(&f)).unwrap();
+        assert_eq!(c.deployment.as_deref(), Some(dep.as_path()));
+        assert_eq!(c.assets.gpuc_id, d.params.gpuc_id);
+        assert_eq!(c.assets.sigusd_id, d.params.sigusd_id);
+        assert_eq!(c.assets.oracle_pool_nft, d.params.oracle_pool_nft);
+        assert_eq!(c.assets.gpuc_price_cents, 120);
+        assert_eq!(c.network, NetworkPrefix::Mainnet);
+        assert_eq!(c.assets.token_box_nanoerg, 1_000_000, "default kept");
+
+        // explicit keys beat the deployment; --deployment without the setting
+        std::fs::write(
+            &f,
+            "[onramp]\nnetwork = \"testnet\"\n[onramp.assets]\ngpuc_price_cents = 99\n",
+        )
+        .unwrap();
+        let c = OnrampConfig::load_with_deployment(Some(&f), Some(&dep)).unwrap();
+        assert_eq!(c.network, NetworkPrefix::Testnet);
+        assert_eq!(c.assets.gpuc_price_cents, 99);
+        assert_eq!(c.assets.gpuc_id, d.params.gpuc_id);
+        // without one: the devnet's
+        let c = OnrampConfig::load(Some(&f)).unwrap();
+        assert_eq!(c.assets.gpuc_id, ProtocolParams::devnet_default().gpuc_id);
+        assert!(c.deployment.is_none());
+
+        // bad files: the setting (or flag), the file and the reason
+        std::fs::write(
+            &f,
+            format!(
+                "[onramp]\ndeployment = {:?}\n",
+                dir.join("missing.json").display().to_string()
+            ),
+        )
+        .unwrap();
+        let e = format!("{:#}", OnrampConfig::load(Some(&f)).unwrap_err());
+        assert!(
+            e.starts_with("onramp.deployment: ") && e.contains("missing.json"),
+            "{e}"
+        );
+        std::fs::write(&dep, "{\"network\": 1}").unwrap();
+        let e = format!(
+            "{:#}",
+            OnrampConfig::load_with_deployment(None, Some(&dep)).unwrap_err()
+        );
+        assert!(
+            e.starts_with("--deployment") && e.contains("not a deployment file"),
+            "{e}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -60,6 +60,11 @@ pub struct OnrampArgs {
     /// File with the treasury's secret key (64 hex characters).
     #[arg(long)]
     pub treasury_key_file: Option<PathBuf>,
+    /// Deployment file written by `dgcm tx deploy-vault`: the defaults of `network` and of the
+    /// assets (oracle pool NFT, SigUSD, GPUC, GPUC price) [default: onramp.deployment, else the
+    /// built-in devnet deployment].
+    #[arg(long, env = "DGCM_DEPLOYMENT")]
+    pub deployment: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<OnrampCommand>,
 }
@@ -178,7 +183,7 @@ pub async fn run(config: OnrampConfig) -> anyhow::Result<()> {
 
 /// `dgcm onramp [simulator]` with the CLI's `--config` file.
 pub async fn run_command(config_file: Option<&Path>, args: OnrampArgs) -> anyhow::Result<()> {
-    let mut cfg = OnrampConfig::load(config_file)?;
+    let mut cfg = OnrampConfig::load_with_deployment(config_file, args.deployment.as_deref())?;
     cfg.apply_args(&args);
     match args.command {
         None => run(cfg).await,

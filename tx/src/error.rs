@@ -59,4 +59,10 @@ impl TxError {
     }
 }
 
+impl From<dgcm_contracts::DeploymentError> for TxError {
+    fn from(e: dgcm_contracts::DeploymentError) -> TxError {
+        TxError::Deployment(e.to_string())
+    }
+}
+
 pub type Result<T, E = TxError> = std::result::Result<T, E>;

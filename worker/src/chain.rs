@@ -10,7 +10,7 @@ use dgcm_chain::wallet::{address_pk, p2pk_tree, Signer};
 use dgcm_chain::{ClientConfig, NodeClient};
 use dgcm_contracts::lease::Lease;
 use dgcm_contracts::util::box_tokens;
-use dgcm_contracts::{build, Contracts, Executor, ProtocolParams, TxPlan, Typed};
+use dgcm_contracts::{build, Contracts, Executor, TxPlan, Typed};
 use ergo_lib::ergo_chain_types::EcPoint;
 use ergo_lib::ergotree_ir::chain::address::NetworkPrefix;
 use ergo_lib::ergotree_ir::chain::ergo_box::{BoxId, ErgoBox};
@@ -89,22 +89,18 @@ pub fn parse_box_id(s: &str) -> Result<BoxId, LeaseError> {
     BoxId::try_from(s.to_ascii_lowercase()).map_err(|_| LeaseError::BadId(s.into()))
 }
 
-/// The deployment's contracts (`worker.protocol`, with the GPUC override).
+/// The deployment's contracts (`worker.deployment` or `worker.protocol`, with the GPUC
+/// override).
 pub fn contracts(cfg: &WorkerConfig) -> anyhow::Result<Contracts> {
-    let mut params = ProtocolParams::devnet_default();
-    if let Some(id) = &cfg.gpuc_id {
-        let b: [u8; 32] = hex::decode(id)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .with_context(|| format!("worker.gpuc_id: {id:?} is not a 32-byte hex id"))?;
-        params.gpuc_id = dgcm_contracts::util::token_id(b);
-    }
-    Contracts::new(params).map_err(|e| anyhow!("contracts: {e}"))
+    cfg.deployment()?
+        .contracts()
+        .map_err(|e| anyhow!("contracts: {e}"))
 }
 
 impl ChainCtx {
     pub fn new(cfg: &WorkerConfig) -> anyhow::Result<ChainCtx> {
-        let network = cfg.network_prefix()?;
+        let deployment = cfg.deployment()?;
+        let network = deployment.network;
         let key = match (&cfg.provider_key_file, &cfg.provider_address) {
             (Some(f), None) => {
                 let s = Signer::load(f).map_err(|e| anyhow!("worker.provider_key_file: {e}"))?;
@@ -132,7 +128,9 @@ impl ChainCtx {
         let client = NodeClient::new(cc).with_context(|| format!("worker.node: {:?}", cfg.node))?;
         Ok(ChainCtx {
             client,
-            contracts: contracts(cfg)?,
+            contracts: deployment
+                .contracts()
+                .map_err(|e| anyhow!("contracts: {e}"))?,
             key,
             network,
             fee: cfg.fee_nanoerg,

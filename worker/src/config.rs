@@ -8,7 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
+use dgcm_contracts::deployment::Deployment;
 use ergo_lib::ergotree_ir::chain::address::NetworkPrefix;
 use serde::{Deserialize, Serialize};
 
@@ -29,11 +30,17 @@ pub struct WorkerConfig {
     pub node_api_key: Option<String>,
     /// DGCM query API base URL (e.g. `http://127.0.0.1:8080`), for follow-the-market pricing.
     pub query_api: Option<String>,
-    /// `mainnet` or `testnet`: address prefix.
-    pub network: String,
-    /// Deployment whose contracts the worker uses: `devnet` (the only one defined today).
+    /// `mainnet` or `testnet`: address prefix (default: the deployment's network; testnet for
+    /// the devnet).
+    pub network: Option<String>,
+    /// Deployment file written by `dgcm tx deploy-vault` (also `--deployment` and
+    /// `DGCM_DEPLOYMENT`): the contracts the worker builds with. When set it replaces
+    /// `protocol`.
+    pub deployment: Option<PathBuf>,
+    /// Deployment without a `deployment` file: `devnet` (the built-in devnet deployment, which
+    /// the devnet's genesis carries; the only name defined).
     pub protocol: String,
-    /// Override of the GPUC token id (hex) of the deployment (e.g. a devnet stand-in).
+    /// Override of the deployment's GPUC token id (hex), e.g. a devnet stand-in.
     pub gpuc_id: Option<String>,
     /// Provider key file: 64 hex characters. The worker signs and submits its own transactions.
     pub provider_key_file: Option<PathBuf>,
@@ -164,7 +171,8 @@ impl Default for WorkerConfig {
             node: "http://127.0.0.1:9053".into(),
             node_api_key: None,
             query_api: None,
-            network: "testnet".into(),
+            network: None,
+            deployment: None,
             protocol: "devnet".into(),
             gpuc_id: None,
             provider_key_file: None,
@@ -290,18 +298,8 @@ impl WorkerConfig {
     /// Checks every value; errors name the field and the reason.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listen_addr()?;
-        self.network_prefix()?;
-        if self.protocol != "devnet" {
-            bail!(
-                "worker.protocol: {:?} is not a known deployment (only `devnet`)",
-                self.protocol
-            );
-        }
-        if let Some(id) = &self.gpuc_id {
-            if hex::decode(id).map(|b| b.len()) != Ok(32) {
-                bail!("worker.gpuc_id: {id:?} is not a 32-byte hex token id");
-            }
-        }
+        // the deployment file (or protocol), the GPUC override and the network
+        self.deployment()?;
         if !(self.node.starts_with("http://") || self.node.starts_with("https://")) {
             bail!("worker.node: {:?} is not an http(s) URL", self.node);
         }
@@ -391,18 +389,52 @@ impl WorkerConfig {
             .with_context(|| format!("worker.listen: {:?} is not an address", self.listen))
     }
 
+    /// The address prefix: `network` when set, else the deployment's.
     pub fn network_prefix(&self) -> anyhow::Result<NetworkPrefix> {
-        match self.network.as_str() {
-            "mainnet" => Ok(NetworkPrefix::Mainnet),
-            "testnet" => Ok(NetworkPrefix::Testnet),
-            other => bail!("worker.network: {other:?} is not `mainnet` or `testnet`"),
+        match self.network.as_deref() {
+            Some(n) => parse_network(n),
+            None => Ok(self.deployment()?.network),
         }
+    }
+
+    /// The deployment the worker builds with: the `deployment` file, else `protocol`
+    /// (`devnet`); then the `gpuc_id` and `network` overrides. Reads the file on every call.
+    /// Errors name the setting, the file and the reason (missing file, not JSON, a bad field).
+    pub fn deployment(&self) -> anyhow::Result<Deployment> {
+        let mut d = match &self.deployment {
+            Some(path) => Deployment::load(path).map_err(|e| anyhow!("worker.deployment: {e}"))?,
+            None if self.protocol == "devnet" => Deployment::devnet_default(),
+            None => bail!(
+                "worker.protocol: {:?} is not a known deployment (only `devnet`; give a \
+                 deployment file with worker.deployment)",
+                self.protocol
+            ),
+        };
+        if let Some(id) = &self.gpuc_id {
+            let b: [u8; 32] = hex::decode(id)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .with_context(|| format!("worker.gpuc_id: {id:?} is not a 32-byte hex token id"))?;
+            d.params.gpuc_id = dgcm_contracts::util::token_id(b);
+        }
+        if let Some(n) = &self.network {
+            d.network = parse_network(n)?;
+        }
+        Ok(d)
     }
 
     pub fn eip12_dir(&self) -> PathBuf {
         self.eip12_dir
             .clone()
             .unwrap_or_else(|| self.state_dir.join("eip12"))
+    }
+}
+
+fn parse_network(n: &str) -> anyhow::Result<NetworkPrefix> {
+    match n {
+        "mainnet" => Ok(NetworkPrefix::Mainnet),
+        "testnet" => Ok(NetworkPrefix::Testnet),
+        other => bail!("worker.network: {other:?} is not `mainnet` or `testnet`"),
     }
 }
 
@@ -496,6 +528,85 @@ mod tests {
             ..Default::default()
         };
         assert!(c.validate().unwrap_err().to_string().contains("query_api"));
+    }
+
+    #[test]
+    fn deployment_file_replaces_protocol_and_gpuc_id_and_network_override_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deployment.json");
+        let mut d = Deployment::devnet_default();
+        d.params.gpuc_id = dgcm_contracts::util::token_id([9; 32]);
+        d.params.challenge_window = 40;
+        d.network = NetworkPrefix::Mainnet;
+        d.save(&path).unwrap();
+
+        // default: the devnet deployment, testnet addresses
+        let c = WorkerConfig::default();
+        assert_eq!(c.deployment().unwrap(), Deployment::devnet_default());
+        assert_eq!(c.network_prefix().unwrap(), NetworkPrefix::Testnet);
+
+        // [worker] deployment: the file's parameters and network
+        let c = WorkerConfig::from_toml(&format!(
+            "[worker]\ndeployment = {:?}\n",
+            path.display().to_string()
+        ))
+        .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.deployment().unwrap(), d);
+        assert_eq!(c.network_prefix().unwrap(), NetworkPrefix::Mainnet);
+        assert_eq!(
+            crate::chain::contracts(&c).unwrap().params.challenge_window,
+            40
+        );
+        // gpuc_id and network still override it
+        let c = WorkerConfig {
+            gpuc_id: Some("01".repeat(32)),
+            network: Some("testnet".into()),
+            ..c
+        };
+        let o = c.deployment().unwrap();
+        assert_eq!(o.params.gpuc_id, dgcm_contracts::util::token_id([1; 32]));
+        assert_eq!(o.params.challenge_window, 40);
+        assert_eq!(c.network_prefix().unwrap(), NetworkPrefix::Testnet);
+
+        // --deployment (DGCM_DEPLOYMENT) sets it too
+        let mut c = WorkerConfig::default();
+        crate::WorkerArgs {
+            deployment: Some(path.clone()),
+            ..Default::default()
+        }
+        .apply(&mut c);
+        assert_eq!(c.deployment.as_deref(), Some(path.as_path()));
+
+        // bad files: the setting, the file and the reason
+        let c = WorkerConfig {
+            deployment: Some(dir.path().join("missing.json")),
+            ..Default::default()
+        };
+        let e = format!("{:#}", c.validate().unwrap_err());
+        assert!(
+            e.starts_with("worker.deployment: ") && e.contains("missing.json"),
+            "{e}"
+        );
+        std::fs::write(&path, "[]").unwrap();
+        let c = WorkerConfig {
+            deployment: Some(path.clone()),
+            ..Default::default()
+        };
+        let e = format!("{:#}", c.network_prefix().unwrap_err());
+        assert!(
+            e.starts_with("worker.deployment: ") && e.contains("not a deployment file"),
+            "{e}"
+        );
+        let c = WorkerConfig {
+            protocol: "mainnet".into(),
+            ..Default::default()
+        };
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("worker.protocol"));
     }
 
     #[test]

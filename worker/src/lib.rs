@@ -85,6 +85,11 @@ pub struct WorkerArgs {
     /// Withdraw the listing (burn its NFT, stake back to the provider) and exit.
     #[arg(long)]
     pub withdraw_listing: bool,
+    /// Deployment file written by `dgcm tx deploy-vault`: the contracts the worker builds with
+    /// and its address network [default: worker.deployment, else the built-in devnet
+    /// deployment].
+    #[arg(long, env = "DGCM_DEPLOYMENT")]
+    pub deployment: Option<PathBuf>,
 }
 
 impl WorkerArgs {
@@ -117,6 +122,9 @@ impl WorkerArgs {
         }
         if self.no_listing {
             c.listing.enabled = false;
+        }
+        if let Some(v) = &self.deployment {
+            c.deployment = Some(v.clone());
         }
     }
 }
