@@ -5,6 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
+use dgcm_devnet::genesis::TestWallet;
 use dgcm_onramp::signature;
 use ergo_lib::ergotree_ir::chain::token::TokenId;
 use serde_json::{json, Value};
@@ -21,6 +22,16 @@ fn gpuc() -> TokenId {
 
 fn base_units(v: &Value) -> u64 {
     v["asset_amount_base_units"].as_u64().unwrap()
+}
+
+/// After two more blocks: `u` holds exactly the quoted ERG in one box, and one payout exists.
+async fn assert_paid_exactly_once(env: &Env, u: &TestWallet, quote: &Value) {
+    env.mine(2).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (erg, _, boxes) = env.holdings(u).await;
+    assert_eq!(erg, base_units(quote));
+    assert_eq!(boxes, 1);
+    assert_eq!(env.payouts().await, 1);
 }
 
 /// The detail of a 400 names the field.
@@ -486,12 +497,7 @@ async fn onramp_node_down_pays_once_when_it_returns() {
 
     env.restart_node().await;
     env.wait_status(&id, "confirmed", true).await;
-    env.mine(2).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let (erg, _, boxes) = env.holdings(&u).await;
-    assert_eq!(erg, base_units(&q));
-    assert_eq!(boxes, 1);
-    assert_eq!(env.payouts().await, 1);
+    assert_paid_exactly_once(&env, &u, &q).await;
     env.shutdown().await;
 }
 
@@ -694,12 +700,7 @@ async fn onramp_rolled_back_payout_is_followed_not_repaid() {
         .unwrap()
         .iter()
         .all(|h| h["status"] != "stuck"));
-    env.mine(2).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let (erg, _, boxes) = env.holdings(&u).await;
-    assert_eq!(erg, base_units(&q));
-    assert_eq!(boxes, 1);
-    assert_eq!(env.payouts().await, 1);
+    assert_paid_exactly_once(&env, &u, &q).await;
     env.shutdown().await;
 }
 
