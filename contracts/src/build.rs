@@ -262,8 +262,15 @@ pub fn match_order(
 
 // ------------------------------------------------------------------------------ lease
 
+/// Blocks a completion built by a wallet or the worker may wait for inclusion: `completedAt` is
+/// the build height plus this, and the script accepts the transaction while
+/// `HEIGHT ≤ completedAt ≤ HEIGHT + 30` (a completion that names the build height itself is
+/// void as soon as it misses its block).
+pub const COMPLETION_SLACK: u32 = 10;
+
 /// Provider path (sel 0): records completion at `height` with `used_blocks` and a 32-byte
-/// usage commitment; the lease continues at output 0.
+/// usage commitment; the lease continues at output 0. Valid only in block `height`; see
+/// [`complete_within`].
 pub fn complete(
     c: &Contracts,
     lease: &Typed<Lease>,
@@ -272,6 +279,27 @@ pub fn complete(
     height: u32,
     exec: &Executor,
 ) -> Result<TxPlan> {
+    complete_within(c, lease, used_blocks, usage_commitment, height, 0, exec)
+}
+
+/// [`complete`] with `completedAt = height + slack` (slack ≤ 30): the transaction stays valid
+/// from block `height` through block `height + slack` (and while `HEIGHT ≤ deadline`); the
+/// challenge window starts at `completedAt`.
+#[allow(clippy::too_many_arguments)]
+pub fn complete_within(
+    c: &Contracts,
+    lease: &Typed<Lease>,
+    used_blocks: i64,
+    usage_commitment: [u8; 32],
+    height: u32,
+    slack: u32,
+    exec: &Executor,
+) -> Result<TxPlan> {
+    if slack > 30 {
+        return Err(invalid(
+            "completion slack above 30 blocks (the script's bound)",
+        ));
+    }
     let t = &lease.v.terms;
     if t.completed() {
         return Err(invalid("lease already completed"));
@@ -285,7 +313,7 @@ pub fn complete(
     let done = Lease {
         terms: LeaseTerms {
             used_blocks,
-            completed_at: height as i64,
+            completed_at: height as i64 + slack as i64,
             ..*t
         },
         usage_commitment: usage_commitment.to_vec(),

@@ -25,6 +25,20 @@ fn completing() -> (Env, dgcm_contracts::TxPlan, dgcm_contracts::Executor, u32) 
 }
 
 #[test]
+fn completion_with_slack_stays_valid_until_completed_at_and_no_later() {
+    let e = env();
+    let l = running_lease(&e);
+    let h = (START + 40) as u32;
+    let ex = exec_of("provider", ERG, &[]);
+    let slack = build::COMPLETION_SLACK;
+    let p = build::complete_within(&e.c, &l, 45, [0xcd; 32], h, slack, &ex).unwrap();
+    assert_valid(&p, &everyone(), h);
+    assert_valid(&p, &everyone(), h + slack);
+    assert_script_rejects(&p, &everyone(), h + slack + 1, 0);
+    assert!(build::complete_within(&e.c, &l, 45, [0xcd; 32], h, 31, &ex).is_err());
+}
+
+#[test]
 fn honest_complete() {
     let (_, p, _, h) = completing();
     assert_valid(&p, &everyone(), h);

@@ -731,7 +731,13 @@ impl Planner {
                     return Err(not_yours("lease", lease, "provider"));
                 }
                 let used = *used_blocks as i64;
-                let plan = run(&|e| build::complete(c, &l, used, *usage_commitment, height, e))?;
+                // Room for a wallet to sign: valid for COMPLETION_SLACK blocks (never past the
+                // deadline, which the script checks on HEIGHT anyway).
+                let slack = (l.v.terms.deadline - height as i64)
+                    .clamp(0, build::COMPLETION_SLACK as i64) as u32;
+                let plan = run(&|e| {
+                    build::complete_within(c, &l, used, *usage_commitment, height, slack, e)
+                })?;
                 (plan, Some((0, "lease")))
             }
             Action::Accept { lease } => {

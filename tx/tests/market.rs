@@ -202,7 +202,8 @@ async fn white_paper_flows_list_order_and_every_lease_path() {
     // finalise (anyone) after the challenge window
     let e = carol.finalise(&completed[2]).await.unwrap_err().to_string();
     assert!(e.contains("challenge window"), "{e}");
-    net.mine(61).await;
+    // The challenge window starts at completedAt = completion height + COMPLETION_SLACK.
+    net.mine(61 + dgcm_contracts::build::COMPLETION_SLACK).await;
     let bob_before = bob.gpuc_balance().await.unwrap();
     carol.finalise(&completed[2]).await.unwrap();
     net.mine(1).await;

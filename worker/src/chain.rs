@@ -323,12 +323,16 @@ impl ChainCtx {
         let height = self.build_height().await?;
         let max = lease.v.terms.hours * dgcm_contracts::util::BLOCKS_PER_HOUR;
         let funding = self.funding(0, 0).await?;
-        let plan = build::complete(
+        // Valid for COMPLETION_SLACK blocks, but never past the deadline.
+        let slack = (lease.v.terms.deadline - height as i64)
+            .clamp(0, build::COMPLETION_SLACK as i64) as u32;
+        let plan = build::complete_within(
             &self.contracts,
             &lease,
             used_blocks.clamp(0, max.max(0)),
             commitment,
             height,
+            slack,
             &self.executor(funding),
         )
         .map_err(|e| anyhow!("complete: {e}"))?;
