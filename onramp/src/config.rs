@@ -209,7 +209,7 @@ fn parse_token_id(s: &str) -> Result<TokenId, String> {
 impl Default for OnrampConfig {
     fn default() -> Self {
         OnrampConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8090)),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8096)),
             database_url: None,
             pool_size: 8,
             node: "http://127.0.0.1:9053".into(),
@@ -275,8 +275,8 @@ impl Default for ProviderConfig {
             api_key: "sk_test_simulator".into(),
             webhook_secret: "whsec_simulator".into(),
             webhook_tolerance: Duration::from_secs(300),
-            success_url: "http://127.0.0.1:8090/paid".into(),
-            cancel_url: "http://127.0.0.1:8090/cancelled".into(),
+            success_url: "http://127.0.0.1:8096/paid".into(),
+            cancel_url: "http://127.0.0.1:8096/cancelled".into(),
             auto_refund: false,
             timeout: Duration::from_secs(20),
         }

@@ -47,7 +47,7 @@ pub use simulator::{run_simulator, SimulatorConfig};
 /// (e.g. `DGCM_ONRAMP__PROVIDER__WEBHOOK_SECRET`), then these flags.
 #[derive(clap::Args, Debug, Default, Clone)]
 pub struct OnrampArgs {
-    /// Address to listen on [default: 127.0.0.1:8090].
+    /// Address to listen on [default: 127.0.0.1:8096].
     #[arg(long)]
     pub listen: Option<SocketAddr>,
     /// PostgreSQL URL for the ledger (also DATABASE_URL); migrations are applied on start. May be

@@ -97,7 +97,7 @@ async fn isolation_network_egress_is_impossible() {
     let accepted = tokio::spawn(async move { listener.accept().await.is_ok() });
     let script = format!(
         "echo IFACES; cat /proc/net/dev; echo ROUTES; cat /proc/net/route; echo END_ROUTES; \
-         if nc -w 2 127.0.0.1 {port} </dev/null; then echo CONNECTED; else echo NOCONNECT; fi"
+         if nc -w 2 127.0.0.1 {port} </dev/null 2>/dev/null; then echo CONNECTED; else echo NOCONNECT; fi"
     );
     let (j, log) = run(&jm, sh(&script), 30).await;
     assert_eq!(j.status, JobStatus::Succeeded, "{log}");
