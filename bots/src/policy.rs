@@ -415,66 +415,31 @@ pub mod exact {
 
     /// Maximum total surplus and the pairs that reach it.
     pub fn solve(bids: &[Bid], asks: &[Ask]) -> Result<(i128, Vec<Pair>), String> {
-        let index = Index::new(asks);
-        // Union-find over bids (0..n) and asks (n..n+m).
-        let n = bids.len();
-        let mut parent: Vec<usize> = (0..n + asks.len()).collect();
-        fn find(p: &mut [usize], mut x: usize) -> usize {
-            while p[x] != x {
-                p[x] = p[p[x]];
-                x = p[x];
-            }
-            x
-        }
-        let mut edges: Vec<(usize, usize)> = Vec::new();
-        for (bi, b) in bids.iter().enumerate() {
-            let keys: Vec<(u32, u32)> = match (b.model, b.region) {
-                (Some(m), Some(r)) => vec![(m, r)],
-                (Some(m), None) => index.by_model.get(&m).cloned().unwrap_or_default(),
-                (None, _) => index.all.clone(),
-            };
-            for k in keys {
-                for &ai in index.groups.get(&k).map_or(&[][..], |v| v.as_slice()) {
-                    if asks[ai].price > b.max_price {
-                        break;
-                    }
-                    if compatible(b, &asks[ai], ai) {
-                        edges.push((bi, ai));
-                        let (x, y) = (find(&mut parent, bi), find(&mut parent, n + ai));
-                        parent[x] = y;
-                    }
-                }
-            }
-        }
-        let mut comps: HashMap<usize, (Vec<usize>, Vec<usize>)> = HashMap::new();
-        for &(bi, ai) in &edges {
-            let r = find(&mut parent, bi);
-            let e = comps.entry(r).or_default();
-            e.0.push(bi);
-            e.1.push(ai);
-        }
+        // The auction's graph and components: one assignment problem per component.
+        let graph = Graph::build(bids, asks);
         let mut total: i128 = 0;
         let mut pairs = Vec::new();
-        for (_, (mut rows, mut cols)) in comps {
-            rows.sort_unstable();
-            rows.dedup();
+        for rows in graph.components(asks.len()) {
+            let mut cols: Vec<u32> = rows
+                .iter()
+                .flat_map(|&i| graph.to[graph.row(i as usize)].iter().copied())
+                .collect();
             cols.sort_unstable();
             cols.dedup();
-            let row_of: HashMap<usize, usize> =
-                rows.iter().enumerate().map(|(i, &b)| (b, i)).collect();
-            let col_of: HashMap<usize, usize> =
+            let col_of: HashMap<u32, usize> =
                 cols.iter().enumerate().map(|(i, &a)| (a, i)).collect();
             let (nr, nc) = (rows.len(), cols.len());
             let mut w = vec![0f64; nr * nc];
-            for &(bi, ai) in &edges {
-                if let (Some(&r), Some(&c)) = (row_of.get(&bi), col_of.get(&ai)) {
-                    w[r * nc + c] = surplus(&bids[bi], &asks[ai]) as f64;
+            for (r, &i) in rows.iter().enumerate() {
+                for e in graph.row(i as usize) {
+                    // The graph weighs surplus + 1; the optimum is in surplus.
+                    w[r * nc + col_of[&graph.to[e]]] = (graph.val[e] - 1) as f64;
                 }
             }
             let (ri, ci) =
                 lsap::solve(nr, nc, &w, true).map_err(|e| format!("assignment solver: {e:?}"))?;
             for (r, c) in ri.into_iter().zip(ci) {
-                let (bi, ai) = (rows[r], cols[c]);
+                let (bi, ai) = (rows[r] as usize, cols[c] as usize);
                 if compatible(&bids[bi], &asks[ai], ai) {
                     total += surplus(&bids[bi], &asks[ai]) as i128;
                     pairs.push((bi, ai));
