@@ -288,8 +288,8 @@ impl ChainCtx {
                 };
                 match self.client.submit_transaction(&tx).await {
                     Ok(id) => Ok(String::from(id)),
-                    // The same transaction submitted twice (e.g. the finish hook and the
-                    // ticker both completing): it is in the pool, which is what we wanted.
+                    // The same transaction sent again (a retry after a lost reply or a
+                    // restart): it is in the pool, which is what we wanted.
                     Err(e) if e.is_already_in_mempool() => Ok(String::from(tx.id())),
                     Err(e) => Err(anyhow::Error::new(e).context(format!("{what}: submitting"))),
                 }

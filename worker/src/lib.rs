@@ -155,6 +155,9 @@ pub struct Worker {
     pub auth: Auth,
     pub chain: Option<Arc<ChainCtx>>,
     pub listing: Option<ListingManager>,
+    /// Leases whose completion is being built or submitted right now: the finish hook and the
+    /// ticker may both ask, and only one of them may build it.
+    completing: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// The runtime of `cfg` (Docker connection checked; the process runtime only when allowed).
@@ -246,6 +249,7 @@ impl Worker {
             auth,
             chain: Some(chain),
             listing: Some(listing),
+            completing: Default::default(),
         });
         let weak = Arc::downgrade(&w);
         w.jobs.set_finish_hook(Arc::new(move |lease_id: String| {
@@ -264,6 +268,22 @@ impl Worker {
         let Some(chain) = &self.chain else {
             return;
         };
+        let fresh = self
+            .completing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(lease_id.to_string());
+        if !fresh {
+            return; // another caller is completing this lease
+        }
+        self.complete_once(chain, lease_id).await;
+        self.completing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(lease_id);
+    }
+
+    async fn complete_once(&self, chain: &ChainCtx, lease_id: &str) {
         let Some(j) = self.jobs.job(lease_id) else {
             return;
         };
