@@ -5,20 +5,16 @@
 mod common;
 
 use common::*;
-use dgcm_chain::Cursor as ChainCursor;
 use dgcm_contracts::build;
 use dgcm_contracts::lease::Lease;
 use dgcm_contracts::listing::{Listing, ListingTerms};
 use dgcm_contracts::order::{Order, OrderTerms};
 use dgcm_contracts::util::p2pk_tree;
 use dgcm_contracts::{Contracts, Kind, ProtocolParams, Typed};
-use dgcm_indexer::decode::Decoder;
 use dgcm_indexer::pgcluster::fresh_test_database;
-use dgcm_indexer::rows::BlockRows;
 use dgcm_indexer::Store;
 use ergo_lib::chain::transaction::input::prover_result::ProverResult;
 use ergo_lib::chain::transaction::{Input, Transaction, TxId};
-use ergo_lib::ergo_chain_types::BlockId;
 use ergo_lib::ergotree_interpreter::sigma_protocol::prover::ContextExtension;
 use ergo_lib::ergotree_ir::chain::address::{Address, AddressEncoder, NetworkPrefix};
 use ergo_lib::ergotree_ir::chain::ergo_box::box_value::BoxValue;
@@ -171,10 +167,8 @@ fn world() -> World {
     let pool_box = t_pool.outputs.first().clone();
     let (t_event, t_pay, t_convert) = rosen(&c);
 
-    let mut chain = Vec::new();
-    let mut parent = BlockId(digest("before"));
-    for h in H0..=settle_at {
-        let txs = match h {
+    let blocks = (H0..=settle_at)
+        .map(|h| match h {
             x if x == H0 => vec![
                 t_list.clone(),
                 t_list2.clone(),
@@ -186,25 +180,9 @@ fn world() -> World {
             x if x == H0 + 2 => vec![t_complete.clone(), t_convert.clone()],
             x if x == settle_at => vec![t_final.clone()],
             _ => vec![],
-        };
-        let b = block(h, parent, txs);
-        parent = b.id();
-        chain.push(b);
-    }
-    let db = fresh_test_database().unwrap();
-    let mut store = Store::connect(&db).unwrap();
-    store
-        .initialise(
-            None,
-            ChainCursor {
-                height: H0 - 1,
-                header_id: BlockId(digest("before")),
-            },
-        )
-        .unwrap();
-    store
-        .apply_many(&BlockRows::from_blocks(&chain, &Decoder::new(Some(c)), 2))
-        .unwrap();
+        })
+        .collect();
+    let (db, store) = index_chain(H0, blocks, c);
     World {
         db,
         store,

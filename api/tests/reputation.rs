@@ -6,18 +6,12 @@
 mod common;
 
 use common::*;
-use dgcm_chain::Cursor as ChainCursor;
 use dgcm_contracts::build;
 use dgcm_contracts::lease::Lease;
 use dgcm_contracts::listing::{Listing, ListingTerms};
 use dgcm_contracts::order::{Order, OrderTerms};
 use dgcm_contracts::{Contracts, Executor, Kind, ProtocolParams, Typed};
-use dgcm_indexer::decode::Decoder;
-use dgcm_indexer::pgcluster::fresh_test_database;
-use dgcm_indexer::rows::BlockRows;
-use dgcm_indexer::Store;
 use ergo_lib::chain::transaction::Transaction;
-use ergo_lib::ergo_chain_types::BlockId;
 use ergo_lib::ergotree_ir::chain::ergo_box::ErgoBox;
 use ergo_lib::ergotree_ir::chain::token::TokenId;
 use serde_json::Value;
@@ -145,10 +139,8 @@ fn world() -> String {
     assert_ne!(slash_at, settle_at);
     let t_slash = tx(&build::slash(&c, &lease_b, slash_at, &exec("slasher", ERG, &[])).unwrap());
 
-    let mut chain = Vec::new();
-    let mut parent = BlockId(digest("before"));
-    for h in H0..=settle_at.max(slash_at) {
-        let txs = match h {
+    let blocks = (H0..=settle_at.max(slash_at))
+        .map(|h| match h {
             x if x == H0 => vec![t_a1.clone(), t_a2.clone(), t_b.clone(), t_g.clone()]
                 .into_iter()
                 .chain([o_a.clone(), o_b.clone()])
@@ -158,25 +150,9 @@ fn world() -> String {
             x if x == settle_at => vec![t_final.clone()],
             x if x == slash_at => vec![t_slash.clone()],
             _ => vec![],
-        };
-        let b = block(h, parent, txs);
-        parent = b.id();
-        chain.push(b);
-    }
-    let db = fresh_test_database().unwrap();
-    let mut store = Store::connect(&db).unwrap();
-    store
-        .initialise(
-            None,
-            ChainCursor {
-                height: H0 - 1,
-                header_id: BlockId(digest("before")),
-            },
-        )
-        .unwrap();
-    store
-        .apply_many(&BlockRows::from_blocks(&chain, &Decoder::new(Some(c)), 2))
-        .unwrap();
+        })
+        .collect();
+    let (db, _) = index_chain(H0, blocks, c);
     db
 }
 

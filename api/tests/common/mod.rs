@@ -40,6 +40,41 @@ pub fn block(height: u32, parent: BlockId, txs: Vec<Transaction>) -> Arc<FullBlo
     Arc::new(FullBlock::synthetic(height, parent, txs))
 }
 
+/// Indexes a synthetic chain into a fresh database: block `first + i` holds `blocks[i]`, the
+/// first block's parent is a fixed "before" block. Returns the database URL and its store.
+pub fn index_chain(
+    first: u32,
+    blocks: Vec<Vec<Transaction>>,
+    c: dgcm_contracts::Contracts,
+) -> (String, dgcm_indexer::Store) {
+    let before = BlockId(digest("before"));
+    let mut parent = before;
+    let mut chain = Vec::with_capacity(blocks.len());
+    for (i, txs) in blocks.into_iter().enumerate() {
+        let b = block(first + i as u32, parent, txs);
+        parent = b.id();
+        chain.push(b);
+    }
+    let db = dgcm_indexer::pgcluster::fresh_test_database().unwrap();
+    let mut store = dgcm_indexer::Store::connect(&db).unwrap();
+    store
+        .initialise(
+            None,
+            dgcm_chain::Cursor {
+                height: first - 1,
+                header_id: before,
+            },
+        )
+        .unwrap();
+    let decoder = dgcm_indexer::decode::Decoder::new(Some(c));
+    store
+        .apply_many(&dgcm_indexer::rows::BlockRows::from_blocks(
+            &chain, &decoder, 2,
+        ))
+        .unwrap();
+    (db, store)
+}
+
 pub fn hex_id(b: &ErgoBox) -> String {
     hex::encode(b.box_id().as_ref())
 }
