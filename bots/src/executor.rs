@@ -14,11 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dgcm_chain::{NodeClient, NodeError, Signer};
-use dgcm_contracts::tx::{BuildError, Executor, TxPlan};
-use dgcm_contracts::util::box_tokens;
+use dgcm_contracts::tx::{fund, BuildError, Executor, FundError, TxPlan};
 use ergo_lib::chain::transaction::TxId;
 use ergo_lib::ergotree_ir::chain::ergo_box::{BoxId, ErgoBox};
-use ergo_lib::ergotree_ir::chain::token::TokenId;
 use ergo_lib::ergotree_ir::ergo_tree::ErgoTree;
 
 use crate::metrics::BotMetrics;
@@ -54,8 +52,6 @@ pub struct Job {
     /// For logs: what the transaction does.
     pub what: String,
     pub spends: Vec<BoxId>,
-    /// Tokens the executor must bring from its own wallet (a liquidator's repayment).
-    pub needs_tokens: Vec<(TokenId, u64)>,
     pub build: BuildFn,
 }
 
@@ -242,7 +238,7 @@ impl Runtime {
                 outcomes.push(Outcome::Busy);
                 continue;
             }
-            let plan = match self.build(&job, &mut wallet) {
+            let plan = match self.build(&job, &wallet) {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::info!(bot = label, what = %job.what, reason = %e, "not buildable now");
@@ -338,64 +334,23 @@ impl Runtime {
     }
 
     /// Builds without funding when the protocol boxes pay for themselves (the usual case: the
-    /// fee comes out of the box's capped executor allowance), else with the wallet's boxes.
-    fn build(&self, job: &Job, wallet: &mut [ErgoBox]) -> Result<TxPlan, String> {
-        let exec = Executor {
-            funding: vec![],
-            change: self.reward.clone(),
-            fee: self.config.fee,
+    /// fee comes out of the box's capped executor allowance), else with whatever of the wallet
+    /// the builder reports missing (ERG, or the GPUC a liquidation repays).
+    fn build(&self, job: &Job, wallet: &[ErgoBox]) -> Result<TxPlan, String> {
+        let candidates = if self.signer.is_some() {
+            wallet.to_vec()
+        } else {
+            vec![]
         };
-        if job.needs_tokens.is_empty() {
-            match (job.build)(&exec) {
-                Ok(p) => return Ok(p),
-                Err(BuildError::InsufficientErg { .. }) | Err(BuildError::DustChange(..)) => {}
-                Err(e) => return Err(e.to_string()),
-            }
-        }
-        if self.signer.is_none() {
-            return Err(
-                "needs funding from the executor's wallet, and no key is configured".into(),
-            );
-        }
-        // Funding: boxes with the needed tokens, then the largest ERG box.
-        let mut funding: Vec<ErgoBox> = Vec::new();
-        for (id, need) in &job.needs_tokens {
-            let mut have = 0u64;
-            for b in wallet.iter() {
-                if have >= *need {
-                    break;
-                }
-                if let Some((_, n)) = box_tokens(b).into_iter().find(|(t, _)| t == id) {
-                    if !funding.iter().any(|f| f.box_id() == b.box_id()) {
-                        funding.push(b.clone());
-                        have += n;
-                    }
-                }
-            }
-            if have < *need {
-                return Err(format!(
-                    "the executor's wallet holds {have} of token {}, the job needs {need}",
-                    String::from(*id)
-                ));
-            }
-        }
-        let mut by_value: Vec<&ErgoBox> = wallet.iter().collect();
-        by_value.sort_by_key(|b| std::cmp::Reverse(*b.value.as_u64()));
-        for b in by_value {
-            if !funding.iter().any(|f| f.box_id() == b.box_id()) {
-                funding.push(b.clone());
-                break;
-            }
-        }
-        if funding.is_empty() {
-            return Err("the executor's wallet is empty".into());
-        }
-        (job.build)(&Executor {
-            funding,
-            change: self.reward.clone(),
-            fee: self.config.fee,
+        fund(candidates, &self.reward, self.config.fee, false, |e| {
+            (job.build)(e)
         })
-        .map_err(|e| e.to_string())
+        .map_err(|e| match e {
+            FundError::Short { .. } if self.signer.is_none() => {
+                format!("needs funding from the executor's wallet, and no key is configured ({e})")
+            }
+            e => e.to_string(),
+        })
     }
 }
 

@@ -91,6 +91,94 @@ pub struct TxPlan {
     pub draft: TxDraft,
 }
 
+/// Why [`fund`] found no funding that makes the builder succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FundError {
+    #[error("no unspent boxes to fund the transaction")]
+    NoBoxes,
+    /// The builder still reports `shortfall` with every useful candidate in `chosen`.
+    #[error("not enough funds: {shortfall}")]
+    Short {
+        shortfall: BuildError,
+        chosen: Vec<ErgoBox>,
+    },
+    /// The builder refused for a reason funding cannot cure.
+    #[error(transparent)]
+    Build(BuildError),
+}
+
+/// Runs `build` with funding drawn from `candidates` (P2PK boxes the executor can sign): the
+/// builders report exactly what is missing (ERG, a token, room for change), so each shortfall
+/// adds the candidate that best covers it until the builder succeeds or nothing helps. With
+/// `start_with_richest` the richest box is taken first (a wallet's own action, whose first input
+/// may also mint a token); otherwise the protocol boxes are tried alone first (a bot whose
+/// boxes pay the fee themselves needs nothing of its own).
+pub fn fund(
+    candidates: Vec<ErgoBox>,
+    change: &ErgoTree,
+    fee: u64,
+    start_with_richest: bool,
+    build: impl Fn(&Executor) -> Result<TxPlan, BuildError>,
+) -> Result<TxPlan, FundError> {
+    let mut pool = candidates;
+    // Deterministic: richest first, then by id.
+    pool.sort_by(|a, b| {
+        b.value
+            .as_u64()
+            .cmp(a.value.as_u64())
+            .then_with(|| a.box_id().cmp(&b.box_id()))
+    });
+    let mut chosen = Vec::new();
+    if start_with_richest {
+        if pool.is_empty() {
+            return Err(FundError::NoBoxes);
+        }
+        chosen.push(pool.remove(0));
+    }
+    loop {
+        let exec = Executor {
+            funding: chosen.clone(),
+            change: change.clone(),
+            fee,
+        };
+        let err = match build(&exec) {
+            Ok(plan) => return Ok(plan),
+            Err(e) => e,
+        };
+        let next = match &err {
+            BuildError::InsufficientErg { .. } | BuildError::DustChange(..) => {
+                take_max(&mut pool, |b| *b.value.as_u64())
+            }
+            BuildError::InsufficientTokens { token, .. } => take_max(&mut pool, |b| {
+                box_tokens(b)
+                    .iter()
+                    .filter(|(id, _)| hex::encode(token_bytes(id)) == *token)
+                    .map(|(_, n)| *n)
+                    .sum()
+            }),
+            _ => return Err(FundError::Build(err)),
+        };
+        match next {
+            Some(b) => chosen.push(b),
+            None => {
+                return Err(FundError::Short {
+                    shortfall: err,
+                    chosen,
+                })
+            }
+        }
+    }
+}
+
+fn take_max(pool: &mut Vec<ErgoBox>, key: impl Fn(&ErgoBox) -> u64) -> Option<ErgoBox> {
+    let (i, _) = pool
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| key(b) > 0)
+        .max_by_key(|(_, b)| key(b))?;
+    Some(pool.remove(i))
+}
+
 /// The miner-fee tree.
 pub fn miner_fee_tree() -> ErgoTree {
     #[allow(clippy::expect_used)] // a constant, well-formed tree

@@ -9,11 +9,10 @@ use anyhow::{anyhow, bail, Context};
 use dgcm_chain::wallet::{address_pk, p2pk_tree, Signer};
 use dgcm_chain::{ClientConfig, NodeClient};
 use dgcm_contracts::lease::Lease;
-use dgcm_contracts::util::box_tokens;
 use dgcm_contracts::{build, Contracts, Executor, TxPlan, Typed};
 use ergo_lib::ergo_chain_types::EcPoint;
 use ergo_lib::ergotree_ir::chain::address::NetworkPrefix;
-use ergo_lib::ergotree_ir::chain::ergo_box::{BoxId, ErgoBox};
+use ergo_lib::ergotree_ir::chain::ergo_box::BoxId;
 use ergo_lib::ergotree_ir::chain::token::TokenId;
 use ergo_lib::ergotree_ir::ergo_tree::ErgoTree;
 use ergo_lib::ergotree_ir::serialization::SigmaSerializable;
@@ -214,55 +213,20 @@ impl ChainCtx {
         Ok(lease)
     }
 
-    /// Provider boxes covering `erg` nanoERG (plus the fee and a margin) and `gpuc` mGPUC,
-    /// mempool-aware; largest first.
-    pub async fn funding(&self, erg: u64, gpuc: u64) -> anyhow::Result<Vec<ErgoBox>> {
-        let mut boxes = self
+    /// Builds `build` funded from the provider's boxes (mempool-aware): the richest first (its
+    /// id names a new listing's NFT), then whatever the builder reports missing.
+    pub async fn funded(
+        &self,
+        what: &str,
+        build: impl Fn(&Executor) -> Result<TxPlan, dgcm_contracts::BuildError>,
+    ) -> anyhow::Result<TxPlan> {
+        let boxes = self
             .client
             .unspent_boxes_by_tree(&self.tree(), true)
             .await
             .context("the provider's boxes")?;
-        let gid = self.gpuc();
-        let g = |b: &ErgoBox| -> u64 {
-            box_tokens(b)
-                .iter()
-                .filter(|(id, _)| *id == gid)
-                .map(|(_, n)| *n)
-                .sum()
-        };
-        // Boxes with the GPUC first (when needed), then by value.
-        boxes.sort_by_key(|b| {
-            (
-                std::cmp::Reverse(g(b).min(1) * gpuc.min(1)),
-                std::cmp::Reverse(*b.value.as_u64()),
-            )
-        });
-        let need_erg = erg + self.fee + 10_000_000;
-        let (mut have_erg, mut have_gpuc) = (0u64, 0u64);
-        let mut out = vec![];
-        for b in boxes {
-            if have_erg >= need_erg && have_gpuc >= gpuc {
-                break;
-            }
-            have_erg += *b.value.as_u64();
-            have_gpuc += g(&b);
-            out.push(b);
-        }
-        if have_erg < need_erg || have_gpuc < gpuc {
-            bail!(
-                "the provider's address holds too little: need {need_erg} nanoERG and {gpuc} \
-                 mGPUC, found {have_erg} and {have_gpuc}"
-            );
-        }
-        Ok(out)
-    }
-
-    pub fn executor(&self, funding: Vec<ErgoBox>) -> Executor {
-        Executor {
-            funding,
-            change: self.tree(),
-            fee: self.fee,
-        }
+        dgcm_contracts::tx::fund(boxes, &self.tree(), self.fee, true, build)
+            .map_err(|e| anyhow!("{what}: the provider's address: {e}"))
     }
 
     /// Height to build a transaction for: the next block.
@@ -322,20 +286,15 @@ impl ChainCtx {
         let lease = self.open_lease(lease_id).await?;
         let height = self.build_height().await?;
         let max = lease.v.terms.hours * dgcm_contracts::util::BLOCKS_PER_HOUR;
-        let funding = self.funding(0, 0).await?;
         // Valid for COMPLETION_SLACK blocks, but never past the deadline.
         let slack = (lease.v.terms.deadline - height as i64)
             .clamp(0, build::COMPLETION_SLACK as i64) as u32;
-        let plan = build::complete_within(
-            &self.contracts,
-            &lease,
-            used_blocks.clamp(0, max.max(0)),
-            commitment,
-            height,
-            slack,
-            &self.executor(funding),
-        )
-        .map_err(|e| anyhow!("complete: {e}"))?;
+        let used = used_blocks.clamp(0, max.max(0));
+        let plan = self
+            .funded("complete", |e| {
+                build::complete_within(&self.contracts, &lease, used, commitment, height, slack, e)
+            })
+            .await?;
         self.execute("complete", plan).await
     }
 }

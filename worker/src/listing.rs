@@ -249,14 +249,19 @@ impl ListingManager {
                 }
                 let price = self.price(None).await;
                 let l = &self.cfg.listing;
-                let funding = self.chain.funding(l.box_value, l.stake).await?;
-                let nft: TokenId = funding
+                // The NFT id is the first funding box's; the builder sets it.
+                let want = self.desired(price, c.params.gpuc_id, l.stake, l.box_value);
+                let plan = self
+                    .chain
+                    .funded("worker.listing", |e| {
+                        build::list_listing(c, &want, height, e)
+                    })
+                    .await?;
+                let nft: TokenId = plan
+                    .inputs
                     .first()
                     .map(|b| b.box_id().into())
                     .context("no funding box")?;
-                let want = self.desired(price, nft, l.stake, l.box_value);
-                let plan = build::list_listing(c, &want, height, &self.chain.executor(funding))
-                    .map_err(|e| anyhow!("worker.listing: {e}"))?;
                 let tx = self.chain.execute("listing-create", plan).await?;
                 let nft = nft_hex(&nft);
                 self.store.update(|s| {
@@ -278,10 +283,12 @@ impl ListingManager {
                 {
                     return Ok(ListingAction::Unchanged);
                 }
-                let funding = self.chain.funding(0, 0).await?;
-                let plan =
-                    build::update_listing(c, &cur, &want, height, &self.chain.executor(funding))
-                        .map_err(|e| anyhow!("worker.listing: {e}"))?;
+                let plan = self
+                    .chain
+                    .funded("worker.listing", |e| {
+                        build::update_listing(c, &cur, &want, height, e)
+                    })
+                    .await?;
                 let tx = self.chain.execute("listing-update", plan).await?;
                 self.store.update(|s| s.listing_price = Some(price))?;
                 self.metrics.listing_price.set(price);
@@ -298,14 +305,12 @@ impl ListingManager {
             .await?
             .context("no listing to withdraw (none recorded in the state, or not on chain)")?;
         let height = self.chain.build_height().await?;
-        let funding = self.chain.funding(0, 0).await?;
-        let plan = build::withdraw_listing(
-            &self.chain.contracts,
-            &cur,
-            height,
-            &self.chain.executor(funding),
-        )
-        .map_err(|e| anyhow!("withdraw listing: {e}"))?;
+        let plan = self
+            .chain
+            .funded("withdraw listing", |e| {
+                build::withdraw_listing(&self.chain.contracts, &cur, height, e)
+            })
+            .await?;
         let tx = self.chain.execute("listing-withdraw", plan).await?;
         self.store.update(|s| {
             s.listing_nft = None;

@@ -47,7 +47,6 @@ pub fn liquidator_jobs(c: &Arc<Contracts>, view: &MarketView, rt: &Runtime) -> V
                     String::from(member.bx.box_id())
                 ),
                 spends: vec![vault.bx.box_id(), member.bx.box_id()],
-                needs_tokens: vec![(c.params.gpuc_id, repay)],
                 build: Box::new(move |exec| {
                     build::liquidate(
                         &c, &vault, &member, repay, take_erg, take_sigusd, &oracle, next, exec,

@@ -89,7 +89,6 @@ pub fn matcher_jobs(c: &Arc<Contracts>, view: &MarketView, rt: &Runtime) -> Vec<
                     String::from(listing.bx.box_id())
                 ),
                 spends: vec![order.bx.box_id(), listing.bx.box_id()],
-                needs_tokens: vec![],
                 build: Box::new(move |exec| build::match_order(&c, &order, &listing, next, exec)),
             }
         })

@@ -167,7 +167,6 @@ pub fn rosen_jobs(
                 bot: BotKind::RosenRelay,
                 what: format!("convert Rosen deposit {}", info.box_id),
                 spends: vec![member.bx.box_id(), dep.bx.box_id()],
-                needs_tokens: vec![],
                 build: Box::new(move |exec| build::convert_rosen(&c, &dep, &member, next, exec)),
             },
             info,

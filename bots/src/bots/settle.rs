@@ -26,7 +26,6 @@ pub fn settler_jobs(c: &Arc<Contracts>, view: &MarketView, rt: &Runtime) -> Vec<
                 bot: BotKind::Settler,
                 what: format!("finalise lease {}", String::from(lease.bx.box_id())),
                 spends: vec![lease.bx.box_id()],
-                needs_tokens: vec![],
                 build: Box::new(move |exec| build::finalise(&c, &lease, next as u32, exec)),
             }
         })
@@ -49,7 +48,6 @@ pub fn slasher_jobs(c: &Arc<Contracts>, view: &MarketView, rt: &Runtime) -> Vec<
                 bot: BotKind::Slasher,
                 what: format!("slash lease {}", String::from(lease.bx.box_id())),
                 spends: vec![lease.bx.box_id()],
-                needs_tokens: vec![],
                 build: Box::new(move |exec| build::slash(&c, &lease, next as u32, exec)),
             }
         })
