@@ -192,7 +192,8 @@ pub async fn run(
                 let out = rt.execute(jobs, &v).await;
                 for (o, d) in out.iter().zip(&deposits) {
                     if let Outcome::Submitted(tx) = o {
-                        relay.record(&relay.path_of(d, String::from(*tx)));
+                        let path = relay.path_of(d, String::from(*tx));
+                        relay.record(&path);
                     }
                 }
                 outcomes.extend(out);

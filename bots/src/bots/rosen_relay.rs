@@ -39,6 +39,8 @@ pub struct RosenRelay {
     /// JSON-lines journal of converted paths (survives restarts).
     pub journal: Option<PathBuf>,
     events: HashMap<String, (RosenEvent, String)>,
+    /// Deposit boxes already in the journal (read once at start).
+    recorded: std::collections::HashSet<String>,
 }
 
 impl RosenRelay {
@@ -47,12 +49,15 @@ impl RosenRelay {
         network: NetworkPrefix,
         journal: Option<PathBuf>,
     ) -> Self {
-        RosenRelay {
+        let mut r = RosenRelay {
             trigger_tree,
             network,
             journal,
             events: HashMap::new(),
-        }
+            recorded: Default::default(),
+        };
+        r.recorded = r.paths().into_iter().map(|p| p.deposit_box).collect();
+        r
     }
 
     /// Refreshes the EventTriggers the relay knows (mempool-aware).
@@ -86,14 +91,10 @@ impl RosenRelay {
     }
 
     /// Appends a path to the journal once (a restarted relay does not write it twice).
-    pub fn record(&self, path: &RosenPath) {
+    pub fn record(&mut self, path: &RosenPath) {
         tracing::info!(?path, "Rosen deposit converted");
         let Some(j) = &self.journal else { return };
-        if self
-            .paths()
-            .iter()
-            .any(|p| p.deposit_box == path.deposit_box)
-        {
+        if !self.recorded.insert(path.deposit_box.clone()) {
             return;
         }
         let line = serde_json::to_string(path).unwrap_or_default();
