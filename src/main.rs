@@ -291,6 +291,10 @@ enum BenchCommand {
         /// task beside the server; more show throughput under load on this 2-core machine.
         #[arg(long, default_value_t = 1)]
         concurrency: usize,
+        /// Before measuring, print EXPLAIN (ANALYZE, BUFFERS) of every search of the mix to
+        /// stderr: which index serves which filter, and where the time goes.
+        #[arg(long)]
+        explain: bool,
     },
 }
 
@@ -388,6 +392,7 @@ async fn run(
             listings,
             seconds,
             concurrency,
+            explain,
         }) => {
             if listings == 0 || concurrency == 0 || !seconds.is_finite() || seconds <= 0.0 {
                 anyhow::bail!("--listings, --seconds and --concurrency must be positive");
@@ -402,7 +407,7 @@ async fn run(
                     eprintln!("warning: debug build; run `cargo run --release -- bench api` for real figures");
                 }
             }
-            let r = dgcm_api::bench::run(&url, listings, seconds, concurrency).await?;
+            let r = dgcm_api::bench::run(&url, listings, seconds, concurrency, explain).await?;
             println!("{}", serde_json::to_string(&r)?);
             Ok(())
         }

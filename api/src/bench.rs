@@ -1,8 +1,9 @@
 //! `dgcm bench api`: filtered listing searches over HTTP against the same query straight in SQL.
 //!
 //! A fresh database gets `listings` rows (and their `boxes`, a tenth of them spent older
-//! versions, and running leases on a twentieth) with a realistic spread of models, VRAM, prices
-//! and regions. The API serves it in process; client tasks drive a fixed mix of filtered
+//! versions, running leases on a twentieth, and a finished lease for every other listing: about
+//! seventeen per provider, one in ten slashed) with a realistic spread of models, VRAM, prices
+//! and regions. `--explain` prints each search's plan first. The API serves it in process; client tasks drive a fixed mix of filtered
 //! searches for a fixed time. Then the same searches run through the same SQL on pooled
 //! connections with the same concurrency, without HTTP and JSON: the database's limit.
 
@@ -136,6 +137,35 @@ fn fill(url: &str, n: u32) -> anyhow::Result<()> {
         INSERT INTO boxes (box_id, tx_id, output_index, height, creation_height, value, ergo_tree, kind)
           SELECT box_id, decode(md5('ltx' || height) || md5(box_id::text), 'hex'), 0, height, height, 1000000, '\\x00'::bytea, 'lease'
           FROM leases;
+        -- History: every other listing was leased before (a finished lease per provider every
+        -- ~6 listings): one in ten slashed, the rest completed and finalised. Reputation and
+        -- availability then read real lease histories, not empty ones.
+        CREATE TEMP TABLE h AS SELECT i, nft, (i % 20 = 2) AS slashed,
+            decode(md5('hl' || i) || md5('ha' || i), 'hex') AS a,
+            decode(md5('hc' || i) || md5('hb' || i), 'hex') AS b,
+            '\\x02'::bytea || decode(md5('pk' || (i % 3000)) || md5('q' || (i % 3000)), 'hex') AS ppk
+          FROM g WHERE i % 2 = 0;
+        INSERT INTO leases (box_id, consumer_pk, provider_pk, listing_nft, price_per_hour, hours, payment, collateral,
+                            start_height, deadline, exec_fee_cap, used_blocks, completed_at, job_spec_hash,
+                            usage_commitment, height)
+          SELECT a, '\\x03'::bytea, ppk, nft, 900, 2, 1800, 200, 1 + i / 50, 61 + i / 50, 1000000, 0, -1,
+                 '\\x00'::bytea, '\\x00'::bytea, 1 + i / 50 FROM h
+          UNION ALL
+          SELECT b, '\\x03'::bytea, ppk, nft, 900, 2, 1800, 200, 1 + i / 50, 61 + i / 50, 1000000, 55, 30 + i / 50,
+                 '\\x00'::bytea, '\\x00'::bytea, 30 + i / 50 FROM h WHERE NOT slashed;
+        INSERT INTO boxes (box_id, tx_id, output_index, height, creation_height, value, ergo_tree, kind, spent_tx_id, spent_height)
+          SELECT a, decode(md5('hta' || i) || md5('h1' || i), 'hex'), 0, 1 + i / 50, 1 + i / 50, 1000000, '\\x00'::bytea,
+                 'lease', decode(md5('hsa' || i) || md5('h2' || i), 'hex'), CASE WHEN slashed THEN 62 ELSE 30 END + i / 50 FROM h
+          UNION ALL
+          SELECT b, decode(md5('hsa' || i) || md5('h2' || i), 'hex'), 0, 30 + i / 50, 30 + i / 50, 1000000, '\\x00'::bytea,
+                 'lease', decode(md5('hsb' || i) || md5('h3' || i), 'hex'), 95 + i / 50 FROM h WHERE NOT slashed;
+        INSERT INTO inputs (tx_id, input_index, box_id, height, path)
+          SELECT decode(md5('hsa' || i) || md5('h2' || i), 'hex'), 0, a, CASE WHEN slashed THEN 62 ELSE 30 END + i / 50,
+                 CASE WHEN slashed THEN 4 ELSE 0 END FROM h
+          UNION ALL
+          SELECT decode(md5('hsb' || i) || md5('h3' || i), 'hex'), 0, b, 95 + i / 50, 1 FROM h WHERE NOT slashed;
+        -- The reputation counters, as the indexer keeps them while it applies blocks.
+        INSERT INTO provider_stats SELECT * FROM provider_stats_delta(0, {tip});
         INSERT INTO sync_cursor VALUES (1, {tip}, '\\x00'::bytea);
         ANALYZE;",
         nm = MODELS.len(),
@@ -143,7 +173,7 @@ fn fill(url: &str, n: u32) -> anyhow::Result<()> {
         prices = prices.join(","),
         vrams = vrams.join(","),
         models = models.join(","),
-        tip = 3 + n / 50,
+        tip = 100 + n / 50,
     );
     c.batch_execute(&sql)?;
     // A steady state before measuring, as a running index has: hint bits and the visibility
@@ -154,12 +184,38 @@ fn fill(url: &str, n: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[derive(QueryableByName)]
+struct PlanLine {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+/// EXPLAIN (ANALYZE, BUFFERS) of every search of the mix, run twice so the second shows a warm
+/// cache, printed to stderr.
+fn explain_searches(url: &str) -> anyhow::Result<()> {
+    let mut c = PgConnection::establish(url)?;
+    for (q, f, sort) in searches() {
+        let mut plan = Vec::new();
+        for _ in 0..2 {
+            let mut sql = queries::listings_sql(&f, sort, None, 50);
+            sql.text = format!("EXPLAIN (ANALYZE, BUFFERS) {}", sql.text);
+            plan = sql.query().load::<PlanLine>(&mut c)?;
+        }
+        eprintln!("--- {q}");
+        for l in plan {
+            eprintln!("{}", l.line);
+        }
+    }
+    Ok(())
+}
+
 /// Run against `admin_url`'s cluster (a database is created and dropped).
 pub async fn run(
     admin_url: &str,
     listings: u32,
     seconds: f64,
     concurrency: usize,
+    explain: bool,
 ) -> anyhow::Result<ApiBench> {
     let name = format!("dgcm_api_bench_{}", std::process::id());
     let base = admin_url
@@ -174,7 +230,11 @@ pub async fn run(
         let mut a = PgConnection::establish(&admin)?;
         diesel::sql_query(format!("CREATE DATABASE \"{n2}\"")).execute(&mut a)?;
         dgcm_indexer::Store::connect(&u2)?;
-        fill(&u2, listings)
+        fill(&u2, listings)?;
+        if explain {
+            explain_searches(&u2)?;
+        }
+        Ok(())
     })
     .await??;
     let r = measure(&url, listings, seconds, concurrency).await;

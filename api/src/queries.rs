@@ -36,14 +36,10 @@ const LEASED_LATERAL: &str = "LEFT JOIN LATERAL (SELECT true AS leased FROM leas
 pub const REPUTATION_SCORE: &str =
     "reputation_score(COALESCE(r.completed, 0), COALESCE(r.slashed, 0))";
 
-/// `r` for the provider key `pk`, looked up per row (an index scan on `leases_provider`): for
-/// pages and single providers, where aggregating every provider would cost more. `OFFSET 0`
-/// keeps PostgreSQL from flattening the subquery into a join with the whole aggregate.
-fn reputation_lateral(pk: &str) -> String {
-    format!(
-        "LEFT JOIN LATERAL (SELECT * FROM provider_reputation WHERE provider_pk = {pk} OFFSET 0) r \
-         ON true"
-    )
+/// `r` for the provider key `pk`: a primary-key probe of the counters the indexer keeps
+/// (`provider_stats`, read through the `provider_reputation` view).
+fn reputation_join(pk: &str) -> String {
+    format!("LEFT JOIN provider_reputation r ON r.provider_pk = {pk}")
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -128,14 +124,23 @@ pub fn listings(
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> R<Vec<Listing>> {
+    listings_sql(f, sort, cursor, limit).query().load(c)
+}
+
+/// The SQL of [`listings`] with its binds (also explained by `dgcm bench api --explain`).
+pub fn listings_sql(
+    f: &ListingFilter,
+    sort: ListingSort,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Sql {
     // The page is cut first and `leased` computed for its rows only: in the select list of the
     // whole search PostgreSQL would hash every running lease instead. So is the reputation,
-    // unless the search sorts or filters on it: then every provider's is joined in (one
-    // aggregate over the leases, hashed).
+    // unless the search sorts or filters on it: then it is joined in before the cut.
     let inner_rep = sort == ListingSort::Reputation || f.min_reputation.is_some();
     let (rep_join, rep_col, outer_join, outer_col) = if inner_rep {
         (
-            "LEFT JOIN provider_reputation r ON r.provider_pk = l.provider_pk".to_string(),
+            reputation_join("l.provider_pk"),
             format!(", {REPUTATION_SCORE} AS reputation"),
             String::new(),
             String::new(),
@@ -144,13 +149,17 @@ pub fn listings(
         (
             String::new(),
             String::new(),
-            String::new(),
-            // Same definition as REPUTATION_SCORE, as a function planned once per connection.
-            ", provider_score(x.ppk) AS reputation".to_string(),
+            reputation_join("x.ppk"),
+            format!(", {REPUTATION_SCORE} AS reputation"),
         )
     };
+    // With `available` given, every row of the page is known to be free (or leased).
+    let (leased_col, leased_join) = match f.available {
+        Some(available) => (if available { "false" } else { "true" }, ""),
+        None => ("COALESCE(lz.leased, false)", LEASED_LATERAL),
+    };
     let mut q = Sql::new(format!(
-        "SELECT x.*{outer_col}, COALESCE(lz.leased, false) AS leased FROM (SELECT {LISTING_COLS}{rep_col}, l.listing_nft AS nft, l.box_id AS raw_id, \
+        "SELECT x.*{outer_col}, {leased_col} AS leased FROM (SELECT {LISTING_COLS}{rep_col}, l.listing_nft AS nft, l.box_id AS raw_id, \
          l.provider_pk AS ppk FROM listings l \
          JOIN boxes b ON b.box_id = l.box_id {rep_join} WHERE b.spent_height IS NULL"
     ));
@@ -193,11 +202,11 @@ pub fn listings(
     let dir = if asc { "ASC" } else { "DESC" };
     let lim = q.bind(Bind::Int(limit));
     q.push(&format!(
-        " ORDER BY {col} {dir}, l.box_id {dir} LIMIT {lim}) x {LEASED_LATERAL} {outer_join}"
+        " ORDER BY {col} {dir}, l.box_id {dir} LIMIT {lim}) x {leased_join} {outer_join}"
     ));
     // The outer query keeps the inner order (PostgreSQL does not promise it without ORDER BY).
     q.push(&format!(" ORDER BY x.{outer} {dir}, x.raw_id {dir}"));
-    q.query().load(c)
+    q
 }
 
 /// Every box of one listing NFT, oldest first.
@@ -206,7 +215,7 @@ pub fn listing_history(c: &mut PgConnection, nft: &[u8]) -> R<Vec<Listing>> {
         "SELECT {LISTING_COLS}, {REPUTATION_SCORE} AS reputation, {LEASED} AS leased \
          FROM listings l JOIN boxes b ON b.box_id = l.box_id {} \
          WHERE l.listing_nft = $1 ORDER BY l.height, l.box_id",
-        reputation_lateral("l.provider_pk")
+        reputation_join("l.provider_pk")
     ))
     .bind::<Bytea, _>(nft)
     .load(c)
@@ -380,7 +389,7 @@ pub fn reputation(c: &mut PgConnection, provider_pk: &[u8]) -> R<Reputation> {
          COALESCE(r.slashed, 0) AS slashed, COALESCE(r.disputed, 0) AS disputed, \
          r.on_time_rate, COALESCE(r.total_hours, 0) AS total_hours, {REPUTATION_SCORE} AS score \
          FROM (SELECT $1::bytea AS pk) p {}",
-        reputation_lateral("p.pk")
+        reputation_join("p.pk")
     ))
     .bind::<Bytea, _>(provider_pk)
     .get_result(c)
@@ -391,7 +400,7 @@ pub fn provider_listings(c: &mut PgConnection, provider_pk: &[u8]) -> R<Vec<List
         "SELECT {LISTING_COLS}, {REPUTATION_SCORE} AS reputation, {LEASED} AS leased \
          FROM listings l JOIN boxes b ON b.box_id = l.box_id {} \
          WHERE l.provider_pk = $1 AND b.spent_height IS NULL ORDER BY l.height DESC, l.box_id",
-        reputation_lateral("l.provider_pk")
+        reputation_join("l.provider_pk")
     ))
     .bind::<Bytea, _>(provider_pk)
     .load(c)

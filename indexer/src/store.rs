@@ -156,6 +156,10 @@ impl Store {
             .bind::<Int4, _>(first.height)
             .bind::<Int4, _>(last.height)
             .execute(conn)?;
+            diesel::sql_query(ADD_PROVIDER_STATS)
+                .bind::<Int4, _>(first.height)
+                .bind::<Int4, _>(last.height)
+                .execute(conn)?;
             diesel::update(sync_cursor::table)
                 .set((
                     sync_cursor::height.eq(last.height),
@@ -187,6 +191,16 @@ impl Store {
                     hex::encode(&cid)
                 )));
             }
+            // The counters first: their delta is computed from the rows about to go. A provider
+            // back at zero has no lease rows left, and a fresh index would have no row for it.
+            diesel::sql_query(SUBTRACT_PROVIDER_STATS)
+                .bind::<Int4, _>(h)
+                .execute(conn)?;
+            diesel::sql_query(
+                "DELETE FROM provider_stats \
+                 WHERE leases = 0 AND completed = 0 AND slashed = 0 AND disputed = 0",
+            )
+            .execute(conn)?;
             for stmt in [
                 "DELETE FROM listings WHERE height = $1",
                 "DELETE FROM orders WHERE height = $1",
@@ -283,6 +297,23 @@ impl Store {
 
 /// Rows go in with COPY (binary), the fastest way into PostgreSQL; the header row (one per block)
 /// with a plain INSERT.
+/// Adds what the blocks at heights $1..$2 contribute to `provider_stats` (migration
+/// `2026-11-26-000008_provider_stats`: the delta is defined once, in SQL).
+const ADD_PROVIDER_STATS: &str = "INSERT INTO provider_stats \
+    SELECT * FROM provider_stats_delta($1, $2) ON CONFLICT (provider_pk) DO UPDATE SET \
+    leases = provider_stats.leases + EXCLUDED.leases, \
+    completed = provider_stats.completed + EXCLUDED.completed, \
+    slashed = provider_stats.slashed + EXCLUDED.slashed, \
+    disputed = provider_stats.disputed + EXCLUDED.disputed, \
+    completed_blocks = provider_stats.completed_blocks + EXCLUDED.completed_blocks";
+
+/// Takes back what the block at height $1 contributed to `provider_stats`.
+const SUBTRACT_PROVIDER_STATS: &str = "UPDATE provider_stats s SET \
+    leases = s.leases - d.leases, completed = s.completed - d.completed, \
+    slashed = s.slashed - d.slashed, disputed = s.disputed - d.disputed, \
+    completed_blocks = s.completed_blocks - d.completed_blocks \
+    FROM provider_stats_delta($1, $1) d WHERE s.provider_pk = d.provider_pk";
+
 fn insert_rows(conn: &mut PgConnection, rows: &BlockRows) -> Result<(), StoreError> {
     insert_many(conn, std::slice::from_ref(rows))
 }

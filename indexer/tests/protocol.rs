@@ -214,8 +214,28 @@ fn a_lease_lifecycle_fills_the_protocol_tables_and_undoes_exactly() {
         0
     );
 
+    // The provider's reputation counters, kept incrementally: one lease, completed after 45
+    // blocks of use, nothing slashed or disputed.
+    let stats = |conn: &mut PgConnection, from: &str| {
+        diesel::sql_query(format!(
+            "SELECT coalesce(string_agg(concat_ws(',', encode(provider_pk, 'hex'), leases, completed, \
+             slashed, disputed, completed_blocks), ';' ORDER BY provider_pk), '') AS r FROM {from}"
+        ))
+        .get_result::<common::TextRow>(conn)
+        .unwrap()
+        .r
+    };
+    let kept = stats(&mut conn, "provider_stats");
+    assert!(kept.ends_with(",1,1,0,0,45"), "provider_stats: {kept}");
+    // After every rollback the kept counters equal a recount over what is left.
     for b in chain.iter().rev() {
         store.rollback(b.height(), &b.id(), &b.parent_id()).unwrap();
+        assert_eq!(
+            stats(&mut conn, "provider_stats"),
+            stats(&mut conn, "provider_stats_delta(0, 2147483647)"),
+            "counters after undoing block {}",
+            b.height()
+        );
     }
     assert!(
         dump(&db) == empty,

@@ -86,6 +86,13 @@ pub async fn wait_synced(db: &str, node: &NodeClient) {
     }
 }
 
+/// One text column `r`, for ad-hoc queries in tests.
+#[derive(QueryableByName)]
+pub struct TextRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub r: String,
+}
+
 /// Every chain table as sorted JSON rows (mempool tables excluded).
 pub fn dump(db: &str) -> Vec<(String, Vec<String>)> {
     let mut c = PgConnection::establish(db).unwrap();
@@ -111,6 +118,7 @@ pub fn dump(db: &str) -> Vec<(String, Vec<String>)> {
         ("arbitration_cases", "box_id"),
         ("rosen_deposits", "box_id"),
         ("rosen_events", "box_id"),
+        ("provider_stats", "provider_pk"),
     ];
     tables
         .iter()
