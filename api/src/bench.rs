@@ -50,7 +50,8 @@ const MODELS: &[(&str, i64, i64)] = &[
     ("T4", 16384, 250),
 ];
 
-/// The search mix: what a dashboard asks (model and price caps, VRAM floors, regions).
+/// The search mix: what a dashboard asks (model and price caps, VRAM floors, regions, the best
+/// providers first, a reputation floor).
 fn searches() -> Vec<(String, ListingFilter, ListingSort)> {
     let mut v = Vec::new();
     for (i, (model, vram, price)) in MODELS.iter().enumerate() {
@@ -85,6 +86,25 @@ fn searches() -> Vec<(String, ListingFilter, ListingSort)> {
         ListingFilter {
             min_gpus: Some(4),
             max_price: Some(2000),
+            ..Default::default()
+        },
+        ListingSort::Price,
+    ));
+    v.push((
+        "model=RTX%204090&sort=reputation&available=true".into(),
+        ListingFilter {
+            model: Some("RTX 4090".into()),
+            available: Some(true),
+            ..Default::default()
+        },
+        ListingSort::Reputation,
+    ));
+    v.push((
+        "min_reputation=0.8&max_price=1000&available=true".into(),
+        ListingFilter {
+            min_reputation: Some(0.8),
+            max_price: Some(1000),
+            available: Some(true),
             ..Default::default()
         },
         ListingSort::Price,

@@ -80,7 +80,8 @@ impl ListingSort {
             ListingSort::Price => ("l.price_per_hour", "price_per_hour", true),
             ListingSort::Vram => ("l.vram_mib", "vram_mib", false),
             ListingSort::Newest => ("l.height", "height", false),
-            ListingSort::Reputation => (REPUTATION_SCORE, "reputation", false),
+            // `r.score` is the indexed expression (`provider_stats_score`) of the counters.
+            ListingSort::Reputation => ("r.score", "reputation", false),
         }
     }
 
@@ -92,6 +93,18 @@ impl ListingSort {
             ListingSort::Vram => l.vram_mib,
             ListingSort::Newest => l.height as i64,
             ListingSort::Reputation => l.reputation.to_bits() as i64,
+        }
+    }
+
+    /// The cursor id of `l`: its box id, after the provider key for `reputation` (whose ties are
+    /// broken by provider, then box: the order of walking providers by score).
+    pub fn cursor_id(self, l: &Listing) -> Vec<u8> {
+        let box_id = hex::decode(&l.box_id).unwrap_or_default();
+        match self {
+            ListingSort::Reputation => {
+                [hex::decode(&l.provider_pk).unwrap_or_default(), box_id].concat()
+            }
+            _ => box_id,
         }
     }
 
@@ -140,8 +153,10 @@ pub fn listings_sql(
     let inner_rep = sort == ListingSort::Reputation || f.min_reputation.is_some();
     let (rep_join, rep_col, outer_join, outer_col) = if inner_rep {
         (
-            reputation_join("l.provider_pk"),
-            format!(", {REPUTATION_SCORE} AS reputation"),
+            // Every provider with a listing box has counters, so the join is inner: PostgreSQL
+            // may then walk providers by score and each one's listings, stopping at the page.
+            "JOIN provider_reputation r ON r.provider_pk = l.provider_pk".to_string(),
+            ", r.score AS reputation".to_string(),
             String::new(),
             String::new(),
         )
@@ -185,7 +200,7 @@ pub fn listings_sql(
     }
     if let Some(v) = f.min_reputation {
         let p = q.bind(Bind::Float(v));
-        q.push(&format!(" AND {REPUTATION_SCORE} >= {p}"));
+        q.push(&format!(" AND r.score >= {p}"));
     }
     match f.available {
         Some(true) => q.push(&format!(" AND NOT {LEASED}")),
@@ -193,19 +208,37 @@ pub fn listings_sql(
         None => {}
     }
     let (col, outer, asc) = sort.column();
+    let by_provider = sort == ListingSort::Reputation;
     if let Some(cur) = cursor {
         let k = q.bind(sort.key_bind(cur.key));
-        let id = q.bind(Bind::Bytes(cur.id.clone()));
         let op = if asc { ">" } else { "<" };
-        q.push(&format!(" AND ({col}, l.box_id) {op} ({k}, {id})"));
+        if by_provider {
+            // id = provider key ++ box id (32 bytes); a forged split only yields another page.
+            let (pk, id) = cur.id.split_at(cur.id.len().saturating_sub(32));
+            let pk = q.bind(Bind::Bytes(pk.to_vec()));
+            let id = q.bind(Bind::Bytes(id.to_vec()));
+            q.push(&format!(
+                " AND ({col}, l.provider_pk, l.box_id) {op} ({k}, {pk}, {id})"
+            ));
+        } else {
+            let id = q.bind(Bind::Bytes(cur.id.clone()));
+            q.push(&format!(" AND ({col}, l.box_id) {op} ({k}, {id})"));
+        }
     }
     let dir = if asc { "ASC" } else { "DESC" };
+    let (tie, outer_tie) = if by_provider {
+        (format!("l.provider_pk {dir}, "), format!("x.ppk {dir}, "))
+    } else {
+        (String::new(), String::new())
+    };
     let lim = q.bind(Bind::Int(limit));
     q.push(&format!(
-        " ORDER BY {col} {dir}, l.box_id {dir} LIMIT {lim}) x {leased_join} {outer_join}"
+        " ORDER BY {col} {dir}, {tie}l.box_id {dir} LIMIT {lim}) x {leased_join} {outer_join}"
     ));
     // The outer query keeps the inner order (PostgreSQL does not promise it without ORDER BY).
-    q.push(&format!(" ORDER BY x.{outer} {dir}, x.raw_id {dir}"));
+    q.push(&format!(
+        " ORDER BY x.{outer} {dir}, {outer_tie}x.raw_id {dir}"
+    ));
     q
 }
 

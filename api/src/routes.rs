@@ -114,7 +114,7 @@ pub struct ListingsQuery {
     #[param(value_type = Option<f64>, minimum = 0.0, maximum = 1.0)]
     min_reputation: Option<String>,
     /// `price` (cheapest first, default), `vram` (most first), `newest`, `reputation`
-    /// (highest provider reputation first; ties by box id, descending).
+    /// (highest provider reputation first; ties by provider key, then box id, descending).
     sort: Option<String>,
     /// 1..=1000, default 50.
     #[param(value_type = Option<i64>)]
@@ -158,7 +158,7 @@ pub async fn listings(
     items.iter_mut().for_each(|l| s.fill_listing(l));
     let next_cursor = next_cursor(&items, limit, &scope, |l| Cursor {
         key: sort.key(l),
-        id: id_of(&l.box_id),
+        id: sort.cursor_id(l),
     });
     Ok(web::Json(Page { items, next_cursor }))
 }

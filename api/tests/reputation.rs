@@ -225,7 +225,7 @@ async fn listings_sort_and_filter_on_reputation_from_chain_history() {
         .await;
     assert!(gamma["reputation"]["on_time_rate"].is_null());
 
-    // sort=reputation: highest first, alpha's two listings tied and ordered by box id (desc).
+    // sort=reputation: highest first, ties by provider, then box id (desc): alpha's two listings.
     let v = api.ok("/api/v1/listings?sort=reputation").await;
     let list = items(&v);
     let s = |p: &str, m: &str| (p.to_string(), m.to_string());

@@ -198,7 +198,7 @@ impl Store {
                 .execute(conn)?;
             diesel::sql_query(
                 "DELETE FROM provider_stats \
-                 WHERE leases = 0 AND completed = 0 AND slashed = 0 AND disputed = 0",
+                 WHERE listings = 0 AND leases = 0 AND completed = 0 AND slashed = 0 AND disputed = 0",
             )
             .execute(conn)?;
             for stmt in [
@@ -301,7 +301,7 @@ impl Store {
 /// `2026-11-26-000008_provider_stats`: the delta is defined once, in SQL).
 const ADD_PROVIDER_STATS: &str = "INSERT INTO provider_stats \
     SELECT * FROM provider_stats_delta($1, $2) ON CONFLICT (provider_pk) DO UPDATE SET \
-    leases = provider_stats.leases + EXCLUDED.leases, \
+    listings = provider_stats.listings + EXCLUDED.listings, leases = provider_stats.leases + EXCLUDED.leases, \
     completed = provider_stats.completed + EXCLUDED.completed, \
     slashed = provider_stats.slashed + EXCLUDED.slashed, \
     disputed = provider_stats.disputed + EXCLUDED.disputed, \
@@ -309,7 +309,7 @@ const ADD_PROVIDER_STATS: &str = "INSERT INTO provider_stats \
 
 /// Takes back what the block at height $1 contributed to `provider_stats`.
 const SUBTRACT_PROVIDER_STATS: &str = "UPDATE provider_stats s SET \
-    leases = s.leases - d.leases, completed = s.completed - d.completed, \
+    listings = s.listings - d.listings, leases = s.leases - d.leases, completed = s.completed - d.completed, \
     slashed = s.slashed - d.slashed, disputed = s.disputed - d.disputed, \
     completed_blocks = s.completed_blocks - d.completed_blocks \
     FROM provider_stats_delta($1, $1) d WHERE s.provider_pk = d.provider_pk";

@@ -214,11 +214,11 @@ fn a_lease_lifecycle_fills_the_protocol_tables_and_undoes_exactly() {
         0
     );
 
-    // The provider's reputation counters, kept incrementally: one lease, completed after 45
-    // blocks of use, nothing slashed or disputed.
+    // The provider's counters, kept incrementally: two listing boxes (listed, continued by the
+    // match), one lease, completed after 45 blocks of use, nothing slashed or disputed.
     let stats = |conn: &mut PgConnection, from: &str| {
         diesel::sql_query(format!(
-            "SELECT coalesce(string_agg(concat_ws(',', encode(provider_pk, 'hex'), leases, completed, \
+            "SELECT coalesce(string_agg(concat_ws(',', encode(provider_pk, 'hex'), listings, leases, completed, \
              slashed, disputed, completed_blocks), ';' ORDER BY provider_pk), '') AS r FROM {from}"
         ))
         .get_result::<common::TextRow>(conn)
@@ -226,7 +226,7 @@ fn a_lease_lifecycle_fills_the_protocol_tables_and_undoes_exactly() {
         .r
     };
     let kept = stats(&mut conn, "provider_stats");
-    assert!(kept.ends_with(",1,1,0,0,45"), "provider_stats: {kept}");
+    assert!(kept.ends_with(",2,1,1,0,0,45"), "provider_stats: {kept}");
     // After every rollback the kept counters equal a recount over what is left.
     for b in chain.iter().rev() {
         store.rollback(b.height(), &b.id(), &b.parent_id()).unwrap();

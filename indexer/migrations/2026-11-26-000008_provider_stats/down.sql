@@ -34,4 +34,5 @@ END
 $$;
 
 DROP FUNCTION provider_stats_delta(INTEGER, INTEGER);
+DROP INDEX listings_provider;
 DROP TABLE provider_stats;

@@ -3,9 +3,14 @@
 -- per row; aggregating each provider's lease history there cost ~0.3 ms per provider with
 -- seventeen past leases (15 ms for a page of 50), where this table is one primary-key probe.
 -- Exact across reorgs: a rolled-back block subtracts what it added, and a provider whose counts
--- return to zero loses its row, so the table equals a fresh index of the same chain.
+-- return to zero loses its row, so the table equals a fresh index of the same chain. Every
+-- provider with a listing box has a row (`listings`), so a search sorted by reputation can walk
+-- providers in score order (`provider_stats_score`) and each one's listings
+-- (`listings_provider`) instead of sorting every matching listing.
 CREATE TABLE provider_stats (
     provider_pk      BYTEA  PRIMARY KEY,
+    -- listing boxes (every version)
+    listings         BIGINT NOT NULL,
     -- lease boxes with completedAt = -1 (one per lease: the matched, running box)
     leases           BIGINT NOT NULL,
     -- lease boxes with completedAt >= 0 (the provider posted a completion)
@@ -17,20 +22,24 @@ CREATE TABLE provider_stats (
     completed_blocks BIGINT NOT NULL
 );
 
--- What the chain rows at heights lo..hi add to each provider's counters: lease boxes created
--- there, and lease boxes spent there on the slash or dispute path.
+-- What the chain rows at heights lo..hi add to each provider's counters: listing and lease boxes
+-- created there, and lease boxes spent there on the slash or dispute path.
 CREATE FUNCTION provider_stats_delta(lo INTEGER, hi INTEGER)
-    RETURNS TABLE (provider_pk BYTEA, leases BIGINT, completed BIGINT, slashed BIGINT,
+    RETURNS TABLE (provider_pk BYTEA, listings BIGINT, leases BIGINT, completed BIGINT, slashed BIGINT,
                    disputed BIGINT, completed_blocks BIGINT)
     LANGUAGE sql STABLE AS $$
-    SELECT d.provider_pk, sum(d.leases)::bigint, sum(d.completed)::bigint, sum(d.slashed)::bigint,
+    SELECT d.provider_pk, sum(d.listings)::bigint, sum(d.leases)::bigint, sum(d.completed)::bigint, sum(d.slashed)::bigint,
            sum(d.disputed)::bigint, sum(d.blocks)::bigint
-      FROM (SELECT le.provider_pk, (le.completed_at < 0)::int AS leases,
-                   (le.completed_at >= 0)::int AS completed, 0 AS slashed, 0 AS disputed,
-                   CASE WHEN le.completed_at >= 0 THEN le.used_blocks ELSE 0 END AS blocks
+      FROM (SELECT l.provider_pk, 1 AS listings, 0 AS leases, 0 AS completed, 0 AS slashed,
+                   0 AS disputed, 0 AS blocks
+              FROM listings l WHERE l.height BETWEEN lo AND hi
+            UNION ALL
+            SELECT le.provider_pk, 0, (le.completed_at < 0)::int,
+                   (le.completed_at >= 0)::int, 0, 0,
+                   CASE WHEN le.completed_at >= 0 THEN le.used_blocks ELSE 0 END
               FROM leases le WHERE le.height BETWEEN lo AND hi
             UNION ALL
-            SELECT le.provider_pk, 0, 0, (pp.name = 'slash')::int, (pp.name = 'dispute')::int, 0
+            SELECT le.provider_pk, 0, 0, 0, (pp.name = 'slash')::int, (pp.name = 'dispute')::int, 0
               FROM inputs i
               JOIN leases le ON le.box_id = i.box_id
               JOIN protocol_paths pp ON pp.kind = 'lease' AND pp.path = i.path
@@ -39,6 +48,8 @@ CREATE FUNCTION provider_stats_delta(lo INTEGER, hi INTEGER)
 $$;
 
 INSERT INTO provider_stats SELECT * FROM provider_stats_delta(-2147483648, 2147483647);
+CREATE INDEX provider_stats_score ON provider_stats (reputation_score(completed, slashed), provider_pk);
+CREATE INDEX listings_provider ON listings (provider_pk, box_id);
 
 -- Same columns as before, now read from the counters.
 CREATE OR REPLACE VIEW provider_reputation AS
