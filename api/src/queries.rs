@@ -42,6 +42,15 @@ fn reputation_join(pk: &str) -> String {
     format!("LEFT JOIN provider_reputation r ON r.provider_pk = {pk}")
 }
 
+/// [`reputation_join`] as one primary-key probe per row of a page: `OFFSET 0` keeps PostgreSQL
+/// from turning it into a hash of every provider's counters (0.5 ms a page at 3,000 providers).
+fn reputation_probe(pk: &str) -> String {
+    format!(
+        "LEFT JOIN LATERAL (SELECT * FROM provider_reputation WHERE provider_pk = {pk} OFFSET 0) r \
+         ON true"
+    )
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ListingSort {
     /// Cheapest first.
@@ -164,7 +173,7 @@ pub fn listings_sql(
         (
             String::new(),
             String::new(),
-            reputation_join("x.ppk"),
+            reputation_probe("x.ppk"),
             format!(", {REPUTATION_SCORE} AS reputation"),
         )
     };
