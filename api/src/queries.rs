@@ -321,8 +321,75 @@ pub fn leases(
             q.push(&format!(" AND {col} = {p}"));
         }
     }
-    newest_first_page(&mut q, f.state.as_deref(), cursor, limit);
+    // The state is computed per row (LEASE_SELECT); for a filter on it, its definition goes in
+    // the inner query instead, as conditions an index can serve, or a rare state walks the whole
+    // lease history by height (0.2–0.6 s at 55k lease boxes). Current states start from the
+    // unspent lease boxes (`boxes_unspent_kind`) and sort them all (there are as many as running
+    // leases): ordering by `height + 0` keeps PostgreSQL from walking `leases_height` in the hope
+    // of an early stop that never comes when few match. Ended states start from the spends on
+    // their path (`inputs_path`), with the path numbers as literals so the planner sees how
+    // many spends each has.
+    let mut order_by_index = true;
+    let mut computed_state = None;
+    match f.state.as_deref() {
+        None => {}
+        Some(current @ ("running" | "overdue" | "completed")) => {
+            // OFFSET 0: the unspent lease boxes are gathered first, as their own step.
+            q.push(
+                " AND b.spent_height IS NULL AND le.box_id IN (SELECT box_id FROM boxes \
+                 WHERE kind = 'lease' AND spent_height IS NULL OFFSET 0)",
+            );
+            q.push(match current {
+                "running" => {
+                    " AND le.completed_at < 0 AND le.deadline >= (SELECT height FROM sync_cursor)"
+                }
+                "overdue" => {
+                    " AND le.completed_at < 0 AND le.deadline < (SELECT height FROM sync_cursor)"
+                }
+                _ => " AND le.completed_at >= 0",
+            });
+            order_by_index = false;
+        }
+        Some(ended @ ("settled" | "slashed" | "disputed" | "cancelled")) => {
+            let names: &[&str] = match ended {
+                "settled" => &["finalise", "accept"],
+                "slashed" => &["slash"],
+                "disputed" => &["dispute"],
+                _ => &["cancel"],
+            };
+            let paths = lease_paths(c, names)?;
+            let list: Vec<String> = paths.iter().map(i16::to_string).collect();
+            // No path of that name (an empty table) matches nothing, as the state would.
+            let list = if list.is_empty() {
+                "NULL".to_string()
+            } else {
+                list.join(", ")
+            };
+            q.push(&format!(" AND i.path IN ({list})"));
+        }
+        other => computed_state = other,
+    }
+    newest_first_page(&mut q, computed_state, cursor, limit, order_by_index);
     q.query().load(c)
+}
+
+/// The path numbers of the lease's spending paths named `names` (`protocol_paths`, from
+/// PROTOCOL.md).
+fn lease_paths(c: &mut PgConnection, names: &[&str]) -> R<Vec<i16>> {
+    #[derive(QueryableByName)]
+    struct P {
+        #[diesel(sql_type = diesel::sql_types::SmallInt)]
+        path: i16,
+    }
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    Ok(diesel::sql_query(
+        "SELECT path FROM protocol_paths WHERE kind = 'lease' AND name = ANY($1) ORDER BY path",
+    )
+    .bind::<diesel::sql_types::Array<Text>, _>(names)
+    .load::<P>(c)?
+    .into_iter()
+    .map(|p| p.path)
+    .collect())
 }
 
 /// All boxes of the lease that `box_id` belongs to (same listing, consumer, start and job),
@@ -393,13 +460,19 @@ pub fn orders(
         let p = q.bind(Bind::Text(v.clone()));
         q.push(&format!(" AND o.model = {p}"));
     }
-    newest_first_page(&mut q, f.state.as_deref(), cursor, limit);
+    newest_first_page(&mut q, f.state.as_deref(), cursor, limit, true);
     q.query().load(c)
 }
 
 /// Closes a `SELECT ... FROM (...) x` of rows with `state`, `height` and `raw_id`: the optional
 /// state filter and one newest-first keyset page (height descending, box id ascending).
-fn newest_first_page(q: &mut Sql, state: Option<&str>, cursor: Option<&Cursor>, limit: i64) {
+fn newest_first_page(
+    q: &mut Sql,
+    state: Option<&str>,
+    cursor: Option<&Cursor>,
+    limit: i64,
+    order_by_index: bool,
+) {
     q.push(") x WHERE true");
     if let Some(s) = state {
         let p = q.bind(Bind::Text(s.to_string()));
@@ -413,7 +486,12 @@ fn newest_first_page(q: &mut Sql, state: Option<&str>, cursor: Option<&Cursor>, 
         ));
     }
     let lim = q.bind(Bind::Int(limit));
-    q.push(&format!(" ORDER BY height DESC, raw_id ASC LIMIT {lim}"));
+    let key = if order_by_index {
+        "height"
+    } else {
+        "height + 0"
+    };
+    q.push(&format!(" ORDER BY {key} DESC, raw_id ASC LIMIT {lim}"));
 }
 
 pub fn order(c: &mut PgConnection, box_id: &[u8]) -> R<Option<Order>> {

@@ -176,6 +176,87 @@ fn who(v: &[Value]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `state=` gives exactly the leases whose computed state it is (each state's filter is
+/// rewritten as index-friendly conditions; they must agree with the state column). Returns the
+/// states that have leases.
+async fn assert_state_filters(api: &Api) -> std::collections::BTreeSet<&'static str> {
+    let all = items(&api.ok("/api/v1/leases?limit=1000").await);
+    let mut seen = std::collections::BTreeSet::new();
+    for state in dgcm_api::queries::LEASE_STATES {
+        let want: Vec<&Value> = all.iter().filter(|l| l["state"] == *state).collect();
+        let got = items(
+            &api.ok(&format!("/api/v1/leases?state={state}&limit=1000"))
+                .await,
+        );
+        assert_eq!(got.iter().collect::<Vec<_>>(), want, "state={state}");
+        if !want.is_empty() {
+            seen.insert(*state);
+        }
+    }
+    seen
+}
+
+/// Three leases matched at H0 + 1: delta's completed at H0 + 2, epsilon's left alone, zeta's
+/// slashed after the deadline when `past_deadline`. Indexed up to H0 + 2, or to the slash.
+fn lease_states_world(past_deadline: bool) -> String {
+    let c = Contracts::new(ProtocolParams::devnet_default()).unwrap();
+    let gpuc = c.params.gpuc_id;
+    let mut first = Vec::new();
+    let mut matches = Vec::new();
+    let mut leases = Vec::new();
+    for p in ["delta", "epsilon", "zeta"] {
+        let f = exec(p, 10 * ERG, &[(gpuc, 10_000)]);
+        let nft: TokenId = f.funding[0].box_id().into();
+        let t_list = list(&c, &listing(nft, p, "RTX 4090", 1000), &f);
+        let (o, m, lease) = lease_on(
+            &c,
+            &format!("consumer-{p}"),
+            nft,
+            &output_of(&t_list, &c, Kind::Listing),
+        );
+        first.extend([t_list, o]);
+        matches.push(m);
+        leases.push(lease);
+    }
+    let t_complete = tx(&build::complete(
+        &c,
+        &leases[0],
+        30,
+        [0xcd; 32],
+        H0 + 2,
+        &exec("delta-fees", ERG, &[]),
+    )
+    .unwrap());
+    let slash_at = leases[2].v.terms.deadline as u32 + 1;
+    let t_slash = tx(&build::slash(&c, &leases[2], slash_at, &exec("slasher", ERG, &[])).unwrap());
+    let last = if past_deadline { slash_at } else { H0 + 2 };
+    let blocks = (H0..=last)
+        .map(|h| match h {
+            x if x == H0 => first.clone(),
+            x if x == H0 + 1 => matches.clone(),
+            x if x == H0 + 2 => vec![t_complete.clone()],
+            x if x == slash_at => vec![t_slash.clone()],
+            _ => vec![],
+        })
+        .collect();
+    index_chain(H0, blocks, c).0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lease_state_filters_agree_with_the_state_column() {
+    for (past_deadline, want) in [
+        (false, vec!["completed", "running"]),
+        (true, vec!["completed", "overdue", "slashed"]),
+    ] {
+        let db = tokio::task::spawn_blocking(move || lease_states_world(past_deadline))
+            .await
+            .unwrap();
+        let api = Api::start(&db);
+        let seen = assert_state_filters(&api).await;
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), want);
+    }
+}
+
 /// Every item of `query`, following `next_cursor` page by page.
 async fn all_pages(api: &Api, query: &str) -> (Vec<Value>, usize) {
     let mut out = Vec::new();
@@ -266,6 +347,12 @@ async fn listings_sort_and_filter_on_reputation_from_chain_history() {
     let nft = list[0]["listing_nft"].as_str().unwrap();
     let detail = api.ok(&format!("/api/v1/listings/{nft}")).await;
     assert_eq!(detail["current"]["reputation"], good);
+
+    let seen = assert_state_filters(&api).await;
+    assert!(
+        seen.contains("settled") && seen.contains("slashed"),
+        "{seen:?}"
+    );
 
     // Pagination across pages, for sizes that do and do not divide the result.
     for limit in [1, 2, 3] {

@@ -34,5 +34,7 @@ END
 $$;
 
 DROP FUNCTION provider_stats_delta(INTEGER, INTEGER);
+DROP STATISTICS boxes_kind_spent;
+DROP INDEX inputs_path;
 DROP INDEX listings_provider;
 DROP TABLE provider_stats;

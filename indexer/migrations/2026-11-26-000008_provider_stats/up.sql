@@ -60,3 +60,12 @@ SELECT s.provider_pk, s.leases, s.completed, s.slashed, s.disputed,
   FROM provider_stats s;
 
 DROP FUNCTION provider_score(BYTEA);
+
+-- Lease lists filtered on an ended state (settled, slashed, disputed, cancelled) start from the
+-- spends on that path; only inputs of DGCM boxes carry a path.
+CREATE INDEX inputs_path ON inputs (path) WHERE path IS NOT NULL;
+
+-- "Unspent boxes of kind X" is how every current-state query starts; without joint statistics
+-- PostgreSQL multiplies the two selectivities (half the boxes are leases, half are unspent:
+-- a quarter) where the truth is the few running leases among a long history.
+CREATE STATISTICS boxes_kind_spent (mcv) ON kind, spent_height FROM boxes;
