@@ -86,6 +86,9 @@ pub struct AppState {
     pub config: ApiConfig,
     pub metrics: ApiMetrics,
     http: reqwest::Client,
+    /// `/api/v1/market/stats` of the block at the indexer's cursor (height, header id): the
+    /// aggregate over every listing changes only with a block.
+    pub market_stats: std::sync::Mutex<Option<(i32, String, model::MarketStats)>>,
 }
 
 impl AppState {
@@ -97,6 +100,7 @@ impl AppState {
                 .build()?,
             config,
             metrics: ApiMetrics::default(),
+            market_stats: std::sync::Mutex::new(None),
         })
     }
 

@@ -269,7 +269,7 @@ pub struct Account {
     pub lets: Option<LetsAccount>,
 }
 
-#[derive(Serialize, ToSchema, QueryableByName)]
+#[derive(Clone, Serialize, ToSchema, QueryableByName)]
 pub struct ModelStats {
     #[diesel(sql_type = Text)]
     pub model: String,
@@ -285,7 +285,7 @@ pub struct ModelStats {
     pub max_price: i64,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 pub struct MarketStats {
     /// Per GPU model, current listings; prices in mGPUC per hour.
     pub models: Vec<ModelStats>,

@@ -575,15 +575,22 @@ pub fn lets_account(
     .optional()
 }
 
+/// Per model over the current listings. Whether a listing is leased is one hash join with the
+/// listing NFTs of the running leases (gathered from the unspent lease boxes), not an EXISTS
+/// probe per listing (0.75 s at 100k listings).
 pub fn model_stats(c: &mut PgConnection) -> R<Vec<ModelStats>> {
-    diesel::sql_query(format!(
-        "SELECT l.model, count(*) AS listings, count(*) FILTER (WHERE {LEASED}) AS leased, \
+    diesel::sql_query(
+        "WITH running AS (SELECT DISTINCT le.listing_nft FROM boxes lb \
+             JOIN leases le ON le.box_id = lb.box_id \
+             WHERE lb.kind = 'lease' AND lb.spent_height IS NULL AND le.completed_at < 0) \
+         SELECT l.model, count(*) AS listings, count(r.listing_nft) AS leased, \
          min(l.price_per_hour) AS min_price, \
          percentile_cont(0.5) WITHIN GROUP (ORDER BY l.price_per_hour) AS median_price, \
          max(l.price_per_hour) AS max_price \
-         FROM listings l JOIN boxes b ON b.box_id = l.box_id WHERE b.spent_height IS NULL \
-         GROUP BY l.model ORDER BY l.model"
-    ))
+         FROM listings l JOIN boxes b ON b.box_id = l.box_id \
+         LEFT JOIN running r ON r.listing_nft = l.listing_nft WHERE b.spent_height IS NULL \
+         GROUP BY l.model ORDER BY l.model",
+    )
     .load(c)
 }
 

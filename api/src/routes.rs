@@ -400,18 +400,42 @@ fn rate_of(c: &mut PgConnection, nft: &[u8]) -> Result<Option<(queries::PoolBox,
 #[utoipa::path(get, path = "/api/v1/market/stats", tag = "market",
     responses((status = 200, body = MarketStats)))]
 pub async fn market_stats(s: web::Data<AppState>) -> Reply<MarketStats> {
-    let (models, vol) = db(&s, |c| Ok((queries::model_stats(c)?, queries::volume(c)?))).await?;
-    let listings: i64 = models.iter().map(|m| m.listings).sum();
-    let leased: i64 = models.iter().map(|m| m.leased).sum();
-    Ok(web::Json(MarketStats {
-        models,
-        listings,
-        leased,
-        utilisation: (listings > 0).then(|| leased as f64 / listings as f64),
-        leases_total: vol.leases,
-        volume_total: vol.total,
-        volume_last_720_blocks: vol.recent,
-    }))
+    let state = s.clone();
+    let stats = db(&s, move |c| {
+        // Computed once per block; the cursor read and the aggregate share one snapshot.
+        c.build_transaction()
+            .read_only()
+            .repeatable_read()
+            .run(|c| {
+                let tip = queries::tip(c)?.map(|t| (t.height, t.header_id));
+                let cached = state.market_stats.lock().ok().and_then(|m| {
+                    m.as_ref()
+                        .filter(|(h, id, _)| tip.as_ref() == Some(&(*h, id.clone())))
+                        .map(|(_, _, v)| v.clone())
+                });
+                if let Some(v) = cached {
+                    return Ok(v);
+                }
+                let (models, vol) = (queries::model_stats(c)?, queries::volume(c)?);
+                let listings: i64 = models.iter().map(|m| m.listings).sum();
+                let leased: i64 = models.iter().map(|m| m.leased).sum();
+                let v = MarketStats {
+                    models,
+                    listings,
+                    leased,
+                    utilisation: (listings > 0).then(|| leased as f64 / listings as f64),
+                    leases_total: vol.leases,
+                    volume_total: vol.total,
+                    volume_last_720_blocks: vol.recent,
+                };
+                if let (Some((h, id)), Ok(mut m)) = (tip, state.market_stats.lock()) {
+                    *m = Some((h, id, v.clone()));
+                }
+                Ok(v)
+            })
+    })
+    .await?;
+    Ok(web::Json(stats))
 }
 
 #[utoipa::path(get, path = "/api/v1/rates", tag = "market",

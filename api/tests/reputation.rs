@@ -198,7 +198,7 @@ async fn assert_state_filters(api: &Api) -> std::collections::BTreeSet<&'static 
 
 /// Three leases matched at H0 + 1: delta's completed at H0 + 2, epsilon's left alone, zeta's
 /// slashed after the deadline when `past_deadline`. Indexed up to H0 + 2, or to the slash.
-fn lease_states_world(past_deadline: bool) -> String {
+fn lease_states_world(past_deadline: bool) -> (String, dgcm_indexer::Store) {
     let c = Contracts::new(ProtocolParams::devnet_default()).unwrap();
     let gpuc = c.params.gpuc_id;
     let mut first = Vec::new();
@@ -239,7 +239,7 @@ fn lease_states_world(past_deadline: bool) -> String {
             _ => vec![],
         })
         .collect();
-    index_chain(H0, blocks, c).0
+    index_chain(H0, blocks, c)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,12 +248,32 @@ async fn lease_state_filters_agree_with_the_state_column() {
         (false, vec!["completed", "running"]),
         (true, vec!["completed", "overdue", "slashed"]),
     ] {
-        let db = tokio::task::spawn_blocking(move || lease_states_world(past_deadline))
-            .await
-            .unwrap();
+        let (db, mut store) =
+            tokio::task::spawn_blocking(move || lease_states_world(past_deadline))
+                .await
+                .unwrap();
         let api = Api::start(&db);
         let seen = assert_state_filters(&api).await;
         assert_eq!(seen.into_iter().collect::<Vec<_>>(), want);
+        if !past_deadline {
+            // Market stats are kept per block: undoing delta's completion (the tip) must show
+            // its lease running again, not the cached figure.
+            let stats = api.ok("/api/v1/market/stats").await;
+            assert_eq!(
+                (stats["listings"].clone(), stats["leased"].clone()),
+                (3.into(), 2.into())
+            );
+            let db2 = db.clone();
+            let store = tokio::task::spawn_blocking(move || {
+                undo_tip(&db2, &mut store);
+                store
+            })
+            .await
+            .unwrap();
+            let stats = api.ok("/api/v1/market/stats").await;
+            assert_eq!(stats["leased"], 3, "{stats}");
+            drop(store);
+        }
     }
 }
 

@@ -131,3 +131,27 @@ impl Api {
         assert!(detail.starts_with(&format!("{param}:")), "{path}: {detail}");
     }
 }
+
+/// Undo the block at the cursor of `db` through the indexer's store (as a reorg would).
+pub fn undo_tip(db: &str, store: &mut dgcm_indexer::Store) {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct H {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        height: i32,
+        #[diesel(sql_type = diesel::sql_types::Bytea)]
+        header_id: Vec<u8>,
+        #[diesel(sql_type = diesel::sql_types::Bytea)]
+        parent_id: Vec<u8>,
+    }
+    let mut c = PgConnection::establish(db).unwrap();
+    let h: H = diesel::sql_query(
+        "SELECT height, header_id, parent_id FROM headers ORDER BY height DESC LIMIT 1",
+    )
+    .get_result(&mut c)
+    .unwrap();
+    let id = |b: Vec<u8>| BlockId(Digest32::try_from(b).unwrap());
+    store
+        .rollback(h.height as u32, &id(h.header_id), &id(h.parent_id))
+        .unwrap();
+}
