@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::Api;
 use dgcm_chain::FollowerConfig;
-use dgcm_devnet::{Devnet, DevnetConfig};
+use dgcm_devnet::DevnetConfig;
 use dgcm_indexer::pgcluster::fresh_test_database;
 use dgcm_indexer::{IndexerConfig, IndexerMetrics};
 use serde_json::{json, Value};
@@ -28,12 +28,7 @@ async fn get(url: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unspent_by_token_equals_the_node() {
-    let dn = dgcm_devnet::start(
-        Devnet::new(DevnetConfig::default()).unwrap(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let dn = dgcm_devnet::testing::start_local(DevnetConfig::default()).await;
     let node_url = dn.url();
     let node = dgcm_chain::NodeClient::connect(&node_url).unwrap();
     let db = tokio::task::spawn_blocking(fresh_test_database)

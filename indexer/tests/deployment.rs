@@ -6,7 +6,7 @@ mod common;
 
 use common::{config, spawn, wait_synced};
 use dgcm_chain::{NodeClient, Signer};
-use dgcm_devnet::{Devnet, DevnetConfig};
+use dgcm_devnet::DevnetConfig;
 use dgcm_indexer::pgcluster::fresh_test_database;
 use dgcm_tx::{deploy_vault, DeployOptions, Wallet};
 use diesel::prelude::*;
@@ -14,15 +14,7 @@ use diesel::sql_types::{BigInt, Text};
 
 const ERG: u64 = 1_000_000_000;
 
-async fn mine(url: &str, blocks: u32) {
-    let r = reqwest::Client::new()
-        .post(format!("{url}/devnet/mine"))
-        .json(&serde_json::json!({ "blocks": blocks }))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "mine: {}", r.status());
-}
+use dgcm_devnet::testing::mine;
 
 #[derive(QueryableByName, Debug, PartialEq, Eq)]
 struct Account {
@@ -68,12 +60,7 @@ async fn lets(db: &str) -> (Vec<Account>, Vec<String>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployment_made_by_deploy_vault_is_decoded_when_the_indexer_is_given_its_file() {
-    let dn = dgcm_devnet::start(
-        Devnet::new(DevnetConfig::default()).unwrap(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let dn = dgcm_devnet::testing::start_local(DevnetConfig::default()).await;
     let url = dn.url();
     mine(&url, 1).await;
     let node = NodeClient::connect(&url).unwrap();

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use dgcm_devnet::{Devnet, DevnetConfig};
+use dgcm_devnet::DevnetConfig;
 use dgcm_indexer::pgcluster::fresh_test_database;
 use rand::{Rng, SeedableRng};
 
@@ -21,12 +21,7 @@ async fn post(url: &str, path: &str, body: serde_json::Value) -> serde_json::Val
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_reorgs_and_interruptions_match_a_reference_index() {
-    let dn = dgcm_devnet::start(
-        Devnet::new(DevnetConfig::default()).unwrap(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let dn = dgcm_devnet::testing::start_local(DevnetConfig::default()).await;
     let url = dn.url();
     let node = dgcm_chain::NodeClient::connect(&url).unwrap();
     let db = tokio::task::spawn_blocking(fresh_test_database)
@@ -180,12 +175,7 @@ async fn a_bridged_deposit_through_the_devnet_rosen_stand_in_is_indexed_with_its
     use ergo_lib::ergotree_ir::chain::address::{Address, AddressEncoder, NetworkPrefix};
     use ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::ProveDlog;
 
-    let dn = dgcm_devnet::start(
-        Devnet::new(DevnetConfig::default()).unwrap(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let dn = dgcm_devnet::testing::start_local(DevnetConfig::default()).await;
     let url = dn.url();
     let node = dgcm_chain::NodeClient::connect(&url).unwrap();
     let db = tokio::task::spawn_blocking(fresh_test_database)

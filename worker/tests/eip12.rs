@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use dgcm_chain::NodeClient;
 use dgcm_contracts::trees::{Contracts, Kind, ProtocolParams};
-use dgcm_devnet::{Devnet, DevnetConfig};
+use dgcm_devnet::DevnetConfig;
 use dgcm_worker::WorkerConfig;
 use ergo_lib::ergotree_ir::chain::address::NetworkPrefix;
 use ergo_lib::ergotree_ir::chain::ergo_box::ErgoBox;
@@ -14,12 +14,7 @@ use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provider_address_mode_writes_the_listing_as_eip12_and_submits_nothing() {
-    let devnet = dgcm_devnet::start(
-        Devnet::new(DevnetConfig::default()).unwrap(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let devnet = dgcm_devnet::testing::start_local(DevnetConfig::default()).await;
     let url = devnet.url();
     let node = NodeClient::connect(&url).unwrap();
     reqwest::Client::new()

@@ -35,15 +35,7 @@ pub fn signer(i: usize) -> Signer {
 }
 
 pub async fn mine(url: &str, blocks: u32) -> u32 {
-    let v: serde_json::Value = reqwest::Client::new()
-        .post(format!("{url}/devnet/mine"))
-        .json(&serde_json::json!({"blocks": blocks}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = dgcm_devnet::testing::mine(url, blocks).await;
     v["height"].as_u64().unwrap() as u32
 }
 

@@ -148,14 +148,7 @@ impl Env {
 
     /// `POST /devnet/mine`.
     pub async fn mine(&self, blocks: u32) {
-        let r = self
-            .http
-            .post(format!("{}/devnet/mine", self.node_url()))
-            .json(&json!({ "blocks": blocks }))
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "mine: {}", r.status());
+        dgcm_devnet::testing::mine(&self.node_url(), blocks).await;
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {

@@ -16,6 +16,7 @@ pub mod persist;
 pub mod rosen;
 pub mod server;
 pub mod state;
+pub mod testing;
 pub mod traffic;
 
 use std::net::SocketAddr;

@@ -79,13 +79,7 @@ pub fn temp_path(name: &str) -> PathBuf {
 }
 
 pub async fn mine(url: &str, blocks: u32) {
-    let r = reqwest::Client::new()
-        .post(format!("{url}/devnet/mine"))
-        .json(&serde_json::json!({ "blocks": blocks }))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "mine: {}", r.status());
+    dgcm_devnet::testing::mine(url, blocks).await;
 }
 
 /// A devnet with one block (its genesis vault is the devnet default deployment's).

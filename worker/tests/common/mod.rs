@@ -14,7 +14,7 @@ use dgcm_contracts::listing::Listing;
 use dgcm_contracts::order::{Order, OrderTerms};
 use dgcm_contracts::util::tokens;
 use dgcm_contracts::{build, Contracts, Executor, Kind, TxDraft, TxPlan, Typed};
-use dgcm_devnet::{Devnet, DevnetConfig, RunningDevnet};
+use dgcm_devnet::{DevnetConfig, RunningDevnet};
 use dgcm_worker::jobs::JobManager;
 use dgcm_worker::state::{now_ms, JobRecord, LeaseRecord};
 use dgcm_worker::{job_spec_hash, JobSpec, RunningWorker, WorkerConfig};
@@ -164,13 +164,7 @@ pub struct Market {
 }
 
 pub async fn mine(url: &str, blocks: u32) {
-    let r = reqwest::Client::new()
-        .post(format!("{url}/devnet/mine"))
-        .json(&serde_json::json!({"blocks": blocks}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
+    dgcm_devnet::testing::mine(url, blocks).await;
 }
 
 pub async fn sign_submit(node: &NodeClient, signer: &Signer, plan: TxPlan) -> String {
@@ -282,12 +276,7 @@ pub async fn market(
     spec_b: JobSpec,
     tweak: impl FnOnce(&mut WorkerConfig),
 ) -> Market {
-    let devnet = dgcm_devnet::start(
-        Devnet::new(DevnetConfig::default()).unwrap(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let devnet = dgcm_devnet::testing::start_local(DevnetConfig::default()).await;
     let url = devnet.url();
     let node = NodeClient::connect(&url).unwrap();
     mine(&url, 1).await;

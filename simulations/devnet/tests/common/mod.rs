@@ -46,17 +46,7 @@ pub fn boxes_of(d: &Arc<Devnet>, i: usize) -> Vec<ErgoBox> {
     dgcm_devnet::traffic::spendable_boxes(&s, &d.wallets[i].tree)
 }
 
-pub async fn mine(url: &str, blocks: u32) -> serde_json::Value {
-    reqwest::Client::new()
-        .post(format!("{url}/devnet/mine"))
-        .json(&serde_json::json!({"blocks": blocks}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
+pub use dgcm_devnet::testing::mine;
 
 pub async fn rollback(url: &str, depth: u32) -> serde_json::Value {
     let r = reqwest::Client::new()
