@@ -1,4 +1,4 @@
-// DGCM protocol v1 — ARBITRATION (a disputed lease's funds, decided by a k-of-n committee)
+// DGCM protocol v2 — ARBITRATION (a disputed lease's funds, decided by a k-of-n committee)
 //
 // Created only by the lease's dispute path (lease.es path 3). Box layout:
 //   tokens(0) = (GPUC, payment + collateral)  the disputed lease's tokens
@@ -14,8 +14,8 @@
 // Paths
 //   0 decide (at least ARB_K of the ARB_COMMITTEE keys sign): the provider's share x is the GPUC in
 //     OUTPUTS(0) (0 if none); 0 <= x <= total; OUTPUTS(0) = payout to provider of x,
-//     OUTPUTS(1) = payout to consumer of total - x; OUTPUTS(0).value + OUTPUTS(1).value >=
-//     SELF.value - execFeeCap. The committee decides the split of payment and collateral; it can
+//     OUTPUTS(1) = payout to consumer of total - x; OUTPUTS(0).value <= PAYOUT_DUST (1000000) and
+//     OUTPUTS(1).value >= SELF.value - execFeeCap - OUTPUTS(0).value (v2: the ERG is the consumer's). The committee decides the split of payment and collateral; it can
 //     never take tokens, and at most execFeeCap of the ERG.
 //   1 timeout (anyone): HEIGHT > timeout; neutral outcome: provider gets the collateral back,
 //     consumer the payment (x = collateral), outputs as in path 0.
@@ -44,7 +44,8 @@
     x >= 0L && x <= tok._2 &&
     payout((out0, (provider.propBytes, x))) &&
     payout((out1, (consumer.propBytes, tok._2 - x))) &&
-    out0.value + out1.value >= SELF.value - a(3)
+    out0.value <= 1000000L &&
+    out1.value >= SELF.value - a(3) - out0.value
   }
 
   if (sel == 0.toByte) {

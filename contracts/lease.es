@@ -1,4 +1,4 @@
-// DGCM protocol v1 — LEASE (escrow of one job: consumer payment + provider collateral slice)
+// DGCM protocol v2 — LEASE (escrow of one job: consumer payment + provider collateral slice)
 //
 // Created by a match (see order.es / listing.es). Box layout:
 //   tokens(0) = (GPUC, payment + collateral)      the only token
@@ -18,11 +18,16 @@
 // Paths
 //   0 complete (provider signs): not completed, HEIGHT <= deadline, SELF is INPUTS(0);
 //     OUTPUTS(0) is the successor: same script, value >= SELF.value, same tokens, same R4 R5 R7 R8,
-//     R6 equal on 0..6, used in [0, hours*30], completedAt in [HEIGHT, HEIGHT+30], R9 32 bytes.
+//     R6 equal on 0..6, used in [0, min(hours*30, HEIGHT - start)] (v2: no more blocks than have
+//     passed since the start), completedAt in [HEIGHT, HEIGHT+30], R9 32 bytes.
 //   1 finalise (anyone): completed and HEIGHT > completedAt + CHALLENGE_WINDOW;
-//     pay = min(payment, max(price, price*used/30))   (pro rata by blocks, one-hour minimum);
+//     pay = min(payment, price*used/30)   (v2: pro rata by the blocks the provider claims, no
+//     minimum in the contract: a job that never ran is completed with used = 0 and costs nothing;
+//     the worker's no-show claim for an idle lease is its own, bounded by the blocks that passed);
 //     OUTPUTS(0) = payout to provider of pay + collateral, OUTPUTS(1) = payout to consumer of
-//     total - pay - collateral; OUTPUTS(0).value + OUTPUTS(1).value >= SELF.value - execFeeCap.
+//     total - pay - collateral; OUTPUTS(0).value <= 1000000 (dust) and OUTPUTS(1).value >=
+//     SELF.value - execFeeCap - OUTPUTS(0).value (v2: the lease's ERG came from the consumer's
+//     order, so it goes back to the consumer; the provider's box carries at most the dust it needs).
 //   2 accept (consumer signs): completed; same outputs as finalise, at any height.
 //   3 dispute (consumer signs): completed, HEIGHT <= completedAt + CHALLENGE_WINDOW, SELF is
 //     INPUTS(0); OUTPUTS(0) is an arbitration box: blake2b256(script) == ARBITRATION_SCRIPT_HASH,
@@ -58,16 +63,16 @@
     (amt == 0L || (o.tokens.size == 1 && o.tokens(0)._1 == gpuc._1 && o.tokens(0)._2 == amt))
   }
 
-  // provider's pay after completion: pro rata by blocks, one-hour minimum, at most the payment
+  // provider's pay after completion: pro rata by the used blocks, at most the payment
   val proRata = p(0) * p(7) / 30L
-  val atLeastHour = if (proRata > p(0)) proRata else p(0)
-  val pay = if (atLeastHour < p(2)) atLeastHour else p(2)
+  val pay = if (proRata < p(2)) proRata else p(2)
   // settlement outputs (finalise / accept); a function so that it is evaluated only on those paths
   def settled(feeCap: Long): Boolean = {
     completed &&
     payout((out0, (provider.propBytes, pay + p(3)))) &&
     payout((out1, (consumer.propBytes, gpuc._2 - pay - p(3)))) &&
-    out0.value + out1.value >= SELF.value - feeCap
+    out0.value <= 1000000L &&
+    out1.value >= SELF.value - feeCap - out0.value
   }
 
   if (sel == 0.toByte) {
@@ -85,7 +90,7 @@
       out0.R9[Coll[Byte]].get.size == 32 &&
       q.size == 9 &&
       q.slice(0, 7) == p.slice(0, 7) &&
-      q(7) >= 0L && q(7) <= p(1) * 30L &&
+      q(7) >= 0L && q(7) <= p(1) * 30L && q(7) <= h - p(4) &&
       q(8) >= h && q(8) <= h + 30L
     )
   } else if (sel == 1.toByte) {

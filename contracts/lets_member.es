@@ -1,4 +1,4 @@
-// DGCM protocol v1 — LETS MEMBER (collateral-backed mutual-credit account)
+// DGCM protocol v2 — LETS MEMBER (collateral-backed mutual-credit account)
 //
 // Box layout:
 //   tokens(0) = (MEMBERSHIP_ID, 1)          issued by the vault's join path; proves the box started at 0
@@ -7,7 +7,8 @@
 //   R4: Long       balance in mGPUC (GPUC has 3 decimals); may be negative
 //   R5: SigmaProp  owner
 // Oracle: the ERG/USD oracle-pool box as CONTEXT.dataInputs(0), recognised by tokens(0)._1 ==
-//   ORACLE_POOL_NFT; its R4 (Long) is nanoERG per 1 USD. rate = that value, or 0 if absent/fake.
+//   ORACLE_POOL_NFT and created at most ORACLE_MAX_AGE blocks ago (v2: a stale pool box prices
+//   nothing); its R4 (Long) is nanoERG per 1 USD. rate = that value, or 0 if absent/fake/stale/<= 0.
 // Collateral value in (USD cents x rate) units: C(b) = b.value*100 + sigusd(b)*rate.
 // healthy(b): balance >= 0, or rate > 0 and
 //   C(b) * 1000 * 100 >= (-balance) * GPUC_PRICE_CENTS * COLLATERAL_RATIO_PCT * rate
@@ -32,7 +33,8 @@
 //     OUTPUTS(1) is a successor with value >= SELF.value and tokens == SELF.tokens;
 //     OUTPUTS(0).R4 == INPUTS(0).R4 - amt (the payer's side, which its own path 0 authorises).
 //   3 top up (anyone), index i: SELF is INPUTS(i); OUTPUTS(i) is a successor with the same balance,
-//     value >= SELF.value and SigUSD >= SELF's (used by rosen_deposit.es conversions).
+//     value >= SELF.value and SigUSD >= SELF's, and at least one of them strictly more (v2: a no-op
+//     re-spend by anyone would grief the owner's pending transactions) (used by rosen_deposit.es).
 //   4 liquidate (anyone): rate > 0 and SELF is not healthy; SELF is INPUTS(1), INPUTS(0) holds VAULT_NFT;
 //     r = (GPUC in OUTPUTS(0)) - (GPUC in INPUTS(0)) > 0 is repaid into the vault;
 //     OUTPUTS(1) is a successor with balance R4 + r <= 0; the collateral taken
@@ -48,6 +50,7 @@
 // @const GPUC_PRICE_CENTS BigInt 101
 // @const COLLATERAL_RATIO_PCT BigInt 150
 // @const LIQ_PAYOUT_PCT BigInt 107
+// @const ORACLE_MAX_AGE Int 720
 {
   val sel = getVar[Byte](0).get
   val owner = SELF.R5[SigmaProp].get
@@ -67,7 +70,9 @@
   }
   // oracle rate (nanoERG per USD); total: 0 when there is no genuine pool box at data input 0
   val oracle = CONTEXT.dataInputs.getOrElse(0, SELF)
-  val rate = if (oracle.tokens.size > 0 && oracle.tokens(0)._1 == ORACLE_POOL_NFT) oracle.R4[Long].get else 0L
+  val fresh = oracle.creationInfo._1 >= HEIGHT - ORACLE_MAX_AGE
+  val rate0 = if (fresh && oracle.tokens.size > 0 && oracle.tokens(0)._1 == ORACLE_POOL_NFT) oracle.R4[Long].get else 0L
+  val rate = if (rate0 > 0L) rate0 else 0L
   val rateB = rate.toBigInt
   val healthy = {(o: Box) =>
     val ob = o.R4[Long].get
@@ -108,7 +113,8 @@
     val o = OUTPUTS(i)
     sigmaProp(
       INPUTS(i).id == SELF.id && succOk(o) &&
-      o.R4[Long].get == bal && o.value >= SELF.value && sigOf(o) >= sigOf(SELF)
+      o.R4[Long].get == bal && o.value >= SELF.value && sigOf(o) >= sigOf(SELF) &&
+      (o.value > SELF.value || sigOf(o) > sigOf(SELF))
     )
   } else if (sel == 4.toByte) {
     val o = OUTPUTS(1)

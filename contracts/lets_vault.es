@@ -1,4 +1,4 @@
-// DGCM protocol v1 — LETS VAULT (GPUC reserve singleton)
+// DGCM protocol v2 — LETS VAULT (GPUC reserve singleton)
 //
 // One box, created once at deployment. Box layout:
 //   tokens(0) = (vault NFT, 1)              singleton identity (the id members know as VAULT_NFT)
@@ -16,13 +16,19 @@
 //     script, same tokens(0), same R5 owner) with R4' - R4 == delta. delta < 0 is a withdrawal of
 //     -delta GPUC (balance falls by exactly that), delta > 0 a deposit or a liquidation repayment.
 //   1 join (anyone): GPUC reserve unchanged, membership stock falls by exactly 1; OUTPUTS(1) is a new
-//     member: blake2b256(script) == MEMBER_SCRIPT_HASH, tokens(0) == (MEMBERSHIP_ID, 1),
-//     R4 == 0L, R5 a SigmaProp (the owner).
+//     member: blake2b256(script) == MEMBER_SCRIPT_HASH, tokens(0) == (MEMBERSHIP_ID, 1), at most one
+//     more token which is SigUSD, R4 == 0L, R5 a SigmaProp (the owner); and NO other input holds a
+//     membership token (v2). Why: in v1 a zero-balance member M spent by its own top-up path could
+//     put its unchanged successor at OUTPUTS(1), satisfying this check and its own, while the freshly
+//     released token went to a forged member with any balance (then a withdrawal drained the
+//     reserve). With no other membership token among the inputs, the one released token is the one
+//     at OUTPUTS(1), so every membership token in existence started at balance 0.
 // There is no other path: the vault cannot be taken or destroyed.
 //
 // @const GPUC_ID Coll[Byte] tag
 // @const MEMBERSHIP_ID Coll[Byte] tag
 // @const MEMBER_SCRIPT_HASH Coll[Byte] hash:lets_member
+// @const SIGUSD_ID Coll[Byte] tag
 {
   val sel = getVar[Byte](0).get
   val succ = OUTPUTS(0)
@@ -55,8 +61,12 @@
       succ.tokens(2)._2 == SELF.tokens(2)._2 - 1L &&
       blake2b256(m1.propositionBytes) == MEMBER_SCRIPT_HASH &&
       m1.tokens(0)._1 == MEMBERSHIP_ID && m1.tokens(0)._2 == 1L &&
+      (m1.tokens.size == 1 || (m1.tokens.size == 2 && m1.tokens(1)._1 == SIGUSD_ID)) &&
       m1.R4[Long].get == 0L &&
-      m1.R5[SigmaProp].isDefined
+      m1.R5[SigmaProp].get.propBytes.size > 0 &&
+      INPUTS.forall({(b: Box) =>
+        b.id == SELF.id || b.tokens.forall({(t: (Coll[Byte], Long)) => t._1 != MEMBERSHIP_ID})
+      })
     )
   } else sigmaProp(false)
 }

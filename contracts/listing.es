@@ -1,4 +1,4 @@
-// DGCM protocol v1 — LISTING (a provider's GPU offer and collateral stake)
+// DGCM protocol v2 — LISTING (a provider's GPU offer and collateral stake)
 //
 // Box layout:
 //   tokens(0) = (listing NFT, 1)            minted when the listing is created; follows it across updates
@@ -15,11 +15,17 @@
 //     SELF is INPUTS(1) (so one listing per match transaction); hours = OUTPUTS(0).R6(1);
 //     OUTPUTS(1) is the listing successor: same script, value >= SELF.value, tokens(0) = SELF.tokens(0),
 //       at most 2 tokens, GPUC stake = SELF stake - collateralPerHour*hours, R4 R5 R6 unchanged;
-//     OUTPUTS(0) is the lease: blake2b256(script) == LEASE_SCRIPT_HASH, R5 = provider,
+//     OUTPUTS(0) is the lease, fully constrained (v2: every register present with its type, so that
+//       no later lease path can fail on it): blake2b256(script) == LEASE_SCRIPT_HASH,
+//       R4 = a key (P2PK proposition, the consumer), R5 = provider (also a key),
 //       R6 = [price, hours, price*hours, collateralPerHour*hours, start, deadline, execFeeCap >= 0, -1, -1]
 //       with price = t(0) > 0, minHours <= hours <= maxHours, hours > 0,
 //       HEIGHT - 30 <= start <= HEIGHT, deadline = start + hours*30 + DEADLINE_GRACE,
-//       R8 = this listing's NFT id, exactly one token (GPUC_ID, price*hours + collateral).
+//       R7 = a 32-byte job-spec hash, R8 = this listing's NFT id, R9 = empty (no usage commitment yet),
+//       exactly one token (GPUC_ID, price*hours + collateral).
+//     Why the lease's consumer and job hash are checked here too: a lease may be matched directly,
+//     without an order (a renter's own match); in v1 such a lease with a wrong-typed R7 could never be
+//     completed and the slash handed the provider's collateral to the matcher.
 //
 // @const GPUC_ID Coll[Byte] tag
 // @const LEASE_SCRIPT_HASH Coll[Byte] hash:lease
@@ -38,6 +44,8 @@
     val coll = t(1) * hours
     val h = HEIGHT.toLong
     val stakeOf = {(b: Box) => if (b.tokens.size > 1 && b.tokens(1)._1 == GPUC_ID) b.tokens(1)._2 else 0L}
+    // a P2PK proposition: ErgoTree header 00, 08 cd (proveDlog of a constant point), 33 bytes
+    val isKey = {(p: SigmaProp) => p.propBytes.size == 36 && p.propBytes.slice(0, 3) == fromBase16("0008cd")}
     sigmaProp(
       INPUTS(1).id == SELF.id &&
       // the listing continues with the same script, registers and NFT, minus the collateral slice
@@ -51,7 +59,10 @@
       succ.R6[Coll[Coll[Byte]]].get == SELF.R6[Coll[Coll[Byte]]].get &&
       // the lease honours the listing's terms
       blake2b256(lease.propositionBytes) == LEASE_SCRIPT_HASH &&
-      lease.R5[SigmaProp].get.propBytes == provider.propBytes &&
+      isKey(lease.R4[SigmaProp].get) &&
+      lease.R5[SigmaProp].get.propBytes == provider.propBytes && isKey(provider) &&
+      lease.R7[Coll[Byte]].get.size == 32 &&
+      lease.R9[Coll[Byte]].get.size == 0 &&
       q.size == 9 &&
       t(0) > 0L && q(0) == t(0) &&
       hours > 0L && hours >= t(2) && hours <= t(3) &&

@@ -1,4 +1,4 @@
-// DGCM protocol v1 — ORDER (a consumer's request for GPU time, paid in GPUC)
+// DGCM protocol v2 — ORDER (a consumer's request for GPU time, paid in GPUC)
 //
 // Box layout:
 //   tokens(0) = (GPUC, budget)              budget >= maxPricePerHour * hours
@@ -16,11 +16,14 @@
 //   1 match (anyone, the matcher): HEIGHT <= expiry; SELF is INPUTS(0); INPUTS(1) is a listing
 //     (blake2b256(script) == LISTING_SCRIPT_HASH) that is the named one when w(0) is not empty and
 //     meets the requirements (vram, GPU count, benchmark >= minimums; model/region equal when given);
-//     OUTPUTS(0) is the lease: blake2b256(script) == LEASE_SCRIPT_HASH, R4 = consumer,
-//       R5 = the listing's provider (R4), R7 = w(3), R8 = the listing's NFT id,
+//     OUTPUTS(0) is the lease, fully constrained by the order alone (v2: the order's terms hold
+//       whoever matches it, the provider included, who could spend the listing by its own path):
+//       blake2b256(script) == LEASE_SCRIPT_HASH, R4 = consumer (a key),
+//       R5 = the listing's provider (R4), R7 = w(3) (32 bytes), R8 = the listing's NFT id, R9 = empty,
 //       R6 = [price, hours, payment, collateral, start, deadline, execFeeCap, -1, -1] with
-//       0 < price <= maxPricePerHour, hours = r(1), payment = price*hours, collateral >= 0,
-//       start <= HEIGHT, deadline = start + hours*30 + DEADLINE_GRACE, execFeeCap = r(7);
+//       price = the listing's price, 0 < price <= maxPricePerHour, hours = r(1),
+//       payment = price*hours, collateral = the listing's collateralPerHour * hours,
+//       HEIGHT - 30 <= start <= HEIGHT, deadline = start + hours*30 + DEADLINE_GRACE, execFeeCap = r(7);
 //       exactly one token (this order's GPUC id, payment + collateral);
 //     OUTPUTS(2) is the refund to the consumer (propositionBytes = consumer.propBytes, R4 = SELF.id),
 //       holding exactly (GPUC, budget - payment) when that is > 0;
@@ -60,14 +63,17 @@
       blake2b256(lease.propositionBytes) == LEASE_SCRIPT_HASH &&
       lease.R4[SigmaProp].get.propBytes == consumer.propBytes &&
       lease.R5[SigmaProp].get.propBytes == listing.R4[SigmaProp].get.propBytes &&
-      lease.R7[Coll[Byte]].get == w(3) &&
+      lease.R4[SigmaProp].get.propBytes.size == 36 &&
+      lease.R4[SigmaProp].get.propBytes.slice(0, 3) == fromBase16("0008cd") &&
+      lease.R7[Coll[Byte]].get == w(3) && w(3).size == 32 &&
       lease.R8[Coll[Byte]].get == nft &&
+      lease.R9[Coll[Byte]].get.size == 0 &&
       q.size == 9 &&
-      q(0) > 0L && q(0) <= r(0) &&
-      q(1) == r(1) &&
+      q(0) > 0L && q(0) <= r(0) && q(0) == t(0) &&
+      q(1) == r(1) && r(1) > 0L &&
       payment == q(0) * r(1) &&
-      q(3) >= 0L &&
-      q(4) <= h &&
+      q(3) == t(1) * r(1) && q(3) >= 0L &&
+      q(4) <= h && q(4) >= h - 30L &&
       q(5) == q(4) + r(1) * 30L + DEADLINE_GRACE &&
       q(6) == r(7) && q(7) == -1L && q(8) == -1L &&
       lease.tokens.size == 1 &&

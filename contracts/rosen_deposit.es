@@ -1,4 +1,4 @@
-// DGCM protocol v1 — ROSEN DEPOSIT (per-user landing address for Rosen bridge payments)
+// DGCM protocol v2 — ROSEN DEPOSIT (per-user landing address for Rosen bridge payments)
 //
 // A template with the owner's key: the Rust side sets OWNER (a SigmaProp constant, proveDlog(pk);
 // declared as SigmaProp because the compiler folds proveDlog(<GroupElement constant>) into one) (and may set the caps) with

@@ -77,7 +77,7 @@ impl MarketView {
                 .await?;
             v.oracle = pool
                 .into_iter()
-                .find_map(|b| oracle_rate(&c.params, &b).map(|r| (b, r)));
+                .find_map(|b| oracle_rate(&c.params, &b, v.height + 1).map(|r| (b, r)));
         }
         if let (true, Some(scan)) = (needs.rosen, rosen_scan) {
             for b in node.scan_unspent_boxes(scan).await? {

@@ -307,8 +307,10 @@ pub fn complete_within(
     if height as i64 > t.deadline {
         return Err(invalid("past the lease deadline"));
     }
-    if used_blocks < 0 || used_blocks > t.hours * BLOCKS_PER_HOUR {
-        return Err(invalid("used blocks outside [0, hours×30]"));
+    if used_blocks < 0 || used_blocks > t.max_used_blocks(height) {
+        return Err(invalid(
+            "used blocks outside [0, min(hours×30, blocks since the start)]",
+        ));
     }
     let done = Lease {
         terms: LeaseTerms {
@@ -510,8 +512,10 @@ pub fn arbitration_timeout(
 
 // ------------------------------------------------------------------------------ LETS
 
-fn rate_of(c: &Contracts, oracle: Option<&ErgoBox>) -> i64 {
-    oracle.and_then(|o| oracle_rate(&c.params, o)).unwrap_or(0)
+fn rate_of(c: &Contracts, oracle: Option<&ErgoBox>, height: u32) -> i64 {
+    oracle
+        .and_then(|o| oracle_rate(&c.params, o, height))
+        .unwrap_or(0)
 }
 
 /// Vault join (sel 1): a new member (balance 0) for `owner` with the given ERG and SigUSD
@@ -558,6 +562,10 @@ pub fn top_up(
     exec: &Executor,
 ) -> Result<TxPlan> {
     let m = &member.v;
+    if add_erg == 0 && add_sigusd == 0 {
+        // the script refuses a no-op re-spend (anyone could grief the owner with it)
+        return Err(invalid("a top-up must add ERG or SigUSD"));
+    }
     let mut d = TxDraft::new(height);
     d.inputs.push(spend(&member.bx, sel_idx(3, 0)));
     d.outputs.push(
@@ -591,7 +599,7 @@ fn vault_flow(
         .balance
         .checked_add(delta)
         .ok_or_else(|| invalid("balance overflows"))?;
-    if !healthy(&c.params, balance, m.value, m.sigusd, rate_of(c, oracle)) {
+    if !healthy(&c.params, balance, m.value, m.sigusd, rate_of(c, oracle, height)) {
         return Err(invalid("the account would be under-collateralised"));
     }
     let mut d = TxDraft::new(height);
@@ -682,7 +690,7 @@ pub fn transfer(
         .balance
         .checked_add(amt)
         .ok_or_else(|| invalid("balance overflows"))?;
-    if !healthy(&c.params, pb, p.value, p.sigusd, rate_of(c, oracle)) {
+    if !healthy(&c.params, pb, p.value, p.sigusd, rate_of(c, oracle, height)) {
         return Err(invalid("the payer would be under-collateralised"));
     }
     let mut d = TxDraft::new(height);
@@ -722,7 +730,8 @@ pub fn liquidate(
     exec: &Executor,
 ) -> Result<TxPlan> {
     let (v, m) = (&vault.v, &member.v);
-    let rate = oracle_rate(&c.params, oracle).ok_or_else(|| invalid("not the oracle pool box"))?;
+    let rate = oracle_rate(&c.params, oracle, height)
+        .ok_or_else(|| invalid("not a fresh oracle pool box"))?;
     if rate <= 0 || m.healthy(&c.params, rate) {
         return Err(invalid("the account is healthy"));
     }

@@ -101,12 +101,20 @@ pub struct DeploymentFile {
     pub collateral_ratio_pct: i64,
     pub liq_payout_pct: i64,
     pub max_relay_fee: i64,
+    /// Blocks after which an oracle pool box prices nothing (absent in v1 files: the real-network
+    /// default, 720).
+    #[serde(default = "default_oracle_max_age")]
+    pub oracle_max_age: i32,
     /// The transactions that created this deployment (informational).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deploy_txs: Vec<String>,
     /// The vault box right after deployment (informational: the vault moves with every flow).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vault_box_id: Option<String>,
+}
+
+fn default_oracle_max_age() -> i32 {
+    crate::trees::ORACLE_MAX_AGE_DEFAULT
 }
 
 /// A deployment: parameters, the network of its addresses, and where it came from.
@@ -208,6 +216,7 @@ impl Deployment {
             collateral_ratio_pct: p.collateral_ratio_pct,
             liq_payout_pct: p.liq_payout_pct,
             max_relay_fee: p.max_relay_fee,
+            oracle_max_age: p.oracle_max_age,
             deploy_txs: self.deploy_txs.clone(),
             vault_box_id: self.vault_box_id.clone(),
         }
@@ -242,6 +251,7 @@ impl Deployment {
             collateral_ratio_pct: f.collateral_ratio_pct,
             liq_payout_pct: f.liq_payout_pct,
             max_relay_fee: f.max_relay_fee,
+            oracle_max_age: f.oracle_max_age,
         };
         let network = parse_network("network", &f.network)?;
         let d = Deployment {

@@ -45,11 +45,60 @@ impl LeaseTerms {
         self.completed_at >= 0
     }
 
-    /// The provider's pay after completion: `min(payment, max(price, price·used/30))`.
+    /// The provider's pay after completion: `min(payment, price·used/30)` (v2: no minimum; a
+    /// job that never ran is completed with 0 used blocks and costs the consumer nothing).
     pub fn pay(&self) -> i64 {
-        let pro_rata = self.price_per_hour * self.used_blocks / BLOCKS_PER_HOUR;
-        pro_rata.max(self.price_per_hour).min(self.payment)
+        let pro_rata = self.price_per_hour * self.used_blocks.max(0) / BLOCKS_PER_HOUR;
+        pro_rata.min(self.payment)
     }
+
+    /// The most used blocks a completion in block `height` may claim: the hours bought, and no
+    /// more blocks than have passed since the start.
+    pub fn max_used_blocks(&self, height: u32) -> i64 {
+        (self.hours * BLOCKS_PER_HOUR)
+            .min(height as i64 - self.start)
+            .max(0)
+    }
+
+    /// Where the lease stands at `height` (after a block at `height` is the next to come).
+    pub fn phase(&self, height: u32, challenge_window: i64) -> LeasePhase {
+        let h = height as i64;
+        if !self.completed() {
+            if h <= self.deadline {
+                LeasePhase::Running
+            } else {
+                LeasePhase::Overdue
+            }
+        } else if h <= self.completed_at + challenge_window {
+            LeasePhase::Challengeable
+        } else {
+            LeasePhase::Finalisable
+        }
+    }
+}
+
+/// The phases of a lease box, by the paths open to a transaction in block `height`
+/// (one definition: the builders, bots, worker, indexer and API use this).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LeasePhase {
+    /// Not completed, `HEIGHT ≤ deadline`: the provider may complete.
+    Running,
+    /// Not completed, past the deadline: anyone may slash.
+    Overdue,
+    /// Completed, inside the challenge window: the consumer may accept or dispute.
+    Challengeable,
+    /// Completed, after the window: anyone may finalise (the consumer may still accept).
+    Finalisable,
+}
+
+/// Path selectors (context variable 0) of the lease script.
+pub mod path {
+    pub const COMPLETE: i8 = 0;
+    pub const FINALISE: i8 = 1;
+    pub const ACCEPT: i8 = 2;
+    pub const DISPUTE: i8 = 3;
+    pub const SLASH: i8 = 4;
+    pub const CANCEL: i8 = 5;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +144,14 @@ impl BoxKind for Lease {
             used_blocks: v[7],
             completed_at: v[8],
         };
+        let job_spec_hash = r.bytes(7)?;
+        if job_spec_hash.len() != 32 {
+            return Err(bad(K, "R7", "the job-spec hash must be 32 bytes"));
+        }
+        let usage_commitment = r.bytes(9)?;
+        if !(usage_commitment.is_empty() || usage_commitment.len() == 32) {
+            return Err(bad(K, "R9", "the usage commitment must be empty or 32 bytes"));
+        }
         if terms.payment + terms.collateral != amount as i64 {
             return Err(bad(
                 K,
@@ -108,9 +165,9 @@ impl BoxKind for Lease {
             consumer: r.owner(4)?,
             provider: r.owner(5)?,
             terms,
-            job_spec_hash: r.bytes(7)?,
+            job_spec_hash,
             listing_nft: r.bytes(8)?,
-            usage_commitment: r.bytes(9)?,
+            usage_commitment,
         })
     }
 }

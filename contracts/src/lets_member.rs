@@ -93,11 +93,16 @@ pub fn liquidation_allowance(p: &ProtocolParams, r: i64, rate: i64) -> i128 {
     r as i128 * p.gpuc_price_cents as i128 * p.liq_payout_pct as i128 * rate as i128
 }
 
-/// The oracle pool rate (nanoERG per USD) of a data-input box, as the script reads it: the
-/// box's tokens(0) must be the pool NFT and R4 a Long; otherwise `None`.
-pub fn oracle_rate(p: &ProtocolParams, b: &ErgoBox) -> Option<i64> {
+/// The oracle pool rate (nanoERG per USD) of a data-input box for a transaction in block
+/// `height`, as the script reads it: the box's tokens(0) must be the pool NFT, it must have been
+/// created at most `ORACLE_MAX_AGE` blocks before `height` (a stale box prices nothing), and R4 a
+/// positive Long; otherwise `None`.
+pub fn oracle_rate(p: &ProtocolParams, b: &ErgoBox, height: u32) -> Option<i64> {
     let t = toks(b);
     if t.first().map(|(id, _)| *id) != Some(p.oracle_pool_nft) {
+        return None;
+    }
+    if (b.creation_height as i64) < height as i64 - p.oracle_max_age as i64 {
         return None;
     }
     Regs {
@@ -106,4 +111,5 @@ pub fn oracle_rate(p: &ProtocolParams, b: &ErgoBox) -> Option<i64> {
     }
     .long(4)
     .ok()
+    .filter(|r| *r > 0)
 }

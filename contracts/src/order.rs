@@ -119,6 +119,9 @@ impl Order {
         if t.matcher_fee_cap < 0 || t.lease_exec_fee_cap < 0 {
             return Err(bad(K, "R5[6..7] fee caps", "negative"));
         }
+        if self.job_spec_hash.len() != 32 {
+            return Err(bad(K, "R6[3] job-spec hash", "must be 32 bytes"));
+        }
         let need = t.max_price_per_hour.checked_mul(t.hours);
         if need.is_none_or(|n| (self.budget as i128) < n as i128) {
             return Err(bad(K, "budget", "below maxPricePerHour × hours"));

@@ -303,7 +303,16 @@ pub struct ProtocolParams {
     pub liq_payout_pct: i64,
     /// Max nanoERG a Rosen relay may keep when converting a deposit.
     pub max_relay_fee: i64,
+    /// Blocks after which an oracle pool box prices nothing (`ORACLE_MAX_AGE`).
+    pub oracle_max_age: i32,
 }
+
+/// `ORACLE_MAX_AGE` for real networks: a day of blocks (the ERG/USD pool posts about every 30).
+pub const ORACLE_MAX_AGE_DEFAULT: i32 = 720;
+
+/// `ORACLE_MAX_AGE` of the devnet deployment: its stand-in pool box is refreshed only by
+/// `POST /devnet/oracle`, so a devnet that runs for days must not find it stale.
+pub const ORACLE_MAX_AGE_DEVNET: i32 = 1_000_000;
 
 /// A deterministic devnet secret scalar for `tag` (NOT for real funds: anyone can derive it).
 pub fn devnet_secret(tag: &str) -> [u8; 32] {
@@ -340,6 +349,7 @@ impl ProtocolParams {
             collateral_ratio_pct: 150,
             liq_payout_pct: 107,
             max_relay_fee: 2_000_001,
+            oracle_max_age: ORACLE_MAX_AGE_DEVNET,
         }
     }
 
@@ -402,6 +412,11 @@ impl ProtocolParams {
             collateral_ratio_pct: big("COLLATERAL_RATIO_PCT")?,
             liq_payout_pct: big("LIQ_PAYOUT_PCT")?,
             max_relay_fee: long(&rosen, "MAX_RELAY_FEE")?,
+            oracle_max_age: member
+                .placeholder("ORACLE_MAX_AGE")?
+                .v
+                .try_extract_into()
+                .map_err(|e| TreeError::Param("ORACLE_MAX_AGE", e.to_string()))?,
         })
     }
 
@@ -415,6 +430,7 @@ impl ProtocolParams {
             ("arb_timeout", self.arb_timeout),
             ("deadline_grace", self.deadline_grace),
             ("max_relay_fee", self.max_relay_fee),
+            ("oracle_max_age", self.oracle_max_age as i64),
         ] {
             if v < 0 {
                 return Err(TreeError::Param(name, "negative".into()));
@@ -508,6 +524,7 @@ impl Contracts {
                 ("VAULT_NFT", id_const(&p.vault_nft)),
                 ("MEMBERSHIP_ID", id_const(&p.membership_id)),
                 ("LIQ_PAYOUT_PCT", big(p.liq_payout_pct)),
+                ("ORACLE_MAX_AGE", Constant::from(p.oracle_max_age)),
             ],
             &[],
         )?;
@@ -517,6 +534,7 @@ impl Contracts {
                 ("MEMBERSHIP_ID", id_const(&p.membership_id)),
                 ("GPUC_ID", id_const(&p.gpuc_id)),
                 ("MEMBER_SCRIPT_HASH", member_hash.clone()),
+                ("SIGUSD_ID", id_const(&p.sigusd_id)),
             ],
             &[],
         )?;

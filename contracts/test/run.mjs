@@ -43,7 +43,7 @@ const leaseRegs = (p, r9 = "") => ({
 const pRunning = [price, hours, payment, coll, start, deadline, fee, -1n, -1n];
 const leaseBox = box({ tree: lease.tree, value: 5_000_000n, assets: [[GPUC, payment + coll]], regs: leaseRegs(pRunning) });
 {
-  const h = Number(start) + 40;
+  const h = Number(start) + 50;
   const pDone = [price, hours, payment, coll, start, deadline, fee, 45n, BigInt(h)];
   const succ = out({ tree: lease.tree, value: 5_000_000n, assets: [[GPUC, payment + coll]], regs: leaseRegs(pDone, "cd".repeat(32)) });
   expect("lease complete (provider)", reduce({ inputs: [{ box: leaseBox, ext: sel(0) }], outputs: [succ], index: 0, height: h }), `dlog:${PROVIDER}`);
@@ -57,13 +57,13 @@ const doneBox = box({ tree: lease.tree, value: 5_000_000n, assets: [[GPUC, payme
 {
   // used 45 blocks = 1.5 h -> pay 1500, refund 500
   const pay = price * 45n / 30n;
-  const toProv = out({ tree: p2pk(PROVIDER), value: 2_000_000n, assets: [[GPUC, pay + coll]], regs: { R4: R.bytes(doneBox.boxId) } });
-  const toCons = out({ tree: p2pk(CONSUMER), value: 2_000_000n, assets: [[GPUC, payment - pay]], regs: { R4: R.bytes(doneBox.boxId) } });
+  const toProv = out({ tree: p2pk(PROVIDER), value: 1_000_000n, assets: [[GPUC, pay + coll]], regs: { R4: R.bytes(doneBox.boxId) } });
+  const toCons = out({ tree: p2pk(CONSUMER), value: 3_000_000n, assets: [[GPUC, payment - pay]], regs: { R4: R.bytes(doneBox.boxId) } });
   const after = Number(completedAt) + 61;
   expect("lease finalise after window (anyone)", reduce({ inputs: [{ box: doneBox, ext: sel(1) }], outputs: [toProv, toCons], index: 0, height: after }), "true");
   expect("attack lease finalise inside window", reduce({ inputs: [{ box: doneBox, ext: sel(1) }], outputs: [toProv, toCons], index: 0, height: Number(completedAt) + 10 }), rejected);
-  const greedy = out({ tree: p2pk(PROVIDER), value: 2_000_000n, assets: [[GPUC, payment + coll]], regs: { R4: R.bytes(doneBox.boxId) } });
-  const nothing = out({ tree: p2pk(CONSUMER), value: 2_000_000n, regs: { R4: R.bytes(doneBox.boxId) } });
+  const greedy = out({ tree: p2pk(PROVIDER), value: 1_000_000n, assets: [[GPUC, payment + coll]], regs: { R4: R.bytes(doneBox.boxId) } });
+  const nothing = out({ tree: p2pk(CONSUMER), value: 3_000_000n, regs: { R4: R.bytes(doneBox.boxId) } });
   expect("attack lease finalise provider takes whole payment", reduce({ inputs: [{ box: doneBox, ext: sel(1) }], outputs: [greedy, nothing], index: 0, height: after }), rejected);
   const lowErg = out({ tree: p2pk(CONSUMER), value: 100_000n, assets: [[GPUC, payment - pay]], regs: { R4: R.bytes(doneBox.boxId) } });
   expect("attack lease finalise executor fee above cap", reduce({ inputs: [{ box: doneBox, ext: sel(1) }], outputs: [toProv, lowErg], index: 0, height: after }), rejected);
@@ -71,12 +71,18 @@ const doneBox = box({ tree: lease.tree, value: 5_000_000n, assets: [[GPUC, payme
   const twin = box({ tree: lease.tree, value: 5_000_000n, assets: [[GPUC, payment + coll]], regs: leaseRegs(pDone, "cd".repeat(32)) });
   expect("attack lease double satisfaction (twin reuses payouts)", reduce({ inputs: [{ box: doneBox, ext: sel(1) }, { box: twin, ext: sel(1) }], outputs: [toProv, toCons], index: 1, height: after }), rejected);
   expect("lease accept early (consumer)", reduce({ inputs: [{ box: doneBox, ext: sel(2) }], outputs: [toProv, toCons], index: 0, height: Number(completedAt) + 5 }), `dlog:${CONSUMER}`);
-  // one-hour minimum: used 3 blocks -> pay = price
+  // v2: no one-hour minimum: used 3 blocks -> pay = price * 3 / 30
   const pTiny = [price, hours, payment, coll, start, deadline, fee, 3n, completedAt];
   const tinyBox = box({ tree: lease.tree, value: 5_000_000n, assets: [[GPUC, payment + coll]], regs: leaseRegs(pTiny, "cd".repeat(32)) });
-  const tp = out({ tree: p2pk(PROVIDER), value: 2_000_000n, assets: [[GPUC, price + coll]], regs: { R4: R.bytes(tinyBox.boxId) } });
-  const tc = out({ tree: p2pk(CONSUMER), value: 2_000_000n, assets: [[GPUC, payment - price]], regs: { R4: R.bytes(tinyBox.boxId) } });
-  expect("lease finalise one-hour minimum", reduce({ inputs: [{ box: tinyBox, ext: sel(1) }], outputs: [tp, tc], index: 0, height: after }), "true");
+  const tp = out({ tree: p2pk(PROVIDER), value: 1_000_000n, assets: [[GPUC, price * 3n / 30n + coll]], regs: { R4: R.bytes(tinyBox.boxId) } });
+  const tc = out({ tree: p2pk(CONSUMER), value: 3_000_000n, assets: [[GPUC, payment - price * 3n / 30n]], regs: { R4: R.bytes(tinyBox.boxId) } });
+  expect("lease finalise pays only the used blocks", reduce({ inputs: [{ box: tinyBox, ext: sel(1) }], outputs: [tp, tc], index: 0, height: after }), "true");
+  const tpMin = out({ tree: p2pk(PROVIDER), value: 1_000_000n, assets: [[GPUC, price + coll]], regs: { R4: R.bytes(tinyBox.boxId) } });
+  const tcMin = out({ tree: p2pk(CONSUMER), value: 3_000_000n, assets: [[GPUC, payment - price]], regs: { R4: R.bytes(tinyBox.boxId) } });
+  expect("attack lease finalise bills a one-hour minimum", reduce({ inputs: [{ box: tinyBox, ext: sel(1) }], outputs: [tpMin, tcMin], index: 0, height: after }), rejected);
+  const richProv = out({ tree: p2pk(PROVIDER), value: 3_000_000n, assets: [[GPUC, pay + coll]], regs: { R4: R.bytes(doneBox.boxId) } });
+  const poorCons = out({ tree: p2pk(CONSUMER), value: 1_000_000n, assets: [[GPUC, payment - pay]], regs: { R4: R.bytes(doneBox.boxId) } });
+  expect("attack lease finalise moves the consumer's ERG to the provider", reduce({ inputs: [{ box: doneBox, ext: sel(1) }], outputs: [richProv, poorCons], index: 0, height: after }), rejected);
   // dispute
   const h = Number(completedAt) + 10;
   const arbOut = out({ tree: arb.tree, value: 5_000_000n, assets: [[GPUC, payment + coll]], regs: {
@@ -98,13 +104,13 @@ const doneBox = box({ tree: lease.tree, value: 5_000_000n, assets: [[GPUC, payme
   const a = box({ tree: arb.tree, value: 5_000_000n, assets: [[GPUC, total]], regs: {
     R4: R.sigma(CONSUMER), R5: R.sigma(PROVIDER), R6: R.longs([payment, coll, 1500n, fee, BigInt(HEIGHT + 100)]), R7: R.bytes("99".repeat(32)) } });
   const x = 1200n;
-  const o0 = out({ tree: p2pk(PROVIDER), value: 2_000_000n, assets: [[GPUC, x]], regs: { R4: R.bytes(a.boxId) } });
-  const o1 = out({ tree: p2pk(CONSUMER), value: 2_500_000n, assets: [[GPUC, total - x]], regs: { R4: R.bytes(a.boxId) } });
+  const o0 = out({ tree: p2pk(PROVIDER), value: 1_000_000n, assets: [[GPUC, x]], regs: { R4: R.bytes(a.boxId) } });
+  const o1 = out({ tree: p2pk(CONSUMER), value: 3_000_000n, assets: [[GPUC, total - x]], regs: { R4: R.bytes(a.boxId) } });
   expect("arbitration decide (2-of-3)", reduce({ inputs: [{ box: a, ext: sel(0) }], outputs: [o0, o1], index: 0 }), (r) => r !== "false" && !r.startsWith("error") && r !== "true");
-  const steal = out({ tree: p2pk(OTHER), value: 2_500_000n, assets: [[GPUC, total - x]], regs: { R4: R.bytes(a.boxId) } });
+  const steal = out({ tree: p2pk(OTHER), value: 3_000_000n, assets: [[GPUC, total - x]], regs: { R4: R.bytes(a.boxId) } });
   expect("attack arbitration committee pays a third party", reduce({ inputs: [{ box: a, ext: sel(0) }], outputs: [o0, steal], index: 0 }), rejected);
-  const t0 = out({ tree: p2pk(PROVIDER), value: 2_000_000n, assets: [[GPUC, coll]], regs: { R4: R.bytes(a.boxId) } });
-  const t1 = out({ tree: p2pk(CONSUMER), value: 2_500_000n, assets: [[GPUC, payment]], regs: { R4: R.bytes(a.boxId) } });
+  const t0 = out({ tree: p2pk(PROVIDER), value: 1_000_000n, assets: [[GPUC, coll]], regs: { R4: R.bytes(a.boxId) } });
+  const t1 = out({ tree: p2pk(CONSUMER), value: 3_000_000n, assets: [[GPUC, payment]], regs: { R4: R.bytes(a.boxId) } });
   expect("arbitration timeout (anyone)", reduce({ inputs: [{ box: a, ext: sel(1) }], outputs: [t0, t1], index: 0, height: HEIGHT + 101 }), "true");
   expect("attack arbitration timeout early", reduce({ inputs: [{ box: a, ext: sel(1) }], outputs: [t0, t1], index: 0, height: HEIGHT + 100 }), rejected);
 }
@@ -136,6 +142,17 @@ const doneBox = box({ tree: lease.tree, value: 5_000_000n, assets: [[GPUC, payme
   expect("attack order price above max", reduce({ inputs: [{ box: ord4, ext: sel(1) }, { box: lst, ext: sel(1) }], outputs: [mkLease(q2, 5_000_000n, 3600n), lsucc, refund4], index: 0 }), rejected);
   const qLowColl = [1000n, 2n, 2000n, 0n, st, dl, fee, -1n, -1n];
   const lsucc2 = out({ tree: listing.tree, value: 2_000_000n, assets: [[LISTING_NFT, 1n], [GPUC, 10_000n]], regs: { R4: R.sigma(PROVIDER), R5: R.longs(t), R6: R.bytess(spec) } });
+  // hole 2 (v1): a renter's direct match (no order) with a wrong-typed register left the provider's
+  // collateral to the slash; v2's listing reads every register of the lease it creates
+  const renter = box({ tree: p2pk(OTHER), value: 10_000_000n, assets: [[GPUC, 3000n]] });
+  const directLease = (over) => out({ tree: lease.tree, value: 5_000_000n, assets: [[GPUC, 3000n]], regs: {
+    R4: R.sigma(OTHER), R5: R.sigma(PROVIDER), R6: R.longs(q), R7: R.bytes("11".repeat(32)), R8: R.bytes(LISTING_NFT), R9: R.bytes(""), ...over } });
+  const direct = (over) => ({ inputs: [{ box: renter, ext: {} }, { box: lst, ext: sel(1) }], outputs: [directLease(over), lsucc], index: 1 });
+  expect("listing direct match by a renter (anyone)", reduce(direct({})), "true");
+  expect("attack hole2 direct match with a job hash of wrong type", reduce(direct({ R7: R.int(0) })), rejected);
+  expect("attack hole2 direct match with a consumer of wrong type", reduce(direct({ R4: R.int(0) })), rejected);
+  expect("attack hole2 direct match with a short job hash", reduce(direct({ R7: R.bytes("11".repeat(31)) })), rejected);
+  expect("attack hole2 direct match with a usage commitment set", reduce(direct({ R9: R.bytes("cd".repeat(32)) })), rejected);
   expect("attack listing match without collateral slice", reduce({ inputs: tx.inputs, outputs: [mkLease(qLowColl, 5_000_000n, 2000n), lsucc2, refund], index: 1 }), rejected);
   const qDone = [1000n, 2n, 2000n, 1000n, st, dl, fee, 60n, st];
   expect("attack order lease created already completed", reduce({ inputs: tx.inputs, outputs: [mkLease(qDone), lsucc, refund], index: 0 }), rejected);
@@ -157,6 +174,15 @@ const fakeOracle = box({ tree: "0008cd" + PK.G3, value: 1_000_000n, assets: [["e
 {
   const fresh = out({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(0n) });
   expect("vault join (anyone)", reduce({ inputs: [{ box: vaultBox, ext: sel(1) }], outputs: [vaultOut(1_000_000_000n, 999n), fresh], index: 0 }), "true");
+  // hole 1 (v1): a zero-balance member topped up beside the join puts its successor at OUTPUTS(1);
+  // the released token goes to a forged member with any balance. v2: no other membership token
+  // may be among the inputs of a join.
+  const m0 = box({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(0n, OTHER) });
+  const m0up = out({ tree: member.tree, value: 1_001_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(0n, OTHER) });
+  const forged = out({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(999_999_999n, OTHER) });
+  const hole1 = { inputs: [{ box: vaultBox, ext: sel(1) }, { box: m0, ext: { "0": R.byte(3), "1": R.int(1) } }], outputs: [vaultOut(1_000_000_000n, 999n), m0up, forged] };
+  expect("member top-up beside a join (its own check holds)", reduce({ ...hole1, index: 1 }), "true");
+  expect("attack hole1 vault join beside a member top-up forges a member", reduce({ ...hole1, index: 0 }), rejected);
   const rich = out({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(5000n) });
   expect("attack vault join with a positive opening balance", reduce({ inputs: [{ box: vaultBox, ext: sel(1) }], outputs: [vaultOut(1_000_000_000n, 999n), rich], index: 0 }), rejected);
 }

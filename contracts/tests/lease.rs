@@ -18,7 +18,7 @@ fn after_window() -> u32 {
 fn completing() -> (Env, dgcm_contracts::TxPlan, dgcm_contracts::Executor, u32) {
     let e = env();
     let l = running_lease(&e);
-    let h = (START + 40) as u32;
+    let h = (START + 50) as u32;
     let ex = exec_of("provider", ERG, &[]);
     let p = build::complete(&e.c, &l, 45, [0xcd; 32], h, &ex).unwrap();
     (e, p, ex, h)
@@ -28,7 +28,7 @@ fn completing() -> (Env, dgcm_contracts::TxPlan, dgcm_contracts::Executor, u32) 
 fn completion_with_slack_stays_valid_until_completed_at_and_no_later() {
     let e = env();
     let l = running_lease(&e);
-    let h = (START + 40) as u32;
+    let h = (START + 50) as u32;
     let ex = exec_of("provider", ERG, &[]);
     let slack = build::COMPLETION_SLACK;
     let p = build::complete_within(&e.c, &l, 45, [0xcd; 32], h, slack, &ex).unwrap();
@@ -200,7 +200,8 @@ fn honest_finalise_pays_pro_rata() {
 }
 
 #[test]
-fn honest_finalise_one_hour_minimum() {
+fn honest_finalise_pays_only_the_used_blocks() {
+    // v2: no one-hour minimum in the contract; 3 blocks of 1000/h = 100
     let e = env();
     let l = typed(&e, &lease(COMPLETED_AT, 3).to_candidate(&e.c, H).unwrap());
     let ex = exec_of("exec", ERG, &[]);
@@ -216,7 +217,7 @@ fn honest_finalise_one_hour_minimum() {
             .first()
             .amount
             .as_u64(),
-        &2000
+        &1100
     );
     assert_valid(&p, &everyone(), after_window());
 }

@@ -62,7 +62,8 @@ proptest! {
         l.amount = ((price + cph) * hours) as u64;
         let t = typed::<Lease>(&e, &l.to_candidate(&e.c, H).unwrap());
         let used = hours * 30 * used_frac / 100;
-        let h = (START + 1) as u32;
+        // v2: a completion claims no more blocks than have passed since the start
+        let h = (START + used) as u32;
         let p = build::complete(&e.c, &t, used, [7; 32], h, &exec_of("provider", ERG, &[])).unwrap();
         assert_valid(&p, &everyone(), h);
         let after = (l.terms.deadline + 1) as u32;

@@ -41,13 +41,18 @@ impl StackOptions {
     pub fn new(data_dir: impl Into<PathBuf>) -> StackOptions {
         StackOptions {
             json: false,
-            data_dir: data_dir.into(),
+            // Absolute once, here: the worker's job folders below it become Docker bind mounts.
+            data_dir: absolute(data_dir.into()),
             database_url: std::env::var("DATABASE_URL").ok(),
             block_time: Duration::from_millis(150),
             image: "dgcm/busybox:test".into(),
             force_process: false,
         }
     }
+}
+
+fn absolute(p: PathBuf) -> PathBuf {
+    std::path::absolute(&p).unwrap_or(p)
 }
 
 /// The running services.

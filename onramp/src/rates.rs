@@ -44,13 +44,14 @@ pub async fn erg_usd(node: &NodeClient, assets: &AssetsConfig) -> Result<Rate, R
         oracle_pool_nft: assets.oracle_pool_nft,
         ..ProtocolParams::devnet_default()
     };
+    let height = node.info().await?.full_height.unwrap_or(0);
     let boxes = node
         .unspent_boxes_by_token(&assets.oracle_pool_nft, 0, 20)
         .await?;
     let best = boxes
         .iter()
         .filter_map(|b| {
-            dgcm_contracts::lets_member::oracle_rate(&params, b)
+            dgcm_contracts::lets_member::oracle_rate(&params, b, height + 1)
                 .filter(|r| *r > 0)
                 .map(|r| (b, r))
         })

@@ -596,7 +596,7 @@ impl Planner {
                 let oracle = self.oracle().await?;
                 let rate = oracle
                     .as_ref()
-                    .and_then(|o| dgcm_contracts::lets_member::oracle_rate(&c.params, o))
+                    .and_then(|o| dgcm_contracts::lets_member::oracle_rate(&c.params, o, height))
                     .unwrap_or(0);
                 if !healthy(&c.params, balance, m.v.value, m.v.sigusd, rate) {
                     return Err(self.under_collateralised(name, &m.v, balance, rate));
@@ -647,7 +647,7 @@ impl Planner {
                 let oracle = self.oracle().await?;
                 let rate = oracle
                     .as_ref()
-                    .and_then(|o| dgcm_contracts::lets_member::oracle_rate(&c.params, o))
+                    .and_then(|o| dgcm_contracts::lets_member::oracle_rate(&c.params, o, height))
                     .unwrap_or(0);
                 if !healthy(&c.params, balance, payer.v.value, payer.v.sigusd, rate) {
                     return Err(self.under_collateralised(name, &payer.v, balance, rate));

@@ -212,6 +212,7 @@ impl Planner {
     /// The ERG/USD oracle pool box, when the node has it.
     pub async fn oracle(&self) -> Result<Option<ErgoBox>> {
         let nft = self.contracts.params.oracle_pool_nft;
+        let height = self.next_height().await?;
         let boxes = self.node.unspent_boxes_by_token(&nft, 0, 5).await;
         let boxes = match boxes {
             Ok(b) => b,
@@ -219,16 +220,19 @@ impl Planner {
             Err(e) => return Err(e.into()),
         };
         Ok(boxes.into_iter().find(|b| {
-            dgcm_contracts::lets_member::oracle_rate(&self.contracts.params, b).is_some()
+            dgcm_contracts::lets_member::oracle_rate(&self.contracts.params, b, height).is_some()
         }))
     }
 
     /// The oracle rate (nanoERG per USD), 0 without an oracle box.
     pub async fn oracle_rate(&self) -> Result<i64> {
+        let height = self.next_height().await?;
         Ok(self
             .oracle()
             .await?
-            .and_then(|b| dgcm_contracts::lets_member::oracle_rate(&self.contracts.params, &b))
+            .and_then(|b| {
+                dgcm_contracts::lets_member::oracle_rate(&self.contracts.params, &b, height)
+            })
             .unwrap_or(0))
     }
 }

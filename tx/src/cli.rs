@@ -678,6 +678,13 @@ async fn run_inner(args: TxArgs, node_url: &str) -> Result<Value> {
             opts.memberships = d.memberships;
             opts.fee = fee;
             opts.base = deployment.params.clone();
+            if opts.network == NetworkPrefix::Mainnet {
+                // the devnet's never-stale oracle bound has no place on a real network
+                opts.base.oracle_max_age = opts
+                    .base
+                    .oracle_max_age
+                    .min(dgcm_contracts::trees::ORACLE_MAX_AGE_DEFAULT);
+            }
             let deployed = deploy_vault(node_url, signer, &opts).await?;
             if let Some(out) = &d.out {
                 deployed.save(out)?;

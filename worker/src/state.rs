@@ -138,6 +138,10 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the store under `dir`.
     pub fn open(dir: &Path) -> anyhow::Result<Store> {
+        // Job folders are bind-mounted into containers, and Docker takes a relative source for a
+        // volume name: every path below the store is absolute from here on.
+        let dir = &std::path::absolute(dir)
+            .with_context(|| format!("worker.state_dir: cannot resolve {}", dir.display()))?;
         std::fs::create_dir_all(dir.join("jobs"))
             .with_context(|| format!("worker.state_dir: cannot create {}", dir.display()))?;
         let path = dir.join("state.json");
