@@ -169,6 +169,8 @@ enum DemoScenario {
     All,
     WhitePaper,
     MissedDeadline,
+    /// The consumer never submits a job: the worker completes the idle lease (no-show rule).
+    NoShow,
 }
 
 #[derive(clap::Args)]
@@ -477,9 +479,14 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
     options.force_process = args.process_runtime;
     use dgcm_demo::Scenario;
     let scenarios: &[Scenario] = match args.scenario {
-        DemoScenario::All => &[Scenario::WhitePaper, Scenario::MissedDeadline],
+        DemoScenario::All => &[
+            Scenario::WhitePaper,
+            Scenario::MissedDeadline,
+            Scenario::NoShow,
+        ],
         DemoScenario::WhitePaper => &[Scenario::WhitePaper],
         DemoScenario::MissedDeadline => &[Scenario::MissedDeadline],
+        DemoScenario::NoShow => &[Scenario::NoShow],
     };
     let t0 = std::time::Instant::now();
     let reports = dgcm_demo::run(options, scenarios).await?;

@@ -135,6 +135,11 @@ pub struct Lease {
     pub height: i32,
     #[diesel(sql_type = Nullable<Text>)]
     pub spent_tx_id: Option<String>,
+    /// Why the indexer holds this lease box for forged (created directly at the lease script,
+    /// not by a match of its listing; PROTOCOL.md "Provenance"), or null for a genuine lease.
+    /// Forged leases never count in reputation or availability.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub forged: Option<String>,
 }
 
 /// One step of a lease's life: the box created and, when spent, the path that spent it.

@@ -17,14 +17,15 @@ const LISTING_COLS: &str = "encode(l.box_id, 'hex') AS box_id, encode(b.tx_id, '
 
 /// A lease is running while its first box (completedAt = −1) is unspent.
 const LEASED: &str = "EXISTS (SELECT 1 FROM leases le JOIN boxes lb ON lb.box_id = le.box_id \
-    WHERE le.listing_nft = l.listing_nft AND le.completed_at < 0 AND lb.spent_height IS NULL)";
+    WHERE le.listing_nft = l.listing_nft AND le.completed_at < 0 AND lb.spent_height IS NULL \
+    AND le.forged IS NULL)";
 
 /// `lz.leased` for the page row `x`: a LATERAL with LIMIT 1 keeps it a per-row index probe;
 /// as an EXISTS in the select list PostgreSQL may hash every running lease instead (seen at
 /// 100k listings: 31 ms against 2 ms).
 const LEASED_LATERAL: &str = "LEFT JOIN LATERAL (SELECT true AS leased FROM leases le \
     JOIN boxes lb ON lb.box_id = le.box_id WHERE le.listing_nft = x.nft AND le.completed_at < 0 \
-    AND lb.spent_height IS NULL LIMIT 1) lz ON true";
+    AND lb.spent_height IS NULL AND le.forged IS NULL LIMIT 1) lz ON true";
 
 /// A provider's reputation score in [0, 1], defined once in SQL (`reputation_score`, migration
 /// `2026-11-26-000006_reputation`): Laplace's rule of succession over finished leases,
@@ -278,7 +279,7 @@ const LEASE_SELECT: &str =
     encode(le.listing_nft, 'hex') AS listing_nft, le.price_per_hour, le.hours, le.payment, \
     le.collateral, le.start_height, le.deadline, le.exec_fee_cap, le.used_blocks, le.completed_at, \
     encode(le.job_spec_hash, 'hex') AS job_spec_hash, le.height, \
-    encode(b.spent_tx_id, 'hex') AS spent_tx_id, le.box_id AS raw_id \
+    encode(b.spent_tx_id, 'hex') AS spent_tx_id, le.forged, le.box_id AS raw_id \
     FROM leases le JOIN boxes b ON b.box_id = le.box_id \
     LEFT JOIN inputs i ON i.box_id = le.box_id \
     LEFT JOIN protocol_paths pp ON pp.kind = 'lease' AND pp.path = i.path";
@@ -582,7 +583,8 @@ pub fn model_stats(c: &mut PgConnection) -> R<Vec<ModelStats>> {
     diesel::sql_query(
         "WITH running AS (SELECT DISTINCT le.listing_nft FROM boxes lb \
              JOIN leases le ON le.box_id = lb.box_id \
-             WHERE lb.kind = 'lease' AND lb.spent_height IS NULL AND le.completed_at < 0) \
+             WHERE lb.kind = 'lease' AND lb.spent_height IS NULL AND le.completed_at < 0 \
+               AND le.forged IS NULL) \
          SELECT l.model, count(*) AS listings, count(r.listing_nft) AS leased, \
          min(l.price_per_hour) AS min_price, \
          percentile_cont(0.5) WITHIN GROUP (ORDER BY l.price_per_hour) AS median_price, \
@@ -604,12 +606,13 @@ pub struct Volume {
     pub recent: i64,
 }
 
-/// Every lease has exactly one box with completedAt = −1 (the one the match created).
+/// Every lease has exactly one box with completedAt = −1 (the one the match created); forged
+/// leases are not market volume.
 pub fn volume(c: &mut PgConnection) -> R<Volume> {
     diesel::sql_query(
         "SELECT count(*) AS leases, COALESCE(sum(payment), 0)::bigint AS total, \
          COALESCE(sum(payment) FILTER (WHERE height > (SELECT height FROM sync_cursor) - 720), 0)::bigint AS recent \
-         FROM leases WHERE completed_at < 0",
+         FROM leases WHERE completed_at < 0 AND forged IS NULL",
     )
     .get_result(c)
 }

@@ -11,7 +11,7 @@
 mod scenarios;
 mod stack;
 
-pub use scenarios::{missed_deadline, white_paper, Report};
+pub use scenarios::{missed_deadline, no_show, white_paper, Report};
 pub use stack::{Stack, StackOptions};
 
 use std::time::Instant;
@@ -21,6 +21,7 @@ use std::time::Instant;
 pub enum Scenario {
     WhitePaper,
     MissedDeadline,
+    NoShow,
 }
 
 impl Scenario {
@@ -28,6 +29,7 @@ impl Scenario {
         match self {
             Scenario::WhitePaper => "white-paper",
             Scenario::MissedDeadline => "missed-deadline",
+            Scenario::NoShow => "no-show",
         }
     }
 }
@@ -76,6 +78,7 @@ pub async fn run(options: StackOptions, scenarios: &[Scenario]) -> anyhow::Resul
         let r = match s {
             Scenario::WhitePaper => white_paper(&stack, &n).await,
             Scenario::MissedDeadline => missed_deadline(&stack, &n).await,
+            Scenario::NoShow => no_show(&stack, &n).await,
         };
         let r = match r {
             Ok(r) => r,

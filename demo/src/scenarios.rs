@@ -275,11 +275,17 @@ async fn alice_gets_gpuc(
     Ok(())
 }
 
+/// Alice's job: twelve "training steps" that together last a little over one hour of the
+/// devnet's blocks (31 blocks), so that the worker meters the full hour she ordered: v2 bills
+/// only the blocks a job ran.
 fn demo_job(stack: &Stack) -> dgcm_worker::JobSpec {
-    let script = "echo \"hello from Bob's GPU\"; i=1; while [ $i -le 3 ]; do echo \"training step $i/3\"; i=$((i+1)); sleep 0.3; done; echo done";
+    let step = stack.options.block_time.as_secs_f64() * 31.0 / 12.0;
+    let script = format!(
+        "echo \"hello from Bob's GPU\"; i=1; while [ $i -le 12 ]; do echo \"training step $i/12\"; i=$((i+1)); sleep {step:.3}; done; echo done"
+    );
     dgcm_worker::JobSpec {
         image: stack.options.image.clone(),
-        command: vec!["sh".into(), "-c".into(), script.into()],
+        command: vec!["sh".into(), "-c".into(), script],
         env: Default::default(),
         resources: Default::default(),
     }
@@ -291,13 +297,14 @@ async fn order_for(
     alice: &Person,
     listing: &Typed<Listing>,
     job_hash: [u8; 32],
+    hours: u32,
     txs: &mut Vec<Value>,
 ) -> anyhow::Result<Typed<Lease>> {
     let order = alice
         .wallet
         .place_order(OrderSpec {
             max_price_per_hour: PRICE,
-            hours: 1,
+            hours,
             min_vram_mib: 16_000,
             min_gpu_count: 1,
             listing_nft: Some(listing.v.nft),
@@ -310,7 +317,7 @@ async fn order_for(
         .context("Alice places her order")?;
     txs.push(tx_entry("place-order", &order.tx_id));
     n.say(format!(
-        "{} orders 1 hour on Bob's listing at up to 1 GPUC/hour, committing to her job (hash {}) (tx {})",
+        "{} orders {hours} hour(s) on Bob's listing at up to 1 GPUC/hour, committing to her job (hash {}) (tx {})",
         alice.name,
         short(&hex::encode(job_hash)),
         short(&order.tx_id)
@@ -354,14 +361,13 @@ async fn alice_and_bob(
     Ok((alice, bob))
 }
 
-/// Alice gets GPUC with SigUSD, Bob's worker lists his GPU, Alice orders with her job, the
-/// matcher makes the lease, Alice authenticates to Bob's worker and runs her job, Bob's worker
-/// completes the lease, the settler finalises: Alice −1 GPUC, Bob +1 GPUC.
-pub async fn white_paper(stack: &Stack, n: &Narrator) -> anyhow::Result<Report> {
-    let mut txs = Vec::new();
-    let (alice, bob) = alice_and_bob(stack, n, &mut txs).await?;
-
-    // Bob's worker lists his GPU.
+/// Bob's worker, started and listing his GPU; returns it with the listing once on chain.
+async fn bobs_worker(
+    stack: &Stack,
+    n: &Narrator,
+    bob: &Person,
+    txs: &mut Vec<Value>,
+) -> anyhow::Result<(dgcm_worker::RunningWorker, Typed<Listing>)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -413,6 +419,18 @@ pub async fn white_paper(stack: &Stack, n: &Narrator) -> anyhow::Result<Report> 
         short(&String::from(listing.bx.transaction_id))
     ));
 
+    Ok((worker, listing))
+}
+
+/// Alice gets GPUC with SigUSD, Bob's worker lists his GPU, Alice orders with her job, the
+/// matcher makes the lease, Alice authenticates to Bob's worker and runs her job, Bob's worker
+/// completes the lease, the settler finalises: Alice −1 GPUC, Bob +1 GPUC.
+pub async fn white_paper(stack: &Stack, n: &Narrator) -> anyhow::Result<Report> {
+    let mut txs = Vec::new();
+    let (alice, bob) = alice_and_bob(stack, n, &mut txs).await?;
+
+    let (worker, listing) = bobs_worker(stack, n, &bob, &mut txs).await?;
+
     let alice_before = holdings(stack, &alice.key).await?;
     let bob_before = holdings(stack, &bob.key).await?;
     let spec = demo_job(stack);
@@ -422,6 +440,7 @@ pub async fn white_paper(stack: &Stack, n: &Narrator) -> anyhow::Result<Report> 
         &alice,
         &listing,
         dgcm_worker::job_spec_hash(&spec),
+        1,
         &mut txs,
     )
     .await?;
@@ -586,7 +605,7 @@ pub async fn white_paper(stack: &Stack, n: &Narrator) -> anyhow::Result<Report> 
     );
     r.check(
         "the job logged its steps",
-        logs.contains("training step 3/3"),
+        logs.contains("training step 12/12"),
     );
     r.check(
         &format!("the job succeeded (worker says {})", job["status"]),
@@ -644,6 +663,7 @@ pub async fn missed_deadline(stack: &Stack, n: &Narrator) -> anyhow::Result<Repo
         &alice,
         &listing,
         dgcm_worker::job_spec_hash(&demo_job(stack)),
+        1,
         &mut txs,
     )
     .await?;
@@ -705,6 +725,103 @@ pub async fn missed_deadline(stack: &Stack, n: &Narrator) -> anyhow::Result<Repo
         payout.creation_height as i64 > lease.v.terms.deadline,
     );
     r.check("the slasher earned a fee", earned > 0);
+    r.ok = r.failures.is_empty();
+    Ok(r)
+}
+
+/// Bob's worker is up, Alice orders two hours and never submits her job (protocol v2's
+/// no-show rule): Bob's worker follows its listing's leases on chain and completes the idle lease
+/// shortly before the deadline, claiming one hour for the GPU it held; the settler finalises.
+/// Alice pays that hour and gets the rest back; she never gets Bob's collateral.
+pub async fn no_show(stack: &Stack, n: &Narrator) -> anyhow::Result<Report> {
+    let mut txs = Vec::new();
+    let (alice, bob) = alice_and_bob(stack, n, &mut txs).await?;
+    let (worker, listing) = bobs_worker(stack, n, &bob, &mut txs).await?;
+    let alice_before = holdings(stack, &alice.key).await?;
+    let bob_before = holdings(stack, &bob.key).await?;
+    let lease = order_for(
+        stack,
+        n,
+        &alice,
+        &listing,
+        dgcm_worker::job_spec_hash(&demo_job(stack)),
+        2,
+        &mut txs,
+    )
+    .await?;
+    n.say(format!(
+        "Alice never shows up with her job; deadline at block {} (now {})",
+        lease.v.terms.deadline,
+        stack.height().await?
+    ));
+    let completed = stack
+        .wait_some(
+            "Bob's worker to complete the idle lease",
+            Duration::from_secs(120),
+            || async {
+                Ok(leases_of(stack, &alice.key)
+                    .await?
+                    .into_iter()
+                    .find(|l| l.v.terms.completed()))
+            },
+        )
+        .await?;
+    let complete_tx = String::from(completed.bx.transaction_id);
+    txs.push(tx_entry("complete", &complete_tx));
+    n.say(format!(
+        "Bob's worker completed the idle lease at block {} claiming {} blocks (one hour held for her; deadline {}) (tx {})",
+        completed.bx.creation_height,
+        completed.v.terms.used_blocks,
+        lease.v.terms.deadline,
+        short(&complete_tx)
+    ));
+    let done_id = String::from(completed.bx.box_id());
+    let payout = stack
+        .wait_some("the settler to finalise", Duration::from_secs(90), || async {
+            payout_for(stack, &alice.key, &done_id).await
+        })
+        .await?;
+    stack
+        .wait_for("the mempool to drain", Duration::from_secs(30), || {
+            mempool_empty(stack)
+        })
+        .await?;
+    let finalise_tx = String::from(payout.transaction_id);
+    txs.push(tx_entry("finalise", &finalise_tx));
+    let earned = executor_earned(stack, payout.creation_height, &finalise_tx)
+        .await
+        .unwrap_or(0);
+    worker.stop().await;
+    let alice_after = holdings(stack, &alice.key).await?;
+    let bob_after = holdings(stack, &bob.key).await?;
+    let mut r = Report {
+        scenario: "no-show",
+        ok: true,
+        runtime: stack.runtime.clone(),
+        consumer_gpuc_delta: gpuc(alice_after - alice_before),
+        provider_gpuc_delta: gpuc(bob_after - bob_before),
+        consumer_collateral_gain: 0.0,
+        executor_fee_erg: earned as f64 / 1e9,
+        txs,
+        failures: vec![],
+    };
+    n.say(format!(
+        "balances: Alice {:+} GPUC (the hour she held, the other hour back, no collateral), Bob {:+} GPUC; the settler earned {} ERG",
+        r.consumer_gpuc_delta, r.provider_gpuc_delta, r.executor_fee_erg
+    ));
+    r.check(
+        "Alice gained nothing: she paid exactly the hour the GPU was held for her",
+        alice_after - alice_before == -(PRICE as i128),
+    );
+    r.check(
+        "Bob earned exactly that hour and kept his collateral",
+        bob_after - bob_before == PRICE as i128,
+    );
+    r.check(
+        "completed before the deadline (no slash was possible)",
+        completed.bx.creation_height as i64 <= lease.v.terms.deadline,
+    );
+    r.check("the settler earned a fee", earned > 0);
     r.ok = r.failures.is_empty();
     Ok(r)
 }

@@ -156,6 +156,11 @@ impl Store {
             .bind::<Int4, _>(first.height)
             .bind::<Int4, _>(last.height)
             .execute(conn)?;
+            // Provenance before reputation: forged leases never count (migration 000009).
+            diesel::sql_query("SELECT mark_forged($1, $2)")
+                .bind::<Int4, _>(first.height)
+                .bind::<Int4, _>(last.height)
+                .execute(conn)?;
             diesel::sql_query(ADD_PROVIDER_STATS)
                 .bind::<Int4, _>(first.height)
                 .bind::<Int4, _>(last.height)

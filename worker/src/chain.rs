@@ -276,6 +276,26 @@ impl ChainCtx {
         }
     }
 
+    /// Our open leases on the chain (confirmed boxes at the lease script naming our key and, when
+    /// given, our listing's NFT), whatever the renters did: the no-show rule needs them even when
+    /// the consumer never logged in.
+    pub async fn our_open_leases(&self, listing_nft: Option<&[u8]>) -> anyhow::Result<Vec<Typed<Lease>>> {
+        let boxes = self
+            .client
+            .unspent_boxes_by_tree(&self.contracts.lease, false)
+            .await
+            .context("lease boxes")?;
+        Ok(boxes
+            .into_iter()
+            .filter_map(|b| Typed::<Lease>::parse(&self.contracts, b).ok())
+            .filter(|l| {
+                l.v.provider == *self.pk()
+                    && !l.v.terms.completed()
+                    && listing_nft.is_none_or(|n| l.v.listing_nft == n)
+            })
+            .collect())
+    }
+
     /// Builds and executes the completion of `lease_id` with `used_blocks` and the commitment.
     pub async fn complete(
         &self,
@@ -285,11 +305,13 @@ impl ChainCtx {
     ) -> anyhow::Result<String> {
         let lease = self.open_lease(lease_id).await?;
         let height = self.build_height().await?;
-        let max = lease.v.terms.hours * dgcm_contracts::util::BLOCKS_PER_HOUR;
+        // The contract takes no more blocks than the hours bought or than have passed since the
+        // start (the metered wall-clock time may run ahead of the chain's blocks).
+        let max = lease.v.terms.max_used_blocks(height);
         // Valid for COMPLETION_SLACK blocks, but never past the deadline.
         let slack = (lease.v.terms.deadline - height as i64)
             .clamp(0, build::COMPLETION_SLACK as i64) as u32;
-        let used = used_blocks.clamp(0, max.max(0));
+        let used = used_blocks.clamp(0, max);
         let plan = self
             .funded("complete", |e| {
                 build::complete_within(&self.contracts, &lease, used, commitment, height, slack, e)

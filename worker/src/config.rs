@@ -66,6 +66,9 @@ pub struct WorkerConfig {
     /// Jobs are stopped this many blocks before the lease deadline, so that the completion
     /// transaction still lands in time (`HEIGHT <= deadline`).
     pub stop_margin_blocks: u32,
+    /// Blocks claimed when completing a lease whose consumer never submitted a job (the no-show
+    /// rule; one hour by default, never more than the blocks that passed since the start).
+    pub no_show_blocks: u32,
     /// `docker` (isolated, the default) or `process` (no isolation; development and demo only).
     pub runtime: String,
     /// Must be true for `runtime = "process"`: jobs then run as plain child processes.
@@ -184,6 +187,7 @@ impl Default for WorkerConfig {
             token_ttl: Duration::from_secs(3600),
             nonce_ttl: Duration::from_secs(300),
             stop_margin_blocks: 2,
+            no_show_blocks: 30,
             runtime: "docker".into(),
             allow_process_runtime: false,
             listing: ListingConfig::default(),

@@ -331,6 +331,54 @@ impl Worker {
         }
     }
 
+    /// The no-show rule: a lease of our listing whose consumer never submitted a job is completed
+    /// by us shortly before its deadline, claiming `no_show_blocks` (bounded by the blocks that
+    /// passed), so that a consumer who never shows up cannot slash the lease and take the
+    /// collateral; the rest of the payment goes back to them at finalisation.
+    async fn complete_idle_leases(&self, chain: &ChainCtx, height: u32) {
+        let st = self.store.snapshot();
+        let nft = st.listing_nft.as_deref().and_then(|n| hex::decode(n).ok());
+        let margin = self.cfg.stop_margin_blocks as i64 + build_slack();
+        let due: Vec<_> = match chain.our_open_leases(nft.as_deref()).await {
+            Ok(ls) => ls
+                .into_iter()
+                .filter(|l| {
+                    let id = String::from(l.bx.box_id());
+                    height as i64 >= l.v.terms.deadline - margin
+                        && height as i64 <= l.v.terms.deadline
+                        && !st.jobs.contains_key(&id)
+                        && !st.idle_completions.contains_key(&id)
+                })
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "cannot list our leases");
+                return;
+            }
+        };
+        for l in due {
+            let id = String::from(l.bx.box_id());
+            let commitment = metering::usage_commitment(b"");
+            let claim = self.cfg.no_show_blocks as i64;
+            match chain.complete(&id, claim, commitment).await {
+                Ok(tx) => {
+                    tracing::warn!(lease = %id, %tx, claim, "the consumer never submitted a job: lease completed (no-show rule)");
+                    self.metrics
+                        .completions
+                        .get_or_create(&metering::StatusLabel {
+                            status: "no_show".into(),
+                        })
+                        .inc();
+                    let _ = self.store.update(|s| {
+                        s.idle_completions.insert(id.clone(), tx.clone());
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(lease = %id, error = %format!("{e:#}"), "no-show completion failed")
+                }
+            }
+        }
+    }
+
     /// One round of background work: height, jobs at their deadline height, owed completions,
     /// and (every pricing interval) the listing.
     async fn tick(&self, listing_due: bool) {
@@ -368,6 +416,7 @@ impl Worker {
                 self.complete(&j.lease_id).await;
             }
         }
+        self.complete_idle_leases(chain, height).await;
         if listing_due {
             if let Some(l) = &self.listing {
                 match l.sync().await {
@@ -433,6 +482,11 @@ pub async fn start(cfg: WorkerConfig) -> anyhow::Result<RunningWorker> {
         handle,
         ticker,
     })
+}
+
+/// Blocks a completion may wait for inclusion (see [`build::COMPLETION_SLACK`]).
+fn build_slack() -> i64 {
+    dgcm_contracts::build::COMPLETION_SLACK as i64
 }
 
 /// Runs the worker until `shutdown` completes.

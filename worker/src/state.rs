@@ -127,6 +127,10 @@ pub struct State {
     pub tokens: BTreeMap<String, TokenRecord>,
     pub leases: BTreeMap<String, LeaseRecord>,
     pub jobs: BTreeMap<String, JobRecord>,
+    /// Leases of our listing whose consumer never submitted a job, completed by us before the
+    /// deadline (the no-show rule): lease id → completion transaction (or EIP-12 file).
+    #[serde(default)]
+    pub idle_completions: BTreeMap<String, String>,
 }
 
 /// The state document behind a lock; every [`Store::update`] is persisted before it returns.

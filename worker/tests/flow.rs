@@ -245,3 +245,124 @@ fn restart_finds_the_running_job_again() {
         assert!(l.detail.unwrap().contains("restart"));
     });
 }
+
+/// A job whose container cannot start (its command does not exist in the image) never ran:
+/// the worker completes the lease claiming 0 blocks, and finalisation gives the renter the
+/// whole payment back (issue: a job that never ran was billed the one-hour minimum).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_cannot_start_costs_the_renter_nothing() {
+    if docker("a_job_that_cannot_start_costs_the_renter_nothing")
+        .await
+        .is_none()
+    {
+        return;
+    }
+    let broken = spec(&["/no/such/program"]);
+    let m = market(broken.clone(), sh("echo b"), |_| {}).await;
+    let token = m.token(&m.lease_a, &m.consumer_a).await;
+    let (s, v) = m.submit(&m.lease_a, &token, &broken).await;
+    assert_eq!(s, 202, "{v}");
+    let t0 = Instant::now();
+    let (job, tx) = loop {
+        if let Some(j) = m.worker.worker.jobs.job(&m.lease_a) {
+            if let Some(tx) = j.completion_tx.clone() {
+                break (j, tx);
+            }
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "no completion");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(job.status, JobStatus::Failed, "{job:?}");
+    assert!(job.started_ms.is_none(), "it never started: {job:?}");
+    assert_eq!(job.used_blocks, Some(0));
+    mine(&m.devnet.url(), 1).await;
+    let done: Typed<Lease> = m
+        .node
+        .unspent_boxes_by_tree(&m.contracts.lease, false)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|b| String::from(b.transaction_id) == tx)
+        .map(|b| Typed::parse(&m.contracts, b).unwrap())
+        .next()
+        .expect("the completed lease box");
+    assert_eq!(done.v.terms.used_blocks, 0);
+    assert_eq!(done.v.terms.pay(), 0, "nothing billed");
+
+    // After the challenge window anyone finalises: the renter gets the whole payment back.
+    mine(&m.devnet.url(), 61 + dgcm_contracts::build::COMPLETION_SLACK).await;
+    let h = m.node.info().await.unwrap().full_height.unwrap() + 1;
+    let exec = dgcm_contracts::Executor {
+        funding: m
+            .node
+            .unspent_boxes_by_tree(&m.consumer_b.tree, true)
+            .await
+            .unwrap(),
+        change: m.consumer_b.tree.clone(),
+        fee: 1_100_000,
+    };
+    let plan = dgcm_contracts::build::finalise(&m.contracts, &done, h, &exec).unwrap();
+    let paid_back = plan.draft.outputs[1].tokens.as_ref().unwrap().first().amount;
+    assert_eq!(*paid_back.as_u64() as i64, done.v.terms.payment);
+    sign_submit(&m.node, &m.consumer_b, plan).await;
+    mine(&m.devnet.url(), 1).await;
+    m.stop().await;
+}
+
+/// The no-show rule: a lease whose consumer never submits a job is completed by the worker
+/// shortly before its deadline, claiming one hour, so that the consumer cannot slash it for the
+/// collateral.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_completes_a_lease_whose_consumer_never_shows_up() {
+    let m = market(sh("echo a"), sh("echo b"), |_| {}).await;
+    let lease: Typed<Lease> = Typed::parse(
+        &m.contracts,
+        m.node
+            .unspent_box_with_pool(&dgcm_worker::chain::parse_box_id(&m.lease_b).unwrap())
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    let deadline = lease.v.terms.deadline;
+    let h = m.node.info().await.unwrap().full_height.unwrap() as i64;
+    // Well before the deadline nothing happens: the consumer may still come.
+    mine(&m.devnet.url(), (deadline - 30 - h) as u32).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(m.worker.worker.store.read(|s| s.idle_completions.is_empty()));
+    // Inside the no-show margin the worker completes it.
+    mine(&m.devnet.url(), 20).await;
+    let t0 = Instant::now();
+    let tx = loop {
+        if let Some(tx) = m
+            .worker
+            .worker
+            .store
+            .read(|s| s.idle_completions.get(&m.lease_b).cloned())
+        {
+            break tx;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "no no-show completion");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    mine(&m.devnet.url(), 1).await;
+    let done: Typed<Lease> = m
+        .node
+        .unspent_boxes_by_tree(&m.contracts.lease, false)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|b| String::from(b.transaction_id) == tx)
+        .map(|b| Typed::parse(&m.contracts, b).unwrap())
+        .next()
+        .expect("the completed lease box");
+    assert_eq!(done.v.terms.used_blocks, 30, "one hour held for the consumer");
+    assert_eq!(done.v.terms.pay(), done.v.terms.price_per_hour);
+    // Lease A (also idle) got the same; the consumer cannot slash either after the deadline.
+    assert!(m
+        .worker
+        .worker
+        .store
+        .read(|s| s.idle_completions.contains_key(&m.lease_a)));
+    m.stop().await;
+}
