@@ -33,8 +33,9 @@
 //     OUTPUTS(1) is a successor with value >= SELF.value and tokens == SELF.tokens;
 //     OUTPUTS(0).R4 == INPUTS(0).R4 - amt (the payer's side, which its own path 0 authorises).
 //   3 top up (anyone), index i: SELF is INPUTS(i); OUTPUTS(i) is a successor with the same balance,
-//     value >= SELF.value and SigUSD >= SELF's, and at least one of them strictly more (v2: a no-op
-//     re-spend by anyone would grief the owner's pending transactions) (used by rosen_deposit.es).
+//     value >= SELF.value and SigUSD >= SELF's, and at least 0.01 ERG or 1 SigUSD more (v2: a
+//     no-op or dust re-spend by anyone would grief the owner's pending transactions for nothing)
+//     (used by rosen_deposit.es).
 //   4 liquidate (anyone): rate > 0 and SELF is not healthy; SELF is INPUTS(1), INPUTS(0) holds VAULT_NFT;
 //     r = (GPUC in OUTPUTS(0)) - (GPUC in INPUTS(0)) > 0 is repaid into the vault;
 //     OUTPUTS(1) is a successor with balance R4 + r <= 0; the collateral taken
@@ -114,7 +115,7 @@
     sigmaProp(
       INPUTS(i).id == SELF.id && succOk(o) &&
       o.R4[Long].get == bal && o.value >= SELF.value && sigOf(o) >= sigOf(SELF) &&
-      (o.value > SELF.value || sigOf(o) > sigOf(SELF))
+      (o.value >= SELF.value + 10000000L || sigOf(o) >= sigOf(SELF) + 100L)
     )
   } else if (sel == 4.toByte) {
     val o = OUTPUTS(1)

@@ -20,7 +20,9 @@
 //       R4 = a key (P2PK proposition, the consumer), R5 = provider (also a key),
 //       R6 = [price, hours, price*hours, collateralPerHour*hours, start, deadline, execFeeCap >= 0, -1, -1]
 //       with price = t(0) > 0, minHours <= hours <= maxHours, hours > 0,
-//       HEIGHT - 30 <= start <= HEIGHT, deadline = start + hours*30 + DEADLINE_GRACE,
+//       HEIGHT - 10 <= start <= HEIGHT (v2: a backdated start would let a completion one block
+//       later claim blocks that never passed), deadline = start + hours*30 + DEADLINE_GRACE,
+//       collateralPerHour >= 0 (v2: a negative one took the renter's payment into the stake),
 //       R7 = a 32-byte job-spec hash, R8 = this listing's NFT id, R9 = empty (no usage commitment yet),
 //       exactly one token (GPUC_ID, price*hours + collateral).
 //     Why the lease's consumer and job hash are checked here too: a lease may be matched directly,
@@ -64,11 +66,11 @@
       lease.R7[Coll[Byte]].get.size == 32 &&
       lease.R9[Coll[Byte]].get.size == 0 &&
       q.size == 9 &&
-      t(0) > 0L && q(0) == t(0) &&
+      t(0) > 0L && q(0) == t(0) && t(1) >= 0L &&
       hours > 0L && hours >= t(2) && hours <= t(3) &&
       q(2) == t(0) * hours &&
       q(3) == coll &&
-      q(4) <= h && q(4) >= h - 30L &&
+      q(4) <= h && q(4) >= h - 10L &&
       q(5) == q(4) + hours * 30L + DEADLINE_GRACE &&
       q(6) >= 0L && q(7) == -1L && q(8) == -1L &&
       lease.R8[Coll[Byte]].get == SELF.tokens(0)._1 &&

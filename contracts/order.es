@@ -13,17 +13,20 @@
 //
 // Paths
 //   0 cancel (consumer signs): anything, at any height (also how an expired order is reclaimed).
-//   1 match (anyone, the matcher): HEIGHT <= expiry; SELF is INPUTS(0); INPUTS(1) is a listing
+//   1 match (anyone, the matcher): HEIGHT <= expiry; SELF is INPUTS(0) and holds only its GPUC (v2:
+//     any other token would be the matcher's to keep); INPUTS(1) is a listing
 //     (blake2b256(script) == LISTING_SCRIPT_HASH) that is the named one when w(0) is not empty and
 //     meets the requirements (vram, GPU count, benchmark >= minimums; model/region equal when given);
 //     OUTPUTS(0) is the lease, fully constrained by the order alone (v2: the order's terms hold
 //       whoever matches it, the provider included, who could spend the listing by its own path):
 //       blake2b256(script) == LEASE_SCRIPT_HASH, R4 = consumer (a key),
-//       R5 = the listing's provider (R4), R7 = w(3) (32 bytes), R8 = the listing's NFT id, R9 = empty,
+//       R5 = the listing's provider (R4), a key (v2: a huge provider proposition makes every
+//       payout box too big for its 1000000-nanoERG dust cap and freezes the lease after
+//       completion), R7 = w(3) (32 bytes), R8 = the listing's NFT id, R9 = empty,
 //       R6 = [price, hours, payment, collateral, start, deadline, execFeeCap, -1, -1] with
 //       price = the listing's price, 0 < price <= maxPricePerHour, hours = r(1),
 //       payment = price*hours, collateral = the listing's collateralPerHour * hours,
-//       HEIGHT - 30 <= start <= HEIGHT, deadline = start + hours*30 + DEADLINE_GRACE, execFeeCap = r(7);
+//       HEIGHT - 10 <= start <= HEIGHT, deadline = start + hours*30 + DEADLINE_GRACE, execFeeCap = r(7);
 //       exactly one token (this order's GPUC id, payment + collateral);
 //     OUTPUTS(2) is the refund to the consumer (propositionBytes = consumer.propBytes, R4 = SELF.id),
 //       holding exactly (GPUC, budget - payment) when that is > 0;
@@ -52,7 +55,7 @@
     val payment = q(2)
     val rest = budget._2 - payment
     sigmaProp(
-      INPUTS(0).id == SELF.id && h <= r(5) &&
+      INPUTS(0).id == SELF.id && h <= r(5) && SELF.tokens.size == 1 &&
       // the listing is genuine and meets the requirements
       blake2b256(listing.propositionBytes) == LISTING_SCRIPT_HASH &&
       (w(0).size == 0 || nft == w(0)) &&
@@ -65,6 +68,8 @@
       lease.R5[SigmaProp].get.propBytes == listing.R4[SigmaProp].get.propBytes &&
       lease.R4[SigmaProp].get.propBytes.size == 36 &&
       lease.R4[SigmaProp].get.propBytes.slice(0, 3) == fromBase16("0008cd") &&
+      listing.R4[SigmaProp].get.propBytes.size == 36 &&
+      listing.R4[SigmaProp].get.propBytes.slice(0, 3) == fromBase16("0008cd") &&
       lease.R7[Coll[Byte]].get == w(3) && w(3).size == 32 &&
       lease.R8[Coll[Byte]].get == nft &&
       lease.R9[Coll[Byte]].get.size == 0 &&
@@ -73,7 +78,7 @@
       q(1) == r(1) && r(1) > 0L &&
       payment == q(0) * r(1) &&
       q(3) == t(1) * r(1) && q(3) >= 0L &&
-      q(4) <= h && q(4) >= h - 30L &&
+      q(4) <= h && q(4) >= h - 10L &&
       q(5) == q(4) + r(1) * 30L + DEADLINE_GRACE &&
       q(6) == r(7) && q(7) == -1L && q(8) == -1L &&
       lease.tokens.size == 1 &&

@@ -176,7 +176,8 @@ async fn a_forged_lease_slashed_on_the_devnet_leaves_the_providers_record_unchan
     let tip = height(&node).await as i64;
     let t0 = Instant::now();
     loop {
-        let s = api.ok("/api/v1/status").await;
+        // 500 until the indexer has created its tables
+        let (_, s) = api.get("/api/v1/status").await;
         if s["height"].as_i64() == Some(tip) {
             break;
         }

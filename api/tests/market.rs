@@ -153,7 +153,7 @@ fn world() -> World {
     let t_complete = tx(&build::complete(
         &c,
         &lease,
-        45,
+        1, // v2: no more blocks than have passed since the start (H0 + 1)
         [0xcd; 32],
         H0 + 2,
         &exec("provider-2", ERG, &[]),
@@ -452,7 +452,7 @@ async fn every_route_answers_the_chain_and_refuses_bad_input() {
         "{p}"
     );
     assert_eq!(r["on_time_rate"], 1.0);
-    assert_eq!(r["total_hours"], 1.5, "45 blocks used");
+    assert_eq!(r["total_hours"], 1.0 / 30.0, "1 block used");
     assert_eq!(r["score"], 2.0 / 3.0, "as the listing search reports it");
     assert_eq!(p["listings"].as_array().unwrap().len(), 1);
     api.bad("/api/v1/providers/notanaddress", "address").await;

@@ -126,7 +126,7 @@ fn world() -> String {
     let t_complete = tx(&build::complete(
         &c,
         &lease_a,
-        45,
+        1, // v2: no more blocks than have passed since the start
         [0xcd; 32],
         H0 + 2,
         &exec("alpha-fees", ERG, &[]),
@@ -221,7 +221,7 @@ fn lease_states_world(past_deadline: bool) -> (String, dgcm_indexer::Store) {
     let t_complete = tx(&build::complete(
         &c,
         &leases[0],
-        30,
+        1,
         [0xcd; 32],
         H0 + 2,
         &exec("delta-fees", ERG, &[]),

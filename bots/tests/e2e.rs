@@ -136,7 +136,8 @@ async fn slash_after_deadline_and_settlement_after_window_land_in_the_first_allo
     let done_at = height(&node).await + 1;
     let first = ls[0].clone();
     submit(&node, &provider, |e| {
-        build::complete(&c, &first, 10, [7; 32], done_at, e)
+        let used = first.v.terms.max_used_blocks(done_at).min(10);
+        build::complete(&c, &first, used, [7; 32], done_at, e)
     })
     .await;
     mine(&net.url(), 1).await;

@@ -12,8 +12,10 @@ use ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::ProveDlog;
 
 use crate::arbitration::Arbitration;
 use crate::codec::{candidate, Typed};
-use crate::lease::{Lease, LeaseTerms};
-use crate::lets_member::{healthy, liquidation_allowance, oracle_rate, Member};
+use crate::lease::{path as lease_path, Lease, LeaseTerms};
+use crate::lets_member::{
+    healthy, liquidation_allowance, oracle_rate, Member, MIN_TOP_UP_NANOERG, MIN_TOP_UP_SIGUSD,
+};
 use crate::lets_vault::Vault;
 use crate::listing::Listing;
 use crate::order::Order;
@@ -322,7 +324,7 @@ pub fn complete_within(
         ..lease.v.clone()
     };
     let mut d = TxDraft::new(height);
-    d.inputs.push(spend(&lease.bx, sel(0)));
+    d.inputs.push(spend(&lease.bx, sel(lease_path::COMPLETE)));
     d.outputs.push(done.to_candidate(c, height)?);
     d.finish(exec)
 }
@@ -369,12 +371,12 @@ pub fn finalise(
     if t.completed() && (height as i64) <= t.completed_at + c.params.challenge_window {
         return Err(invalid("inside the challenge window"));
     }
-    settle(c, lease, 1, height, exec)
+    settle(c, lease, lease_path::FINALISE, height, exec)
 }
 
 /// Consumer path (sel 2): the finalise outputs at any height after completion.
 pub fn accept(c: &Contracts, lease: &Typed<Lease>, height: u32, exec: &Executor) -> Result<TxPlan> {
-    settle(c, lease, 2, height, exec)
+    settle(c, lease, lease_path::ACCEPT, height, exec)
 }
 
 /// Consumer path (sel 3), inside the challenge window: the lease becomes an arbitration box.
@@ -404,7 +406,7 @@ pub fn dispute(
         lease_id: box_id_bytes(&lease.bx.box_id()),
     };
     let mut d = TxDraft::new(height);
-    d.inputs.push(spend(&lease.bx, sel(3)));
+    d.inputs.push(spend(&lease.bx, sel(lease_path::DISPUTE)));
     d.outputs.push(arb.to_candidate(c, height)?);
     d.finish(exec)
 }
@@ -418,7 +420,7 @@ pub fn slash(c: &Contracts, lease: &Typed<Lease>, height: u32, exec: &Executor) 
         ));
     }
     let mut d = TxDraft::new(height);
-    d.inputs.push(spend(&lease.bx, sel(4)));
+    d.inputs.push(spend(&lease.bx, sel(lease_path::SLASH)));
     d.outputs.push(payout(
         c,
         &l.consumer,
@@ -444,7 +446,7 @@ pub fn cancel_lease(
         .checked_sub(provider_gpuc)
         .ok_or_else(|| invalid("provider share above the lease's GPUC"))?;
     let mut d = TxDraft::new(height);
-    d.inputs.push(spend(&lease.bx, sel(5)));
+    d.inputs.push(spend(&lease.bx, sel(lease_path::CANCEL)));
     d.outputs = two_payouts(
         c,
         &lease.bx.box_id(),
@@ -562,9 +564,11 @@ pub fn top_up(
     exec: &Executor,
 ) -> Result<TxPlan> {
     let m = &member.v;
-    if add_erg == 0 && add_sigusd == 0 {
-        // the script refuses a no-op re-spend (anyone could grief the owner with it)
-        return Err(invalid("a top-up must add ERG or SigUSD"));
+    if add_erg < MIN_TOP_UP_NANOERG && add_sigusd < MIN_TOP_UP_SIGUSD {
+        // the script refuses a no-op or dust re-spend (anyone could grief the owner with it)
+        return Err(invalid(
+            "a top-up must add at least 0.01 ERG or 1 SigUSD",
+        ));
     }
     let mut d = TxDraft::new(height);
     d.inputs.push(spend(&member.bx, sel_idx(3, 0)));
@@ -812,6 +816,11 @@ pub fn convert_rosen(
         .convertible_sigusd(c)
         .ok_or_else(|| invalid("the deposit holds tokens other than SigUSD"))?;
     let add = r.value.saturating_sub(c.params.max_relay_fee.max(0) as u64);
+    if add < MIN_TOP_UP_NANOERG && sig < MIN_TOP_UP_SIGUSD {
+        return Err(invalid(
+            "the deposit is below the least a top-up may add (0.01 ERG after the relay fee, or 1 SigUSD)",
+        ));
+    }
     let mut d = TxDraft::new(height);
     d.inputs.push(spend(&member.bx, sel_idx(3, 0)));
     d.inputs.push(spend(&deposit.bx, sel(1)));

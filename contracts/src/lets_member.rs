@@ -11,6 +11,12 @@ use crate::util::{sigma_const, tokens};
 
 const K: &str = "lets_member";
 
+/// The least a top-up by anyone must add (the script's rule: at least one of the two): a free or
+/// dust re-spend of someone's account would grief their pending transactions.
+pub const MIN_TOP_UP_NANOERG: u64 = 10_000_000;
+/// … or this many SigUSD cents (1 USD).
+pub const MIN_TOP_UP_SIGUSD: u64 = 100;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     /// ERG collateral.

@@ -51,6 +51,40 @@ impl Kind {
         }
     }
 
+    /// Every spending path of this kind: (selector in context variable 0, name as PROTOCOL.md
+    /// calls it, whether anyone may execute it for a fee). The one definition: builders select
+    /// paths with these numbers, and the indexer's `protocol_paths` table is checked against
+    /// this list (`indexer/tests/protocol.rs`).
+    pub fn paths(self) -> &'static [(i8, &'static str, bool)] {
+        match self {
+            Kind::Listing => &[(0, "provider", false), (1, "match", true)],
+            Kind::Order => &[(0, "cancel", false), (1, "match", true)],
+            Kind::Lease => &[
+                (crate::lease::path::COMPLETE, "complete", false),
+                (crate::lease::path::FINALISE, "finalise", true),
+                (crate::lease::path::ACCEPT, "accept", false),
+                (crate::lease::path::DISPUTE, "dispute", false),
+                (crate::lease::path::SLASH, "slash", true),
+                (crate::lease::path::CANCEL, "cancel", false),
+            ],
+            Kind::Arbitration => &[(0, "decide", false), (1, "timeout", true), (2, "settle", false)],
+            Kind::LetsVault => &[(0, "flow", false), (1, "join", false)],
+            Kind::LetsMember => &[
+                (0, "owner", false),
+                (1, "close", false),
+                (2, "receive", false),
+                (3, "top_up", false),
+                (4, "liquidate", true),
+            ],
+            Kind::RosenDeposit => &[(0, "owner", false), (1, "convert", true)],
+        }
+    }
+
+    /// The selector of the path named `name` (see [`Kind::paths`]).
+    pub fn path(self, name: &str) -> Option<i8> {
+        self.paths().iter().find(|p| p.1 == name).map(|p| p.0)
+    }
+
     fn json(self) -> &'static str {
         match self {
             Kind::Arbitration => include_str!("../compiled/arbitration.json"),

@@ -178,7 +178,7 @@ const fakeOracle = box({ tree: "0008cd" + PK.G3, value: 1_000_000n, assets: [["e
   // the released token goes to a forged member with any balance. v2: no other membership token
   // may be among the inputs of a join.
   const m0 = box({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(0n, OTHER) });
-  const m0up = out({ tree: member.tree, value: 1_001_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(0n, OTHER) });
+  const m0up = out({ tree: member.tree, value: 11_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(0n, OTHER) });
   const forged = out({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(999_999_999n, OTHER) });
   const hole1 = { inputs: [{ box: vaultBox, ext: sel(1) }, { box: m0, ext: { "0": R.byte(3), "1": R.int(1) } }], outputs: [vaultOut(1_000_000_000n, 999n), m0up, forged] };
   expect("member top-up beside a join (its own check holds)", reduce({ ...hole1, index: 1 }), "true");

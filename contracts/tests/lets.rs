@@ -90,7 +90,7 @@ fn attack_member_top_up_removes_collateral() {
     let e = env();
     let m = member(&e, "owner", 2 * ERG, 0, -10);
     let ex = exec_of("other", ERG, &[]);
-    let p = build::top_up(&e.c, &m, 1000, 0, H, &ex).unwrap();
+    let p = build::top_up(&e.c, &m, 10_000_000, 0, H, &ex).unwrap();
     assert_valid(&p, &wallet(&["other"]), H);
     let bad = refinish(&p, &ex, |d| set_value(&mut d.outputs[0], ERG));
     assert_script_rejects(&bad, &wallet(&["other"]), H, 0);
@@ -102,7 +102,7 @@ fn attack_member_successor_with_a_foreign_token() {
     let m = member(&e, "owner", ERG, 0, 0);
     let junk = dgcm_contracts::util::token_id([0x55; 32]);
     let ex = exec_of("other", ERG, &[(junk, 1)]);
-    let p = build::top_up(&e.c, &m, 1000, 0, H, &ex).unwrap();
+    let p = build::top_up(&e.c, &m, 10_000_000, 0, H, &ex).unwrap();
     assert_valid(&p, &wallet(&["other"]), H);
     let bad = refinish(&p, &ex, |d| {
         set_tokens(&mut d.outputs[0], &[(membership(&e), 1), (junk, 1)])
@@ -115,7 +115,7 @@ fn attack_member_balance_register_of_wrong_type() {
     let e = env();
     let m = member(&e, "owner", ERG, 0, -10);
     let ex = exec_of("other", ERG, &[]);
-    let p = build::top_up(&e.c, &m, 1000, 0, H, &ex).unwrap();
+    let p = build::top_up(&e.c, &m, 10_000_000, 0, H, &ex).unwrap();
     assert_valid(&p, &wallet(&["other"]), H);
     let bad = refinish(&p, &ex, |d| {
         set_reg(&mut d.outputs[0], 4, Constant::from(-10i32))

@@ -31,7 +31,7 @@ fn attack_hole1_join_beside_a_member_top_up_forges_a_member() {
     let honest = build::join(&e.c, &v, &pk("other"), ERG, 0, H, &ex).unwrap();
     assert_valid(&honest, &wallet(&["other"]), H);
     let m = member(&e, "owner", ERG, 0, 0);
-    let topped = build::top_up(&e.c, &m, 1000, 0, H, &ex).unwrap();
+    let topped = build::top_up(&e.c, &m, 10_000_000, 0, H, &ex).unwrap();
     assert_valid(&topped, &wallet(&["other"]), H);
 
     let forged = Member {
@@ -64,7 +64,7 @@ fn attack_hole1_join_beside_a_member_top_up_forges_a_victims_debt() {
     let honest = build::join(&e.c, &v, &pk("owner"), ERG, 0, H, &ex).unwrap();
     assert_valid(&honest, &wallet(&["other"]), H);
     let m = member(&e, "other", ERG, 0, 0);
-    let topped = build::top_up(&e.c, &m, 1000, 0, H, &ex).unwrap();
+    let topped = build::top_up(&e.c, &m, 10_000_000, 0, H, &ex).unwrap();
     let victim = Member {
         value: ERG,
         sigusd: 0,
@@ -574,7 +574,7 @@ fn attack_oracle_with_a_negative_rate_prices_nothing() {
     let ex = exec_of("other", ERG, &[(e.gpuc, 10_000)]);
     // healthy at the real rate: a liquidation is refused; with a negative "rate" it must still be
     let o = oracle_with(e.c.params.oracle_pool_nft, -RATE);
-    let p = build::top_up(&e.c, &m, 1000, 0, H, &ex).unwrap();
+    let p = build::top_up(&e.c, &m, 10_000_000, 0, H, &ex).unwrap();
     assert_valid(&p, &wallet(&["other"]), H);
     assert!(build::liquidate(&e.c, &vault(&e), &m, 5_000, ERG, 0, &o, H, &ex).is_err());
     let honest_shape = build::liquidate(
@@ -610,11 +610,112 @@ fn attack_member_top_up_that_adds_nothing_griefs_the_owner() {
     let e = env();
     let m = member(&e, "owner", ERG, 500, -10);
     let ex = exec_of("other", ERG, &[]);
-    let p = build::top_up(&e.c, &m, 1, 0, H, &ex).unwrap();
+    let p = build::top_up(&e.c, &m, 10_000_000, 0, H, &ex).unwrap();
     assert_valid(&p, &wallet(&["other"]), H);
     assert!(build::top_up(&e.c, &m, 0, 0, H, &ex).is_err());
+    assert!(build::top_up(&e.c, &m, 9_999_999, 99, H, &ex).is_err());
     let bad = refinish(&p, &ex, |d| set_value(&mut d.outputs[0], ERG));
     assert_script_rejects(&bad, &wallet(&["other"]), H, 0);
+}
+
+/// Red team A2: v2's first rule (add anything) cost a griefer one nanoERG per re-spend.
+#[test]
+fn attack_member_top_up_of_dust_griefs_the_owner() {
+    let e = env();
+    let m = member(&e, "owner", ERG, 500, -10);
+    let ex = exec_of("other", ERG, &[(e.c.params.sigusd_id, 100)]);
+    let p = build::top_up(&e.c, &m, 0, 100, H, &ex).unwrap();
+    assert_valid(&p, &wallet(&["other"]), H);
+    let one = refinish(&p, &ex, |d| {
+        set_value(&mut d.outputs[0], ERG + 1);
+        set_tokens(&mut d.outputs[0], &[(e.c.params.membership_id, 1), (e.c.params.sigusd_id, 501)]);
+    });
+    assert_script_rejects(&one, &wallet(&["other"]), H, 0);
+}
+
+// ------------------------------------------------------------------------------ red team: matches
+
+/// Red team A1: a listing with a negative collateral per hour, matched directly by a renter:
+/// the "collateral" took the renter's payment into the provider's stake.
+#[test]
+fn attack_direct_match_of_a_listing_with_negative_collateral() {
+    let m = matching();
+    let (good, _) = direct_match(&m, |_| {});
+    assert_valid(&good, &wallet(&["other"]), H);
+    let mut neg = listing();
+    neg.terms.collateral_per_hour = -900;
+    let neg_box = on_chain(&neg.to_candidate(&m.e.c, H).unwrap());
+    let gpuc = m.e.gpuc;
+    let ex = exec_of("other", 2 * ERG, &[(gpuc, 3000)]);
+    let bad = refinish(&good, &ex, |d| {
+        d.inputs[1].bx = neg_box.clone();
+        let mut q: Vec<i64> = regs_of(&d.outputs[0])[2].v.clone().try_extract_into().unwrap();
+        q[3] = -1800;
+        set_reg(&mut d.outputs[0], 6, Constant::from(q));
+        set_tokens(&mut d.outputs[0], &[(gpuc, 200)]);
+        let mut succ = neg.to_candidate(&m.e.c, H).unwrap();
+        set_tokens(&mut succ, &[(neg.nft, 1), (gpuc, 11_800)]);
+        d.outputs[1] = succ;
+    });
+    assert_script_rejects(&bad, &wallet(&["other"]), H, 1);
+}
+
+/// Red team A6: the provider matches with its own signature from a listing whose provider is not
+/// a key but a large proposition: every payout to it would be too big for the dust cap, so the
+/// lease could never settle once completed (the consumer's payment frozen, a ransom possible).
+#[test]
+fn attack_provider_match_with_a_provider_that_is_not_a_key() {
+    use ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::cthreshold::Cthreshold;
+    use ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::{SigmaBoolean, SigmaProp};
+    let m = matching();
+    let good = provider_matches(&m, |_| {});
+    assert_valid(&good, &wallet(&["provider", "exec"]), H);
+    let big = SigmaProp::new(Cthreshold::reduce(
+        1,
+        [pk("provider"), pk("exec")].map(SigmaBoolean::from).to_vec().try_into().unwrap(),
+    ));
+    let mut odd = m.listing.bx.clone();
+    let mut regs = regs_of(&ergo_lib::ergotree_ir::chain::ergo_box::ErgoBoxCandidate::from(odd.clone()));
+    regs[0] = Constant::from(big.clone());
+    let mut cand = ergo_lib::ergotree_ir::chain::ergo_box::ErgoBoxCandidate::from(odd.clone());
+    cand.additional_registers = NonMandatoryRegisters::try_from(regs).unwrap();
+    odd = on_chain(&cand);
+    let bad = provider_matches(&m, |d| {
+        d.inputs[1].bx = odd.clone();
+        set_reg(&mut d.outputs[0], 5, Constant::from(big.clone()));
+        set_reg(&mut d.outputs[1], 4, Constant::from(big.clone()));
+    });
+    assert_script_rejects(&bad, &wallet(&["provider", "exec"]), H, 0);
+}
+
+/// Red team A4: an order box holding another token besides its GPUC: the matcher kept it.
+#[test]
+fn attack_match_keeps_the_orders_extra_token() {
+    let m = matching();
+    assert_valid(&m.p, &everyone(), H);
+    let junk = token_id([0x77; 32]);
+    let mut cand = order().to_candidate(&m.e.c, H).unwrap();
+    set_tokens(&mut cand, &[(m.e.gpuc, 2500), (junk, 777)]);
+    let rich = on_chain(&cand);
+    let bad = refinish(&m.p, &m.ex, |d| {
+        d.inputs[0].bx = rich.clone();
+        set_reg(&mut d.outputs[2], 4, Constant::from(rich.box_id().as_ref().to_vec()));
+    });
+    assert_script_rejects(&bad, &everyone(), H, 0);
+}
+
+/// Red team A5: a backdated start (20 blocks) let a completion one block later claim 20 blocks.
+#[test]
+fn attack_match_with_a_backdated_start() {
+    let m = matching();
+    assert_valid(&m.p, &everyone(), H);
+    let bad = refinish(&m.p, &m.ex, |d| {
+        let mut v: Vec<i64> = regs_of(&d.outputs[0])[2].v.clone().try_extract_into().unwrap();
+        v[4] -= 20;
+        v[5] -= 20;
+        set_reg(&mut d.outputs[0], 6, Constant::from(v));
+    });
+    assert_script_rejects(&bad, &everyone(), H, 0);
 }
 
 // ------------------------------------------------------------------------------ codec: forged shapes are refused

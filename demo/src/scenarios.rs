@@ -376,7 +376,11 @@ async fn bobs_worker(
         state_dir: stack
             .options
             .data_dir
-            .join(format!("worker-bob-{}", std::process::id())),
+            // one folder per Bob: each scenario's Bob is a fresh wallet with his own listing
+            .join({
+                let a = bob.key.address(testnet());
+                format!("worker-bob-{}-{}", std::process::id(), &a[a.len() - 8..])
+            }),
         node: stack.node_url.clone(),
         query_api: Some(stack.api_url.clone()),
         provider_key_file: Some(bob.key_file.clone()),

@@ -108,7 +108,7 @@ fn a_lease_lifecycle_fills_the_protocol_tables_and_undoes_exactly() {
     let t_complete = tx(&build::complete(
         &c,
         &lease,
-        45,
+        1, // v2: no more blocks than have passed since the start (H0 + 1)
         [0xcd; 32],
         H0 + 2,
         &exec("provider-2", ERG, &[]),
@@ -200,7 +200,7 @@ fn a_lease_lifecycle_fills_the_protocol_tables_and_undoes_exactly() {
     assert_eq!(
         count(
             &mut conn,
-            "SELECT count(*) AS n FROM leases WHERE completed_at >= 0 AND used_blocks = 45"
+            "SELECT count(*) AS n FROM leases WHERE completed_at >= 0 AND used_blocks = 1"
         ),
         1
     );
@@ -215,7 +215,7 @@ fn a_lease_lifecycle_fills_the_protocol_tables_and_undoes_exactly() {
     );
 
     // The provider's counters, kept incrementally: two listing boxes (listed, continued by the
-    // match), one lease, completed after 45 blocks of use, nothing slashed or disputed.
+    // match), one lease, completed after 1 block of use, nothing slashed or disputed.
     let stats = |conn: &mut PgConnection, from: &str| {
         diesel::sql_query(format!(
             "SELECT coalesce(string_agg(concat_ws(',', encode(provider_pk, 'hex'), listings, leases, completed, \
@@ -226,7 +226,7 @@ fn a_lease_lifecycle_fills_the_protocol_tables_and_undoes_exactly() {
         .r
     };
     let kept = stats(&mut conn, "provider_stats");
-    assert!(kept.ends_with(",2,1,1,0,0,45"), "provider_stats: {kept}");
+    assert!(kept.ends_with(",2,1,1,0,0,1"), "provider_stats: {kept}");
     // After every rollback the kept counters equal a recount over what is left.
     for b in chain.iter().rev() {
         store.rollback(b.height(), &b.id(), &b.parent_id()).unwrap();
@@ -375,4 +375,41 @@ fn a_bridged_deposit_path_joins_event_payment_and_conversion() {
     assert_eq!(paths[0].amount, amount.to_string());
     assert_eq!(paths[0].payment, hex::encode(paid.box_id().as_ref()));
     assert_eq!(paths[0].spent_by_path, "convert");
+}
+
+/// SQL that restates a protocol rule is checked against the one definition in the contracts
+/// crate: the `protocol_paths` table equals `Kind::paths()` for every kind, row for row.
+#[test]
+fn the_sql_path_names_equal_the_contracts_crate() {
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct P {
+        #[diesel(sql_type = Text)]
+        kind: String,
+        #[diesel(sql_type = diesel::sql_types::SmallInt)]
+        path: i16,
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        executor: bool,
+    }
+    let db = fresh_test_database().unwrap();
+    let _store = Store::connect(&db).unwrap(); // runs the migrations
+    let mut conn = PgConnection::establish(&db).unwrap();
+    let got: Vec<P> =
+        diesel::sql_query("SELECT kind, path, name, executor FROM protocol_paths ORDER BY kind, path")
+            .load(&mut conn)
+            .unwrap();
+    let mut want: Vec<P> = Kind::ALL
+        .iter()
+        .flat_map(|k| {
+            k.paths().iter().map(|(sel, name, executor)| P {
+                kind: k.name().to_string(),
+                path: *sel as i16,
+                name: name.to_string(),
+                executor: *executor,
+            })
+        })
+        .collect();
+    want.sort_by(|a, b| (&a.kind, a.path).cmp(&(&b.kind, b.path)));
+    assert_eq!(got, want);
 }

@@ -142,7 +142,8 @@ async fn white_paper_flows_list_order_and_every_lease_path() {
         (1_500, alice.pk().clone())
     );
 
-    // Only the provider completes.
+    // Only the provider completes (an hour later: v2 takes no more blocks than have passed).
+    net.mine(30).await;
     let e = alice.complete(&leases[0], 30, [7; 32]).await.unwrap_err();
     assert!(e.to_string().contains("not the provider"), "{e}");
     let mut completed = vec![];

@@ -181,6 +181,19 @@ async fn challenge(w: W, body: web::Bytes) -> Res {
         w.metrics.refused(h.reason);
         h
     })?;
+    // Only leases of our own listing: anyone can create a listing box naming our key (with an
+    // NFT they minted) and match it; we have no such GPU to give (PROTOCOL.md, red team A3).
+    let ours = w.store.read(|s| s.listing_nft.clone());
+    if let Some(nft) = ours {
+        if hex::encode(&lease.v.listing_nft) != nft.to_ascii_lowercase() {
+            w.metrics.refused("other_listing");
+            return Err(HttpError::new(
+                403,
+                "other_listing",
+                "this lease names another listing than this worker's",
+            ));
+        }
+    }
     let t = &lease.v.terms;
     let lease_id = r.lease_id.to_ascii_lowercase();
     let record = LeaseRecord {
