@@ -159,6 +159,7 @@ async fn a_forged_lease_slashed_on_the_devnet_leaves_the_providers_record_unchan
             ..Default::default()
         },
         mempool_every: None,
+        contracts: Some(c.clone()),
         ..IndexerConfig::new(db.clone())
     };
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
@@ -189,12 +190,13 @@ async fn a_forged_lease_slashed_on_the_devnet_leaves_the_providers_record_unchan
     let leases: Value = api
         .ok(&format!("/api/v1/leases?provider={bob_addr}&limit=50"))
         .await;
+    let all = api.ok("/api/v1/leases?limit=50").await;
     let items = leases["items"].as_array().unwrap();
     let forged_id = hex::encode(forged_box.bx.box_id().as_ref());
     let f = items
         .iter()
         .find(|l| l["box_id"] == forged_id.as_str())
-        .unwrap_or_else(|| panic!("the forged lease is listed: {leases}"));
+        .unwrap_or_else(|| panic!("the forged lease is listed: {leases}\nall: {all}"));
     assert!(
         f["forged"].as_str().is_some_and(|r| r.contains("listing")),
         "marked forged with the reason: {f}"
