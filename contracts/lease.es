@@ -109,6 +109,7 @@
       out0.R4[SigmaProp].get.propBytes == consumer.propBytes &&
       out0.R5[SigmaProp].get.propBytes == provider.propBytes &&
       out0.R7[Coll[Byte]].get == SELF.id &&
+      !(out0.R8[Int].isDefined) &&
       a.size == 5 && a(0) == p(2) && a(1) == p(3) && a(2) == pay && a(3) == p(6) &&
       a(4) >= timeoutMin && a(4) <= timeoutMin + 30L
     )

@@ -41,6 +41,8 @@
 //     OUTPUTS(1) is a successor with balance R4 + r <= 0; the collateral taken
 //     (ergOut = SELF.value - value', sigOut = sigusd - sigusd') satisfies
 //     (ergOut*100 + sigOut*rate) * 100000 <= r * GPUC_PRICE_CENTS * LIQ_PAYOUT_PCT * rate,
+//     with ergOut >= 0 and sigOut >= 0 (v2: a liquidator takes collateral, it does not swap the
+//     member's ERG for SigUSD at the oracle price),
 //     i.e. the liquidator gets at most LIQ_PAYOUT_PCT percent of the repaid debt's value
 //     (LIQ_PAYOUT_PCT = 100 + the bounded discount; 107 = 7 % discount).
 //
@@ -66,6 +68,7 @@
     o.propositionBytes == SELF.propositionBytes &&
     o.R5[SigmaProp].get.propBytes == owner.propBytes &&
     o.R4[Long].isDefined &&
+    !(o.R6[Int].isDefined) &&
     o.tokens.size > 0 && o.tokens(0) == mine &&
     (o.tokens.size == 1 || (o.tokens.size == 2 && o.tokens(1)._1 == SIGUSD_ID))
   }
@@ -125,7 +128,7 @@
     sigmaProp(
       rate > 0L && !(healthy(SELF)) &&
       INPUTS(1).id == SELF.id && isVault &&
-      r > 0L && r == vaultDelta(vaultIn) && bal + r <= 0L &&
+      r > 0L && r == vaultDelta(vaultIn) && bal + r <= 0L && ergOut >= 0L && sigOut >= 0L &&
       succOk(o) &&
       (ergOut.toBigInt * 100.toBigInt + sigOut.toBigInt * rateB) * 100000.toBigInt <=
         r.toBigInt * GPUC_PRICE_CENTS * LIQ_PAYOUT_PCT * rateB

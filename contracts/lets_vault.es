@@ -37,6 +37,9 @@
     INPUTS(0).id == SELF.id &&
     succ.propositionBytes == SELF.propositionBytes &&
     succ.value >= SELF.value &&
+    // no registers: a register of any type present makes this read fail or hold (v2: nothing
+    // beyond a box's layout rides along on a box a path creates)
+    !(succ.R4[Int].isDefined) &&
     succ.tokens.size == 3 &&
     succ.tokens(0) == SELF.tokens(0) &&
     succ.tokens(1)._1 == GPUC_ID &&
@@ -51,6 +54,7 @@
       m0.tokens(0)._1 == MEMBERSHIP_ID &&
       m1.propositionBytes == m0.propositionBytes &&
       m1.tokens(0) == m0.tokens(0) &&
+      !(m1.R6[Int].isDefined) &&
       m1.R5[SigmaProp].get.propBytes == m0.R5[SigmaProp].get.propBytes &&
       m1.R4[Long].get - m0.R4[Long].get == delta
     )
@@ -63,6 +67,7 @@
       m1.tokens(0)._1 == MEMBERSHIP_ID && m1.tokens(0)._2 == 1L &&
       (m1.tokens.size == 1 || (m1.tokens.size == 2 && m1.tokens(1)._1 == SIGUSD_ID)) &&
       m1.R4[Long].get == 0L &&
+      !(m1.R6[Int].isDefined) &&
       m1.R5[SigmaProp].get.propBytes.size > 0 &&
       INPUTS.forall({(b: Box) =>
         b.id == SELF.id || b.tokens.forall({(t: (Coll[Byte], Long)) => t._1 != MEMBERSHIP_ID})

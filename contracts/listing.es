@@ -14,7 +14,8 @@
 //   1 match (anyone, together with an order; the order script guards the consumer's side):
 //     SELF is INPUTS(1) (so one listing per match transaction); hours = OUTPUTS(0).R6(1);
 //     OUTPUTS(1) is the listing successor: same script, value >= SELF.value, tokens(0) = SELF.tokens(0),
-//       at most 2 tokens, GPUC stake = SELF stake - collateralPerHour*hours, R4 R5 R6 unchanged;
+//       the same tokens (but a GPUC stake used up by this match goes), GPUC stake = SELF stake -
+//       collateralPerHour*hours, R4 R5 R6 unchanged;
 //     OUTPUTS(0) is the lease, fully constrained (v2: every register present with its type, so that
 //       no later lease path can fail on it): blake2b256(script) == LEASE_SCRIPT_HASH,
 //       R4 = a key (P2PK proposition, the consumer), R5 = provider (also a key),
@@ -53,7 +54,13 @@
       // the listing continues with the same script, registers and NFT, minus the collateral slice
       succ.propositionBytes == SELF.propositionBytes &&
       succ.value >= SELF.value &&
-      succ.tokens.size <= 2 &&
+      !(succ.R7[Int].isDefined) &&
+      // the same tokens (v2: a third token, or a non-GPUC one, was the matcher's to strip), but
+      // for a GPUC stake used up by this match
+      succ.tokens.slice(2, succ.tokens.size) == SELF.tokens.slice(2, SELF.tokens.size) &&
+      ((succ.tokens.size == SELF.tokens.size &&
+        (SELF.tokens.size == 1 || succ.tokens(1)._1 == SELF.tokens(1)._1)) ||
+       (SELF.tokens.size == 2 && succ.tokens.size == 1 && stakeOf(SELF) == coll)) &&
       succ.tokens(0) == SELF.tokens(0) &&
       stakeOf(succ) == stakeOf(SELF) - coll &&
       succ.R4[SigmaProp].get.propBytes == provider.propBytes &&

@@ -13,8 +13,10 @@
 //
 // Paths
 //   0 cancel (consumer signs): anything, at any height (also how an expired order is reclaimed).
-//   1 match (anyone, the matcher): HEIGHT <= expiry; SELF is INPUTS(0) and holds only its GPUC (v2:
-//     any other token would be the matcher's to keep); INPUTS(1) is a listing
+//   1 match (anyone, the matcher): HEIGHT <= expiry; SELF is INPUTS(0) and holds only GPUC_ID (v2:
+//     any other token would be the matcher's to keep); both fee caps >= 0 (v2: a negative
+//     leaseExecFeeCap, copied into the lease, made every payout path demand more ERG than exists:
+//     the provider's pay and collateral frozen for a ransom); INPUTS(1) is a listing
 //     (blake2b256(script) == LISTING_SCRIPT_HASH) that is the named one when w(0) is not empty and
 //     meets the requirements (vram, GPU count, benchmark >= minimums; model/region equal when given);
 //     OUTPUTS(0) is the lease, fully constrained by the order alone (v2: the order's terms hold
@@ -35,6 +37,7 @@
 // @const LISTING_SCRIPT_HASH Coll[Byte] hash:listing
 // @const LEASE_SCRIPT_HASH Coll[Byte] hash:lease
 // @const DEADLINE_GRACE Long 45
+// @const GPUC_ID Coll[Byte] tag
 {
   val sel = getVar[Byte](0).get
   val consumer = SELF.R4[SigmaProp].get
@@ -55,7 +58,8 @@
     val payment = q(2)
     val rest = budget._2 - payment
     sigmaProp(
-      INPUTS(0).id == SELF.id && h <= r(5) && SELF.tokens.size == 1 &&
+      INPUTS(0).id == SELF.id && h <= r(5) && SELF.tokens.size == 1 && budget._1 == GPUC_ID &&
+      r(6) >= 0L && r(7) >= 0L &&
       // the listing is genuine and meets the requirements
       blake2b256(listing.propositionBytes) == LISTING_SCRIPT_HASH &&
       (w(0).size == 0 || nft == w(0)) &&

@@ -265,12 +265,14 @@ pub fn listing_history(c: &mut PgConnection, nft: &[u8]) -> R<Vec<Listing>> {
 }
 
 /// Lease boxes with their state. A box spent on the `complete` path lives on in its successor;
-/// every other spend ends the lease.
+/// every other spend ends the lease. The current states restate
+/// `dgcm_contracts::lease::LeaseTerms::phase` for the next block (tip + 1): `overdue` = a slash is
+/// valid in it (`deadline < tip + 1`); the API's tests check the SQL against `phase`.
 const LEASE_SELECT: &str =
     "SELECT encode(le.box_id, 'hex') AS box_id, encode(b.tx_id, 'hex') AS tx_id, \
     CASE WHEN b.spent_height IS NULL THEN \
         CASE WHEN le.completed_at >= 0 THEN 'completed' \
-             WHEN le.deadline < (SELECT height FROM sync_cursor) THEN 'overdue' ELSE 'running' END \
+             WHEN le.deadline <= (SELECT height FROM sync_cursor) THEN 'overdue' ELSE 'running' END \
     ELSE CASE pp.name WHEN 'finalise' THEN 'settled' WHEN 'accept' THEN 'settled' \
         WHEN 'slash' THEN 'slashed' WHEN 'dispute' THEN 'disputed' WHEN 'cancel' THEN 'cancelled' \
         WHEN 'complete' THEN 'superseded' ELSE 'spent' END END AS state, \
@@ -342,10 +344,10 @@ pub fn leases(
             );
             q.push(match current {
                 "running" => {
-                    " AND le.completed_at < 0 AND le.deadline >= (SELECT height FROM sync_cursor)"
+                    " AND le.completed_at < 0 AND le.deadline > (SELECT height FROM sync_cursor)"
                 }
                 "overdue" => {
-                    " AND le.completed_at < 0 AND le.deadline < (SELECT height FROM sync_cursor)"
+                    " AND le.completed_at < 0 AND le.deadline <= (SELECT height FROM sync_cursor)"
                 }
                 _ => " AND le.completed_at >= 0",
             });

@@ -144,7 +144,8 @@ async fn a_forged_lease_slashed_on_the_devnet_leaves_the_providers_record_unchan
     let outs = land(&node, &url, &alice, plan).await;
     let order: Typed<Order> = Typed::parse(&c, outs[0].clone()).unwrap();
     let h = height(&node).await + 1;
-    let plan = build::match_order(&c, &order, &listing, h, &exec_of(&node, &matcher).await).unwrap();
+    let plan =
+        build::match_order(&c, &order, &listing, h, &exec_of(&node, &matcher).await).unwrap();
     let outs = land(&node, &url, &matcher, plan).await;
     let genuine = hex::encode(outs[0].box_id().as_ref());
 
@@ -210,7 +211,10 @@ async fn a_forged_lease_slashed_on_the_devnet_leaves_the_providers_record_unchan
 
     let profile = api.ok(&format!("/api/v1/providers/{bob_addr}")).await;
     let rep = &profile["reputation"];
-    assert_eq!(rep["slashed"], 0, "the forged slash does not count: {profile}");
+    assert_eq!(
+        rep["slashed"], 0,
+        "the forged slash does not count: {profile}"
+    );
     assert_eq!(rep["leases"], 1, "only the genuine lease counts: {profile}");
 
     api.stop().await;

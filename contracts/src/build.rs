@@ -566,9 +566,7 @@ pub fn top_up(
     let m = &member.v;
     if add_erg < MIN_TOP_UP_NANOERG && add_sigusd < MIN_TOP_UP_SIGUSD {
         // the script refuses a no-op or dust re-spend (anyone could grief the owner with it)
-        return Err(invalid(
-            "a top-up must add at least 0.01 ERG or 1 SigUSD",
-        ));
+        return Err(invalid("a top-up must add at least 0.01 ERG or 1 SigUSD"));
     }
     let mut d = TxDraft::new(height);
     d.inputs.push(spend(&member.bx, sel_idx(3, 0)));
@@ -603,7 +601,13 @@ fn vault_flow(
         .balance
         .checked_add(delta)
         .ok_or_else(|| invalid("balance overflows"))?;
-    if !healthy(&c.params, balance, m.value, m.sigusd, rate_of(c, oracle, height)) {
+    if !healthy(
+        &c.params,
+        balance,
+        m.value,
+        m.sigusd,
+        rate_of(c, oracle, height),
+    ) {
         return Err(invalid("the account would be under-collateralised"));
     }
     let mut d = TxDraft::new(height);

@@ -150,7 +150,11 @@ impl BoxKind for Lease {
         }
         let usage_commitment = r.bytes(9)?;
         if !(usage_commitment.is_empty() || usage_commitment.len() == 32) {
-            return Err(bad(K, "R9", "the usage commitment must be empty or 32 bytes"));
+            return Err(bad(
+                K,
+                "R9",
+                "the usage commitment must be empty or 32 bytes",
+            ));
         }
         if terms.payment + terms.collateral != amount as i64 {
             return Err(bad(

@@ -67,7 +67,11 @@ impl Kind {
                 (crate::lease::path::SLASH, "slash", true),
                 (crate::lease::path::CANCEL, "cancel", false),
             ],
-            Kind::Arbitration => &[(0, "decide", false), (1, "timeout", true), (2, "settle", false)],
+            Kind::Arbitration => &[
+                (0, "decide", false),
+                (1, "timeout", true),
+                (2, "settle", false),
+            ],
             Kind::LetsVault => &[(0, "flow", false), (1, "join", false)],
             Kind::LetsMember => &[
                 (0, "owner", false),
@@ -545,6 +549,7 @@ impl Contracts {
                 ("LISTING_SCRIPT_HASH", hash_const(tree_hash(&listing))),
                 ("LEASE_SCRIPT_HASH", hash_const(tree_hash(&lease))),
                 ("DEADLINE_GRACE", Constant::from(p.deadline_grace)),
+                ("GPUC_ID", id_const(&p.gpuc_id)),
             ],
             &[],
         )?;

@@ -64,9 +64,16 @@ fn devnet_deployment_differs_and_links_hashes() {
             .indices[0]
     };
     let lease_hash = Constant::from(tree_hash(&e.c.lease).to_vec());
-    let get = |t: &ergo_lib::ergotree_ir::ergo_tree::ErgoTree, i| t.get_constant(i).unwrap().unwrap();
-    assert_eq!(get(&e.c.listing, at(Kind::Listing, "LEASE_SCRIPT_HASH")), lease_hash);
-    assert_eq!(get(&e.c.order, at(Kind::Order, "LEASE_SCRIPT_HASH")), lease_hash);
+    let get =
+        |t: &ergo_lib::ergotree_ir::ergo_tree::ErgoTree, i| t.get_constant(i).unwrap().unwrap();
+    assert_eq!(
+        get(&e.c.listing, at(Kind::Listing, "LEASE_SCRIPT_HASH")),
+        lease_hash
+    );
+    assert_eq!(
+        get(&e.c.order, at(Kind::Order, "LEASE_SCRIPT_HASH")),
+        lease_hash
+    );
     let member_hash = Constant::from(tree_hash(&e.c.lets_member).to_vec());
     assert_eq!(
         get(&e.c.lets_vault, at(Kind::LetsVault, "MEMBER_SCRIPT_HASH")),

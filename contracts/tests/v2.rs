@@ -110,7 +110,10 @@ fn attack_vault_join_with_sigusd_collateral_in_the_wrong_place() {
     assert_valid(&p, &everyone(), H);
     // SigUSD first, membership second: every later member path reads tokens(0)
     let bad = refinish(&p, &ex, |d| {
-        set_tokens(&mut d.outputs[1], &[(sig, 2000), (e.c.params.membership_id, 1)])
+        set_tokens(
+            &mut d.outputs[1],
+            &[(sig, 2000), (e.c.params.membership_id, 1)],
+        )
     });
     assert_script_rejects(&bad, &everyone(), H, 0);
 }
@@ -121,7 +124,9 @@ fn attack_vault_join_owner_register_of_wrong_type() {
     let ex = exec_of("owner", 3 * ERG, &[]);
     let p = build::join(&e.c, &vault(&e), &pk("owner"), ERG, 0, H, &ex).unwrap();
     assert_valid(&p, &everyone(), H);
-    let bad = refinish(&p, &ex, |d| set_reg(&mut d.outputs[1], 5, Constant::from(7i64)));
+    let bad = refinish(&p, &ex, |d| {
+        set_reg(&mut d.outputs[1], 5, Constant::from(7i64))
+    });
     assert!(!matches!(run(&bad, &everyone(), H), Verdict::Valid));
 }
 
@@ -145,7 +150,10 @@ fn matching() -> M {
 
 /// A renter's own match without an order: `[renter's GPUC, listing (match)]` →
 /// `[lease, listing']`; `f` alters the lease.
-fn direct_match(m: &M, f: impl FnOnce(&mut ergo_lib::ergotree_ir::chain::ergo_box::ErgoBoxCandidate)) -> (TxPlan, Executor) {
+fn direct_match(
+    m: &M,
+    f: impl FnOnce(&mut ergo_lib::ergotree_ir::chain::ergo_box::ErgoBoxCandidate),
+) -> (TxPlan, Executor) {
     let gpuc = m.e.gpuc;
     let ex = exec_of("other", 2 * ERG, &[(gpuc, 3000)]);
     let p = refinish(&m.p, &ex, |d| {
@@ -171,7 +179,9 @@ fn honest_direct_match_by_a_renter_creates_a_lease_every_tool_can_read() {
     assert_eq!(lease.v.listing_nft, m.listing.v.nft.as_ref().to_vec());
 }
 
-fn assert_direct_match_refused(f: impl FnOnce(&mut ergo_lib::ergotree_ir::chain::ergo_box::ErgoBoxCandidate)) {
+fn assert_direct_match_refused(
+    f: impl FnOnce(&mut ergo_lib::ergotree_ir::chain::ergo_box::ErgoBoxCandidate),
+) {
     let m = matching();
     let (good, _) = direct_match(&m, |_| {});
     assert_valid(&good, &wallet(&["other"]), H);
@@ -196,7 +206,11 @@ fn attack_hole2_direct_match_with_a_consumer_that_is_not_a_key() {
     use ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::{SigmaBoolean, SigmaProp};
     let sb = Cthreshold::reduce(
         1,
-        [pk("other"), pk("exec")].map(SigmaBoolean::from).to_vec().try_into().unwrap(),
+        [pk("other"), pk("exec")]
+            .map(SigmaBoolean::from)
+            .to_vec()
+            .try_into()
+            .unwrap(),
     );
     let sp = SigmaProp::new(sb);
     assert_direct_match_refused(|l| set_reg(l, 4, Constant::from(sp)));
@@ -232,7 +246,10 @@ fn attack_match_by_order_with_a_usage_commitment_already_set() {
     let bad = refinish(&m.p, &m.ex, |d| {
         set_reg(&mut d.outputs[0], 9, Constant::from(vec![0xcdu8; 32]))
     });
-    assert!(matches!(run(&bad, &everyone(), H), Verdict::Script(0 | 1, _)));
+    assert!(matches!(
+        run(&bad, &everyone(), H),
+        Verdict::Script(0 | 1, _)
+    ));
 }
 
 // ------------------------------------------------------------------------------ the order's terms, whoever matches
@@ -267,7 +284,10 @@ fn attack_provider_match_without_the_listed_collateral() {
         let v = longs_with(&d.outputs[0], 6, 3, 0);
         set_reg(&mut d.outputs[0], 6, v);
         set_tokens(&mut d.outputs[0], &[(env().gpuc, 2000)]);
-        set_tokens(&mut d.outputs[1], &[(token_id(LISTING_NFT), 1), (env().gpuc, 10_000)]);
+        set_tokens(
+            &mut d.outputs[1],
+            &[(token_id(LISTING_NFT), 1), (env().gpuc, 10_000)],
+        );
     });
 }
 
@@ -275,7 +295,11 @@ fn attack_provider_match_without_the_listed_collateral() {
 fn attack_provider_match_above_the_listed_price() {
     // the order allows 1200, the listing says 1000: the provider may not charge more than listed
     assert_order_refuses_provider_match(|d| {
-        let mut v: Vec<i64> = regs_of(&d.outputs[0])[2].v.clone().try_extract_into().unwrap();
+        let mut v: Vec<i64> = regs_of(&d.outputs[0])[2]
+            .v
+            .clone()
+            .try_extract_into()
+            .unwrap();
         v[0] = 1200;
         v[2] = 2400;
         set_reg(&mut d.outputs[0], 6, Constant::from(v));
@@ -288,7 +312,11 @@ fn attack_provider_match_above_the_listed_price() {
 fn attack_provider_match_with_a_start_in_the_past() {
     // an old start makes the deadline already passed: the consumer's hours are gone
     assert_order_refuses_provider_match(|d| {
-        let mut v: Vec<i64> = regs_of(&d.outputs[0])[2].v.clone().try_extract_into().unwrap();
+        let mut v: Vec<i64> = regs_of(&d.outputs[0])[2]
+            .v
+            .clone()
+            .try_extract_into()
+            .unwrap();
         v[4] -= 100;
         v[5] -= 100;
         set_reg(&mut d.outputs[0], 6, Constant::from(v));
@@ -305,7 +333,11 @@ fn attack_provider_match_with_another_job_hash() {
 #[test]
 fn attack_provider_match_with_fewer_hours() {
     assert_order_refuses_provider_match(|d| {
-        let mut v: Vec<i64> = regs_of(&d.outputs[0])[2].v.clone().try_extract_into().unwrap();
+        let mut v: Vec<i64> = regs_of(&d.outputs[0])[2]
+            .v
+            .clone()
+            .try_extract_into()
+            .unwrap();
         v[1] = 1;
         v[2] = 1000;
         v[3] = 500;
@@ -313,7 +345,10 @@ fn attack_provider_match_with_fewer_hours() {
         set_reg(&mut d.outputs[0], 6, Constant::from(v));
         set_tokens(&mut d.outputs[0], &[(env().gpuc, 1500)]);
         set_tokens(&mut d.outputs[2], &[(env().gpuc, 1500)]);
-        set_tokens(&mut d.outputs[1], &[(token_id(LISTING_NFT), 1), (env().gpuc, 9500)]);
+        set_tokens(
+            &mut d.outputs[1],
+            &[(token_id(LISTING_NFT), 1), (env().gpuc, 9500)],
+        );
     });
 }
 
@@ -346,13 +381,35 @@ fn attack_hole3_no_show_consumer_cannot_slash_an_idle_lease_the_provider_complet
     // once completed, it is closed for good
     let bad = refinish(&slash, &exec_of("consumer", ERG, &[]), |d| {
         d.inputs[0].bx = completed.bx.clone();
-        set_reg(&mut d.outputs[0], 4, Constant::from(completed.bx.box_id().as_ref().to_vec()));
+        set_reg(
+            &mut d.outputs[0],
+            4,
+            Constant::from(completed.bx.box_id().as_ref().to_vec()),
+        );
     });
     assert_script_rejects(&bad, &everyone(), after, 0);
     // and the finalise pays the provider one hour plus the collateral back, the consumer the rest
-    let fin = build::finalise(&e.c, &completed, (completed.v.terms.completed_at + 61) as u32, &ex).unwrap();
-    assert_valid(&fin, &everyone(), (completed.v.terms.completed_at + 61) as u32);
-    let amt = |i: usize| *fin.draft.outputs[i].tokens.as_ref().unwrap().first().amount.as_u64();
+    let fin = build::finalise(
+        &e.c,
+        &completed,
+        (completed.v.terms.completed_at + 61) as u32,
+        &ex,
+    )
+    .unwrap();
+    assert_valid(
+        &fin,
+        &everyone(),
+        (completed.v.terms.completed_at + 61) as u32,
+    );
+    let amt = |i: usize| {
+        *fin.draft.outputs[i]
+            .tokens
+            .as_ref()
+            .unwrap()
+            .first()
+            .amount
+            .as_u64()
+    };
     assert_eq!(amt(0), 1000 + 1000);
     assert_eq!(amt(1), 1000);
 }
@@ -410,8 +467,20 @@ fn honest_a_job_that_never_ran_costs_the_consumer_nothing() {
     let at = (c.v.terms.completed_at + 61) as u32;
     let fin = build::finalise(&e.c, &c, at, &ex).unwrap();
     assert_valid(&fin, &everyone(), at);
-    let amt = |i: usize| *fin.draft.outputs[i].tokens.as_ref().unwrap().first().amount.as_u64();
-    assert_eq!(amt(0), 1000, "the provider gets its collateral back, nothing more");
+    let amt = |i: usize| {
+        *fin.draft.outputs[i]
+            .tokens
+            .as_ref()
+            .unwrap()
+            .first()
+            .amount
+            .as_u64()
+    };
+    assert_eq!(
+        amt(0),
+        1000,
+        "the provider gets its collateral back, nothing more"
+    );
     assert_eq!(amt(1), 2000, "the consumer gets the whole payment back");
 }
 
@@ -530,11 +599,30 @@ fn attack_withdraw_credit_priced_by_a_stale_oracle() {
     let m = member(&e, "owner", ERG, 2000, 0);
     let ex = exec_of("owner", ERG, &[]);
     let fresh = oracle_at(&e, H - 720);
-    let p = build::withdraw(&e.c, &vault(&e), &m, 10_000, Some(&fresh), &tree_of("owner"), H, &ex)
-        .unwrap();
+    let p = build::withdraw(
+        &e.c,
+        &vault(&e),
+        &m,
+        10_000,
+        Some(&fresh),
+        &tree_of("owner"),
+        H,
+        &ex,
+    )
+    .unwrap();
     assert_valid(&p, &everyone(), H);
     let stale = oracle_at(&e, H - 721);
-    assert!(build::withdraw(&e.c, &vault(&e), &m, 10_000, Some(&stale), &tree_of("owner"), H, &ex).is_err());
+    assert!(build::withdraw(
+        &e.c,
+        &vault(&e),
+        &m,
+        10_000,
+        Some(&stale),
+        &tree_of("owner"),
+        H,
+        &ex
+    )
+    .is_err());
     let bad = refinish(&p, &ex, |d| d.data_inputs = vec![stale.clone()]);
     assert_script_rejects(&bad, &everyone(), H, 1);
 }
@@ -628,7 +716,10 @@ fn attack_member_top_up_of_dust_griefs_the_owner() {
     assert_valid(&p, &wallet(&["other"]), H);
     let one = refinish(&p, &ex, |d| {
         set_value(&mut d.outputs[0], ERG + 1);
-        set_tokens(&mut d.outputs[0], &[(e.c.params.membership_id, 1), (e.c.params.sigusd_id, 501)]);
+        set_tokens(
+            &mut d.outputs[0],
+            &[(e.c.params.membership_id, 1), (e.c.params.sigusd_id, 501)],
+        );
     });
     assert_script_rejects(&one, &wallet(&["other"]), H, 0);
 }
@@ -649,7 +740,11 @@ fn attack_direct_match_of_a_listing_with_negative_collateral() {
     let ex = exec_of("other", 2 * ERG, &[(gpuc, 3000)]);
     let bad = refinish(&good, &ex, |d| {
         d.inputs[1].bx = neg_box.clone();
-        let mut q: Vec<i64> = regs_of(&d.outputs[0])[2].v.clone().try_extract_into().unwrap();
+        let mut q: Vec<i64> = regs_of(&d.outputs[0])[2]
+            .v
+            .clone()
+            .try_extract_into()
+            .unwrap();
         q[3] = -1800;
         set_reg(&mut d.outputs[0], 6, Constant::from(q));
         set_tokens(&mut d.outputs[0], &[(gpuc, 200)]);
@@ -672,10 +767,15 @@ fn attack_provider_match_with_a_provider_that_is_not_a_key() {
     assert_valid(&good, &wallet(&["provider", "exec"]), H);
     let big = SigmaProp::new(Cthreshold::reduce(
         1,
-        [pk("provider"), pk("exec")].map(SigmaBoolean::from).to_vec().try_into().unwrap(),
+        [pk("provider"), pk("exec")]
+            .map(SigmaBoolean::from)
+            .to_vec()
+            .try_into()
+            .unwrap(),
     ));
     let mut odd = m.listing.bx.clone();
-    let mut regs = regs_of(&ergo_lib::ergotree_ir::chain::ergo_box::ErgoBoxCandidate::from(odd.clone()));
+    let mut regs =
+        regs_of(&ergo_lib::ergotree_ir::chain::ergo_box::ErgoBoxCandidate::from(odd.clone()));
     regs[0] = Constant::from(big.clone());
     let mut cand = ergo_lib::ergotree_ir::chain::ergo_box::ErgoBoxCandidate::from(odd.clone());
     cand.additional_registers = NonMandatoryRegisters::try_from(regs).unwrap();
@@ -699,7 +799,11 @@ fn attack_match_keeps_the_orders_extra_token() {
     let rich = on_chain(&cand);
     let bad = refinish(&m.p, &m.ex, |d| {
         d.inputs[0].bx = rich.clone();
-        set_reg(&mut d.outputs[2], 4, Constant::from(rich.box_id().as_ref().to_vec()));
+        set_reg(
+            &mut d.outputs[2],
+            4,
+            Constant::from(rich.box_id().as_ref().to_vec()),
+        );
     });
     assert_script_rejects(&bad, &everyone(), H, 0);
 }
@@ -710,12 +814,96 @@ fn attack_match_with_a_backdated_start() {
     let m = matching();
     assert_valid(&m.p, &everyone(), H);
     let bad = refinish(&m.p, &m.ex, |d| {
-        let mut v: Vec<i64> = regs_of(&d.outputs[0])[2].v.clone().try_extract_into().unwrap();
+        let mut v: Vec<i64> = regs_of(&d.outputs[0])[2]
+            .v
+            .clone()
+            .try_extract_into()
+            .unwrap();
         v[4] -= 20;
         v[5] -= 20;
         set_reg(&mut d.outputs[0], 6, Constant::from(v));
     });
     assert_script_rejects(&bad, &everyone(), H, 0);
+}
+
+// ------------------------------------------------------------------------------ red team, second pass
+
+/// A negative leaseExecFeeCap, copied into the lease by a provider-signed match: every payout
+/// path then demanded more ERG than exists (the provider's pay and collateral frozen).
+#[test]
+fn attack_provider_match_with_a_negative_exec_fee_cap() {
+    let m = matching();
+    let good = provider_matches(&m, |_| {});
+    assert_valid(&good, &wallet(&["provider", "exec"]), H);
+    let mut cand = order().to_candidate(&m.e.c, H).unwrap();
+    let v = longs_with(&cand, 5, 7, -1_000_000_000_000_000_000);
+    set_reg(&mut cand, 5, v);
+    let neg = on_chain(&cand);
+    let bad = provider_matches(&m, |d| {
+        d.inputs[0].bx = neg.clone();
+        let v = longs_with(&d.outputs[0], 6, 6, -1_000_000_000_000_000_000);
+        set_reg(&mut d.outputs[0], 6, v);
+        set_reg(
+            &mut d.outputs[2],
+            4,
+            Constant::from(neg.box_id().as_ref().to_vec()),
+        );
+    });
+    assert_script_rejects(&bad, &wallet(&["provider", "exec"]), H, 0);
+}
+
+/// A liquidator repaying 1 mGPUC swapped the member's ERG collateral for SigUSD at the oracle
+/// price (collateral out negative in one asset).
+#[test]
+fn attack_liquidation_swaps_the_members_erg_for_sigusd() {
+    let e = env();
+    let m = member(&e, "owner", 100 * ERG, 0, -100_000);
+    let sig = e.c.params.sigusd_id;
+    let ex = exec_of("other", ERG, &[(e.gpuc, 10_000), (sig, 15_000)]);
+    let p = build::liquidate(&e.c, &vault(&e), &m, 10_000, ERG, 0, &oracle(&e), H, &ex).unwrap();
+    assert_valid(&p, &wallet(&["other"]), H);
+    let bad = refinish(&p, &ex, |d| {
+        d.outputs[0] = dgcm_contracts::lets_vault::Vault {
+            value: 2_000_000,
+            reserve: RESERVE + 1,
+            stock: 1000,
+        }
+        .to_candidate(&e.c, H)
+        .unwrap();
+        d.outputs[1] = Member {
+            value: 1_000_000,
+            sigusd: 10_400,
+            balance: -99_999,
+            owner: pk("owner"),
+        }
+        .to_candidate(&e.c, H)
+        .unwrap();
+    });
+    assert_script_rejects(&bad, &wallet(&["other"]), H, 1);
+}
+
+/// A listing holding a third token: the matcher stripped it into its change.
+#[test]
+fn attack_match_strips_the_listings_extra_token() {
+    let m = matching();
+    assert_valid(&m.p, &everyone(), H);
+    let junk = token_id([0x66; 32]);
+    let mut cand = listing().to_candidate(&m.e.c, H).unwrap();
+    set_tokens(
+        &mut cand,
+        &[(token_id(LISTING_NFT), 1), (m.e.gpuc, 10_000), (junk, 5)],
+    );
+    let rich = on_chain(&cand);
+    let ok = refinish(&m.p, &m.ex, |d| {
+        d.inputs[1].bx = rich.clone();
+        set_tokens(
+            &mut d.outputs[1],
+            &[(token_id(LISTING_NFT), 1), (m.e.gpuc, 9_000), (junk, 5)],
+        );
+    });
+    assert_valid(&ok, &everyone(), H);
+    let bad = refinish(&m.p, &m.ex, |d| d.inputs[1].bx = rich.clone());
+    assert_script_rejects(&bad, &everyone(), H, 1);
 }
 
 // ------------------------------------------------------------------------------ codec: forged shapes are refused

@@ -781,9 +781,11 @@ pub async fn no_show(stack: &Stack, n: &Narrator) -> anyhow::Result<Report> {
     ));
     let done_id = String::from(completed.bx.box_id());
     let payout = stack
-        .wait_some("the settler to finalise", Duration::from_secs(90), || async {
-            payout_for(stack, &alice.key, &done_id).await
-        })
+        .wait_some(
+            "the settler to finalise",
+            Duration::from_secs(90),
+            || async { payout_for(stack, &alice.key, &done_id).await },
+        )
         .await?;
     stack
         .wait_for("the mempool to drain", Duration::from_secs(30), || {

@@ -395,10 +395,11 @@ fn the_sql_path_names_equal_the_contracts_crate() {
     let db = fresh_test_database().unwrap();
     let _store = Store::connect(&db).unwrap(); // runs the migrations
     let mut conn = PgConnection::establish(&db).unwrap();
-    let got: Vec<P> =
-        diesel::sql_query("SELECT kind, path, name, executor FROM protocol_paths ORDER BY kind, path")
-            .load(&mut conn)
-            .unwrap();
+    let got: Vec<P> = diesel::sql_query(
+        "SELECT kind, path, name, executor FROM protocol_paths ORDER BY kind, path",
+    )
+    .load(&mut conn)
+    .unwrap();
     let mut want: Vec<P> = Kind::ALL
         .iter()
         .flat_map(|k| {

@@ -279,7 +279,10 @@ impl ChainCtx {
     /// Our open leases on the chain (confirmed boxes at the lease script naming our key and, when
     /// given, our listing's NFT), whatever the renters did: the no-show rule needs them even when
     /// the consumer never logged in.
-    pub async fn our_open_leases(&self, listing_nft: Option<&[u8]>) -> anyhow::Result<Vec<Typed<Lease>>> {
+    pub async fn our_open_leases(
+        &self,
+        listing_nft: Option<&[u8]>,
+    ) -> anyhow::Result<Vec<Typed<Lease>>> {
         let boxes = self
             .client
             .unspent_boxes_by_tree(&self.contracts.lease, false)

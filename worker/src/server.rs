@@ -183,6 +183,16 @@ async fn challenge(w: W, body: web::Bytes) -> Res {
     })?;
     // Only leases of our own listing: anyone can create a listing box naming our key (with an
     // NFT they minted) and match it; we have no such GPU to give (PROTOCOL.md, red team A3).
+    // A match constrains its output 0 only: another box at the lease script in the same
+    // transaction is not a lease anyone agreed to (PROTOCOL.md, "Provenance").
+    if lease.bx.index != 0 {
+        w.metrics.refused("not_a_match_output");
+        return Err(HttpError::new(
+            403,
+            "not_a_match_output",
+            "this lease box is not the output a match creates (output 0)",
+        ));
+    }
     let ours = w.store.read(|s| s.listing_nft.clone());
     if let Some(nft) = ours {
         if hex::encode(&lease.v.listing_nft) != nft.to_ascii_lowercase() {

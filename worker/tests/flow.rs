@@ -290,7 +290,11 @@ async fn a_job_that_cannot_start_costs_the_renter_nothing() {
     assert_eq!(done.v.terms.pay(), 0, "nothing billed");
 
     // After the challenge window anyone finalises: the renter gets the whole payment back.
-    mine(&m.devnet.url(), 61 + dgcm_contracts::build::COMPLETION_SLACK).await;
+    mine(
+        &m.devnet.url(),
+        61 + dgcm_contracts::build::COMPLETION_SLACK,
+    )
+    .await;
     let h = m.node.info().await.unwrap().full_height.unwrap() + 1;
     let exec = dgcm_contracts::Executor {
         funding: m
@@ -302,7 +306,12 @@ async fn a_job_that_cannot_start_costs_the_renter_nothing() {
         fee: 1_100_000,
     };
     let plan = dgcm_contracts::build::finalise(&m.contracts, &done, h, &exec).unwrap();
-    let paid_back = plan.draft.outputs[1].tokens.as_ref().unwrap().first().amount;
+    let paid_back = plan.draft.outputs[1]
+        .tokens
+        .as_ref()
+        .unwrap()
+        .first()
+        .amount;
     assert_eq!(*paid_back.as_u64() as i64, done.v.terms.payment);
     sign_submit(&m.node, &m.consumer_b, plan).await;
     mine(&m.devnet.url(), 1).await;
@@ -329,7 +338,11 @@ async fn the_worker_completes_a_lease_whose_consumer_never_shows_up() {
     // Well before the deadline nothing happens: the consumer may still come.
     mine(&m.devnet.url(), (deadline - 30 - h) as u32).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert!(m.worker.worker.store.read(|s| s.idle_completions.is_empty()));
+    assert!(m
+        .worker
+        .worker
+        .store
+        .read(|s| s.idle_completions.is_empty()));
     // Inside the no-show margin the worker completes it.
     mine(&m.devnet.url(), 20).await;
     let t0 = Instant::now();
@@ -342,7 +355,10 @@ async fn the_worker_completes_a_lease_whose_consumer_never_shows_up() {
         {
             break tx;
         }
-        assert!(t0.elapsed() < Duration::from_secs(20), "no no-show completion");
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "no no-show completion"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     mine(&m.devnet.url(), 1).await;
@@ -356,7 +372,10 @@ async fn the_worker_completes_a_lease_whose_consumer_never_shows_up() {
         .map(|b| Typed::parse(&m.contracts, b).unwrap())
         .next()
         .expect("the completed lease box");
-    assert_eq!(done.v.terms.used_blocks, 30, "one hour held for the consumer");
+    assert_eq!(
+        done.v.terms.used_blocks, 30,
+        "one hour held for the consumer"
+    );
     assert_eq!(done.v.terms.pay(), done.v.terms.price_per_hour);
     // Lease A (also idle) got the same; the consumer cannot slash either after the deadline.
     assert!(m

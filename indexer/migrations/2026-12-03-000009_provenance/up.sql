@@ -2,11 +2,12 @@
 -- contracts make such a box harmless to others: it holds only its creator's funds), so the
 -- indexer tells genuine from forged and reputation never counts a forged lease (PROTOCOL.md,
 -- "Provenance"):
---   a lease is genuine iff the transaction that created it spent, at input 1, a listing box whose
---   NFT and provider are the lease's (a match by the listing's path, or the provider's own
+--   a lease is genuine iff it is output 0 of a transaction that spent, at input 1, a listing box
+--   whose NFT and provider are the lease's (a match by the listing's path, or the provider's own
 --   signature), or it continues (input 0 → output 0) a genuine lease of the same parties and start;
---   an arbitration case is genuine iff the transaction that created it spent its lease at input 0
---   and that lease is genuine.
+--   an arbitration case is genuine iff it is output 0 of the transaction that spent its lease at
+--   input 0, and that lease is genuine. Output 0 only: the paths constrain that output and leave
+--   the others free, so a match or a dispute may carry more boxes at the same script.
 -- `forged` is NULL for a genuine box and the reason otherwise.
 ALTER TABLE leases ADD COLUMN forged TEXT;
 ALTER TABLE arbitration_cases ADD COLUMN forged TEXT;
@@ -16,14 +17,15 @@ ALTER TABLE arbitration_cases ADD COLUMN forged TEXT;
 -- has at most two generations: matched, completed), then the disputes.
 CREATE FUNCTION mark_forged(lo INTEGER, hi INTEGER) RETURNS void LANGUAGE sql AS $$
     UPDATE leases le
-       SET forged = 'created without its listing: the transaction spent no listing box with this NFT and provider at input 1'
+       SET forged = 'created without its listing: not output 0 of a transaction that spent a listing box with this NFT and provider at input 1'
       FROM boxes b
      WHERE le.height BETWEEN lo AND hi AND b.box_id = le.box_id
        AND NOT EXISTS (SELECT 1 FROM inputs i JOIN leases p ON p.box_id = i.box_id
                         WHERE i.tx_id = b.tx_id AND i.input_index = 0)
-       AND NOT EXISTS (SELECT 1 FROM inputs i JOIN listings l ON l.box_id = i.box_id
-                        WHERE i.tx_id = b.tx_id AND i.input_index = 1
-                          AND l.listing_nft = le.listing_nft AND l.provider_pk = le.provider_pk);
+       AND NOT (b.output_index = 0 AND EXISTS (
+                SELECT 1 FROM inputs i JOIN listings l ON l.box_id = i.box_id
+                 WHERE i.tx_id = b.tx_id AND i.input_index = 1
+                   AND l.listing_nft = le.listing_nft AND l.provider_pk = le.provider_pk));
     UPDATE leases le
        SET forged = 'does not continue a genuine lease of the same parties'
       FROM boxes b
@@ -39,9 +41,10 @@ CREATE FUNCTION mark_forged(lo INTEGER, hi INTEGER) RETURNS void LANGUAGE sql AS
        SET forged = 'not created by the dispute of a genuine lease'
       FROM boxes b
      WHERE a.height BETWEEN lo AND hi AND b.box_id = a.box_id
-       AND NOT EXISTS (SELECT 1 FROM inputs i JOIN leases p ON p.box_id = i.box_id
-                        WHERE i.tx_id = b.tx_id AND i.input_index = 0
-                          AND p.box_id = a.lease_box_id AND p.forged IS NULL);
+       AND NOT (b.output_index = 0 AND EXISTS (
+                SELECT 1 FROM inputs i JOIN leases p ON p.box_id = i.box_id
+                 WHERE i.tx_id = b.tx_id AND i.input_index = 0
+                   AND p.box_id = a.lease_box_id AND p.forged IS NULL));
 $$;
 
 -- The reputation delta of migration 000008, counting genuine leases only.
