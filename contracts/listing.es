@@ -58,9 +58,13 @@
       // the same tokens (v2: a third token, or a non-GPUC one, was the matcher's to strip), but
       // for a GPUC stake used up by this match
       succ.tokens.slice(2, succ.tokens.size) == SELF.tokens.slice(2, SELF.tokens.size) &&
-      ((succ.tokens.size == SELF.tokens.size &&
-        (SELF.tokens.size == 1 || succ.tokens(1)._1 == SELF.tokens(1)._1)) ||
-       (SELF.tokens.size == 2 && succ.tokens.size == 1 && stakeOf(SELF) == coll)) &&
+      (SELF.tokens.size == 1 ||
+       // a GPUC stake moves by the collateral (checked below) or is used up; any other token
+       // at index 1 stays exactly (third red team: it went to the matcher)
+       (SELF.tokens(1)._1 == GPUC_ID &&
+         ((succ.tokens.size == SELF.tokens.size && succ.tokens(1)._1 == GPUC_ID) ||
+          (SELF.tokens.size == 2 && succ.tokens.size == 1 && stakeOf(SELF) == coll))) ||
+       (succ.tokens.size == SELF.tokens.size && succ.tokens(1) == SELF.tokens(1))) &&
       succ.tokens(0) == SELF.tokens(0) &&
       stakeOf(succ) == stakeOf(SELF) - coll &&
       succ.R4[SigmaProp].get.propBytes == provider.propBytes &&

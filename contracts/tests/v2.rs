@@ -501,6 +501,24 @@ fn attack_finalise_bills_a_minimum_hour_for_a_job_that_never_ran() {
 
 // ------------------------------------------------------------------------------ per-party ERG
 
+/// The honest settlement is accepted; the same with the consumer's ERG moved into the provider's
+/// payout (output 0) is refused by the spent box's script.
+#[track_caller]
+fn assert_erg_stays_the_consumers(
+    p: &TxPlan,
+    ex: &Executor,
+    w: &ergo_lib::wallet::Wallet,
+    at: u32,
+) {
+    assert_valid(p, w, at);
+    let bad = refinish(p, ex, |d| {
+        let total = val(&d.outputs[0]) + val(&d.outputs[1]);
+        set_value(&mut d.outputs[0], total - 100_000);
+        set_value(&mut d.outputs[1], 100_000);
+    });
+    assert_script_rejects(&bad, w, at, 0);
+}
+
 #[test]
 fn attack_finalise_moves_the_consumers_erg_to_the_provider() {
     let e = env();
@@ -508,13 +526,7 @@ fn attack_finalise_moves_the_consumers_erg_to_the_provider() {
     let at = (COMPLETED_AT + 61) as u32;
     let ex = exec_of("provider", ERG, &[]);
     let fin = build::finalise(&e.c, &l, at, &ex).unwrap();
-    assert_valid(&fin, &everyone(), at);
-    let bad = refinish(&fin, &ex, |d| {
-        let total = val(&d.outputs[0]) + val(&d.outputs[1]);
-        set_value(&mut d.outputs[0], total - 100_000);
-        set_value(&mut d.outputs[1], 100_000);
-    });
-    assert_script_rejects(&bad, &everyone(), at, 0);
+    assert_erg_stays_the_consumers(&fin, &ex, &everyone(), at);
 }
 
 #[test]
@@ -524,13 +536,7 @@ fn attack_accept_moves_the_consumers_erg_to_the_provider() {
     let at = (COMPLETED_AT + 5) as u32;
     let ex = exec_of("consumer", ERG, &[]);
     let p = build::accept(&e.c, &l, at, &ex).unwrap();
-    assert_valid(&p, &everyone(), at);
-    let bad = refinish(&p, &ex, |d| {
-        let total = val(&d.outputs[0]) + val(&d.outputs[1]);
-        set_value(&mut d.outputs[0], total - 100_000);
-        set_value(&mut d.outputs[1], 100_000);
-    });
-    assert_script_rejects(&bad, &everyone(), at, 0);
+    assert_erg_stays_the_consumers(&p, &ex, &everyone(), at);
 }
 
 #[test]
@@ -540,13 +546,7 @@ fn attack_arbitration_timeout_moves_the_consumers_erg_to_the_provider() {
     let at = (a.v.timeout + 1) as u32;
     let ex = exec_of("provider", ERG, &[]);
     let p = build::arbitration_timeout(&e.c, &a, at, &ex).unwrap();
-    assert_valid(&p, &everyone(), at);
-    let bad = refinish(&p, &ex, |d| {
-        let total = val(&d.outputs[0]) + val(&d.outputs[1]);
-        set_value(&mut d.outputs[0], total - 100_000);
-        set_value(&mut d.outputs[1], 100_000);
-    });
-    assert_script_rejects(&bad, &everyone(), at, 0);
+    assert_erg_stays_the_consumers(&p, &ex, &everyone(), at);
 }
 
 #[test]
@@ -556,13 +556,7 @@ fn attack_arbitration_committee_moves_the_consumers_erg_to_the_provider() {
     let ex = exec_of("arb1", ERG, &[]);
     let p = build::arbitrate(&e.c, &a, 1500, H, &ex).unwrap();
     let w = wallet(&["arb1", "arb2"]);
-    assert_valid(&p, &w, H);
-    let bad = refinish(&p, &ex, |d| {
-        let total = val(&d.outputs[0]) + val(&d.outputs[1]);
-        set_value(&mut d.outputs[0], total - 100_000);
-        set_value(&mut d.outputs[1], 100_000);
-    });
-    assert_script_rejects(&bad, &w, H, 0);
+    assert_erg_stays_the_consumers(&p, &ex, &w, H);
 }
 
 // ------------------------------------------------------------------------------ oracle freshness
@@ -904,6 +898,44 @@ fn attack_match_strips_the_listings_extra_token() {
     assert_valid(&ok, &everyone(), H);
     let bad = refinish(&m.p, &m.ex, |d| d.inputs[1].bx = rich.clone());
     assert_script_rejects(&bad, &everyone(), H, 1);
+}
+
+/// Third red team: a zero-collateral listing holding another token than GPUC at index 1; the
+/// matcher took it (the stake rule reads only GPUC).
+#[test]
+fn attack_match_takes_a_non_gpuc_token_of_a_zero_collateral_listing() {
+    let m = matching();
+    let x = token_id([0x44; 32]);
+    let mut free = listing();
+    free.terms.collateral_per_hour = 0;
+    let mut cand = free.to_candidate(&m.e.c, H).unwrap();
+    set_tokens(&mut cand, &[(token_id(LISTING_NFT), 1), (x, 1_000_000)]);
+    let lst = on_chain(&cand);
+    let gpuc = m.e.gpuc;
+    let ex = exec_of("other", 2 * ERG, &[(gpuc, 3000)]);
+    let kept = |succ_tokens: Vec<(ergo_lib::ergotree_ir::chain::token::TokenId, u64)>| {
+        let (base, _) = direct_match(&m, |_| {});
+        refinish(&base, &ex, |d| {
+            d.inputs[1].bx = lst.clone();
+            let mut q: Vec<i64> = regs_of(&d.outputs[0])[2]
+                .v
+                .clone()
+                .try_extract_into()
+                .unwrap();
+            q[3] = 0;
+            set_reg(&mut d.outputs[0], 6, Constant::from(q));
+            set_tokens(&mut d.outputs[0], &[(gpuc, 2000)]);
+            let mut succ = cand.clone();
+            set_tokens(&mut succ, &succ_tokens);
+            d.outputs[1] = succ;
+        })
+    };
+    let good = kept(vec![(token_id(LISTING_NFT), 1), (x, 1_000_000)]);
+    assert_valid(&good, &wallet(&["other"]), H);
+    let dropped = kept(vec![(token_id(LISTING_NFT), 1)]);
+    assert_script_rejects(&dropped, &wallet(&["other"]), H, 1);
+    let one = kept(vec![(token_id(LISTING_NFT), 1), (x, 1)]);
+    assert_script_rejects(&one, &wallet(&["other"]), H, 1);
 }
 
 // ------------------------------------------------------------------------------ codec: forged shapes are refused

@@ -201,6 +201,36 @@ async fn holdings(stack: &Stack, who: &Signer) -> anyhow::Result<i128> {
 }
 
 /// The payout box to `who` that names `for_box` in R4 (settlement or slash).
+/// Waits (`label`, up to `secs`) for the bot's payout to `who` naming `for_box`, then for the
+/// mempool to drain; records the transaction as `step`; returns the payout box and the fee the
+/// executing bot earned.
+async fn executed_payout(
+    stack: &Stack,
+    label: &str,
+    secs: u64,
+    who: &Signer,
+    for_box: &str,
+    step: &str,
+    txs: &mut Vec<Value>,
+) -> anyhow::Result<(ErgoBox, u64)> {
+    let payout = stack
+        .wait_some(label, Duration::from_secs(secs), || async {
+            payout_for(stack, who, for_box).await
+        })
+        .await?;
+    stack
+        .wait_for("the mempool to drain", Duration::from_secs(30), || {
+            mempool_empty(stack)
+        })
+        .await?;
+    let tx = String::from(payout.transaction_id);
+    txs.push(tx_entry(step, &tx));
+    let earned = executor_earned(stack, payout.creation_height, &tx)
+        .await
+        .unwrap_or(0);
+    Ok((payout, earned))
+}
+
 async fn payout_for(stack: &Stack, who: &Signer, for_box: &str) -> anyhow::Result<Option<ErgoBox>> {
     let want = hex::decode(for_box)?;
     Ok(stack
@@ -529,27 +559,27 @@ pub async fn white_paper(stack: &Stack, n: &Narrator) -> anyhow::Result<Report> 
         .json()
         .await
         .unwrap_or(Value::Null);
+    if completed.v.terms.used_blocks == 0 {
+        // A failure on the provider's side is not the renter's to pay (protocol v2's pay rule).
+        n.say(format!(
+            "the job never ran ({}): Bob's worker claimed {} blocks, so Alice is charged {} mGPUC",
+            job["detail"].as_str().unwrap_or("no detail"),
+            completed.v.terms.used_blocks,
+            completed.v.terms.pay()
+        ));
+    }
     let done_id = String::from(completed.bx.box_id());
-    let payout = stack
-        .wait_some(
-            "the settler to finalise",
-            Duration::from_secs(90),
-            || async {
-                let p = payout_for(stack, &bob.key, &done_id).await?;
-                Ok(p)
-            },
-        )
-        .await?;
-    stack
-        .wait_for("the mempool to drain", Duration::from_secs(30), || {
-            mempool_empty(stack)
-        })
-        .await?;
+    let (payout, earned) = executed_payout(
+        stack,
+        "the settler to finalise",
+        90,
+        &bob.key,
+        &done_id,
+        "finalise",
+        &mut txs,
+    )
+    .await?;
     let finalise_tx = String::from(payout.transaction_id);
-    txs.push(tx_entry("finalise", &finalise_tx));
-    let earned = executor_earned(stack, payout.creation_height, &finalise_tx)
-        .await
-        .unwrap_or(0);
     n.say(format!(
         "the settler bot finalised at block {}: Bob is paid, Alice's change comes back (tx {})",
         payout.creation_height,
@@ -677,21 +707,17 @@ pub async fn missed_deadline(stack: &Stack, n: &Narrator) -> anyhow::Result<Repo
         lease.v.terms.deadline,
         stack.height().await?
     ));
-    let payout = stack
-        .wait_some("the slasher", Duration::from_secs(120), || async {
-            payout_for(stack, &alice.key, &lease_id).await
-        })
-        .await?;
-    stack
-        .wait_for("the mempool to drain", Duration::from_secs(30), || {
-            mempool_empty(stack)
-        })
-        .await?;
+    let (payout, earned) = executed_payout(
+        stack,
+        "the slasher",
+        120,
+        &alice.key,
+        &lease_id,
+        "slash",
+        &mut txs,
+    )
+    .await?;
     let slash_tx = String::from(payout.transaction_id);
-    txs.push(tx_entry("slash", &slash_tx));
-    let earned = executor_earned(stack, payout.creation_height, &slash_tx)
-        .await
-        .unwrap_or(0);
     n.say(format!(
         "the slasher bot slashed the lease in block {} (deadline {}): Alice gets her payment back plus Bob's collateral slice (tx {})",
         payout.creation_height,
@@ -780,23 +806,17 @@ pub async fn no_show(stack: &Stack, n: &Narrator) -> anyhow::Result<Report> {
         short(&complete_tx)
     ));
     let done_id = String::from(completed.bx.box_id());
-    let payout = stack
-        .wait_some(
-            "the settler to finalise",
-            Duration::from_secs(90),
-            || async { payout_for(stack, &alice.key, &done_id).await },
-        )
-        .await?;
-    stack
-        .wait_for("the mempool to drain", Duration::from_secs(30), || {
-            mempool_empty(stack)
-        })
-        .await?;
+    let (payout, earned) = executed_payout(
+        stack,
+        "the settler to finalise",
+        90,
+        &alice.key,
+        &done_id,
+        "finalise",
+        &mut txs,
+    )
+    .await?;
     let finalise_tx = String::from(payout.transaction_id);
-    txs.push(tx_entry("finalise", &finalise_tx));
-    let earned = executor_earned(stack, payout.creation_height, &finalise_tx)
-        .await
-        .unwrap_or(0);
     worker.stop().await;
     let alice_after = holdings(stack, &alice.key).await?;
     let bob_after = holdings(stack, &bob.key).await?;

@@ -276,16 +276,7 @@ async fn a_job_that_cannot_start_costs_the_renter_nothing() {
     assert!(job.started_ms.is_none(), "it never started: {job:?}");
     assert_eq!(job.used_blocks, Some(0));
     mine(&m.devnet.url(), 1).await;
-    let done: Typed<Lease> = m
-        .node
-        .unspent_boxes_by_tree(&m.contracts.lease, false)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|b| String::from(b.transaction_id) == tx)
-        .map(|b| Typed::parse(&m.contracts, b).unwrap())
-        .next()
-        .expect("the completed lease box");
+    let done = completed_lease(&m, &tx).await;
     assert_eq!(done.v.terms.used_blocks, 0);
     assert_eq!(done.v.terms.pay(), 0, "nothing billed");
 
@@ -362,16 +353,7 @@ async fn the_worker_completes_a_lease_whose_consumer_never_shows_up() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     mine(&m.devnet.url(), 1).await;
-    let done: Typed<Lease> = m
-        .node
-        .unspent_boxes_by_tree(&m.contracts.lease, false)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|b| String::from(b.transaction_id) == tx)
-        .map(|b| Typed::parse(&m.contracts, b).unwrap())
-        .next()
-        .expect("the completed lease box");
+    let done = completed_lease(&m, &tx).await;
     assert_eq!(
         done.v.terms.used_blocks, 30,
         "one hour held for the consumer"
@@ -384,4 +366,17 @@ async fn the_worker_completes_a_lease_whose_consumer_never_shows_up() {
         .store
         .read(|s| s.idle_completions.contains_key(&m.lease_a)));
     m.stop().await;
+}
+
+/// The lease box the completion transaction `tx` created (confirmed).
+async fn completed_lease(m: &Market, tx: &str) -> Typed<Lease> {
+    m.node
+        .unspent_boxes_by_tree(&m.contracts.lease, false)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|b| String::from(b.transaction_id) == tx)
+        .map(|b| Typed::parse(&m.contracts, b).unwrap())
+        .next()
+        .expect("the completed lease box")
 }
