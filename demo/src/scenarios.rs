@@ -816,7 +816,11 @@ pub async fn no_show(stack: &Stack, n: &Narrator) -> anyhow::Result<Report> {
         &mut txs,
     )
     .await?;
-    let finalise_tx = String::from(payout.transaction_id);
+    n.say(format!(
+        "the settler bot finalised at block {}: Bob is paid the hour, Alice gets the other hour back (tx {})",
+        payout.creation_height,
+        short(&String::from(payout.transaction_id))
+    ));
     worker.stop().await;
     let alice_after = holdings(stack, &alice.key).await?;
     let bob_after = holdings(stack, &bob.key).await?;
