@@ -267,6 +267,8 @@ impl ListingManager {
                 self.store.update(|s| {
                     s.listing_nft = Some(nft.clone());
                     s.listing_price = Some(price);
+                    s.published_terms
+                        .insert((want.terms.price_per_hour, want.terms.collateral_per_hour));
                 })?;
                 self.metrics.listing_price.set(price);
                 tracing::info!(%nft, %tx, price, "listing created");
@@ -276,6 +278,10 @@ impl ListingManager {
                 let price = self.price(Some(cur.v.terms.price_per_hour)).await;
                 let want = self.desired(price, cur.v.nft, cur.v.stake, cur.v.value);
                 self.metrics.listing_price.set(cur.v.terms.price_per_hour);
+                let seen = (cur.v.terms.price_per_hour, cur.v.terms.collateral_per_hour);
+                if !self.store.read(|s| s.published_terms.contains(&seen)) {
+                    self.store.update(|s| s.published_terms.insert(seen))?;
+                }
                 if want.terms == cur.v.terms
                     && want.model == cur.v.model
                     && want.region == cur.v.region
@@ -290,7 +296,11 @@ impl ListingManager {
                     })
                     .await?;
                 let tx = self.chain.execute("listing-update", plan).await?;
-                self.store.update(|s| s.listing_price = Some(price))?;
+                self.store.update(|s| {
+                    s.listing_price = Some(price);
+                    s.published_terms
+                        .insert((want.terms.price_per_hour, want.terms.collateral_per_hour));
+                })?;
                 self.metrics.listing_price.set(price);
                 tracing::info!(%tx, price, "listing updated");
                 Ok(ListingAction::Updated { tx, price })

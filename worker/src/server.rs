@@ -193,6 +193,26 @@ async fn challenge(w: W, body: web::Bytes) -> Res {
             "this lease box is not the output a match creates (output 0)",
         ));
     }
+    // A lease created directly at the lease script naming us (any terms it likes, at output 0
+    // of its own transaction) is served only on terms our listing has carried: then it is
+    // economically a genuine lease (the renter pays our price; its collateral is its own).
+    let terms = w.store.read(|s| s.published_terms.clone());
+    let t = &lease.v.terms;
+    let per_hour = if t.hours > 0 {
+        t.collateral / t.hours
+    } else {
+        -1
+    };
+    let listed =
+        per_hour * t.hours == t.collateral && terms.contains(&(t.price_per_hour, per_hour));
+    if !terms.is_empty() && !listed {
+        w.metrics.refused("unlisted_terms");
+        return Err(HttpError::new(
+            403,
+            "unlisted_terms",
+            "this lease's price or collateral is not one this worker's listing has carried",
+        ));
+    }
     let ours = w.store.read(|s| s.listing_nft.clone());
     if let Some(nft) = ours {
         if hex::encode(&lease.v.listing_nft) != nft.to_ascii_lowercase() {

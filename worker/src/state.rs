@@ -131,6 +131,10 @@ pub struct State {
     /// deadline (the no-show rule): lease id → completion transaction (or EIP-12 file).
     #[serde(default)]
     pub idle_completions: BTreeMap<String, String>,
+    /// Every (price per hour, collateral per hour) our listing has carried: a lease on other
+    /// terms was not made from it (PROTOCOL.md "Provenance").
+    #[serde(default)]
+    pub published_terms: std::collections::BTreeSet<(i64, i64)>,
 }
 
 /// The state document behind a lock; every [`Store::update`] is persisted before it returns.

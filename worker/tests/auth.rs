@@ -198,3 +198,75 @@ async fn auth_token_of_lease_a_on_lease_b_is_forbidden() {
     assert_eq!((s, reason(&v)), (403, "wrong_lease"), "{v}");
     m.stop().await;
 }
+
+/// A lease box created directly at the lease script (output 0 of the forger's own transaction)
+/// naming this worker's key and listing NFT is served only on terms the listing has carried; the
+/// honest twin, the same box on the listed terms, gets a challenge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_a_lease_on_terms_the_listing_never_carried_is_refused() {
+    use dgcm_contracts::lease::{Lease, LeaseTerms};
+    let m = m(Duration::from_secs(3600)).await;
+    let nft = m
+        .worker
+        .worker
+        .store
+        .read(|s| s.listing_nft.clone())
+        .unwrap();
+    let forge = |price: i64, coll_per_hour: i64, h: u32| Lease {
+        value: 5_000_000,
+        amount: (price + coll_per_hour) as u64,
+        consumer: m.consumer_a.pk.clone(),
+        provider: m.provider.pk.clone(),
+        terms: LeaseTerms {
+            price_per_hour: price,
+            hours: 1,
+            payment: price,
+            collateral: coll_per_hour,
+            start: h as i64,
+            deadline: h as i64 + 30 + 45,
+            exec_fee_cap: 1_000_000,
+            used_blocks: -1,
+            completed_at: -1,
+        },
+        job_spec_hash: vec![3; 32],
+        listing_nft: hex::decode(&nft).unwrap(),
+        usage_commitment: vec![],
+    };
+    for (price, coll, want) in [(1, 0, 403), (1000, 100, 200)] {
+        let h = m.node.info().await.unwrap().full_height.unwrap() + 1;
+        let mut d = dgcm_contracts::TxDraft::new(h);
+        d.outputs
+            .push(forge(price, coll, h).to_candidate(&m.contracts, h).unwrap());
+        let exec = dgcm_contracts::Executor {
+            funding: m
+                .node
+                .unspent_boxes_by_tree(&m.consumer_a.tree, true)
+                .await
+                .unwrap(),
+            change: m.consumer_a.tree.clone(),
+            fee: 1_100_000,
+        };
+        let plan = d.finish(&exec).unwrap();
+        let tx = sign_submit(&m.node, &m.consumer_a, plan).await;
+        mine(&m.devnet.url(), 1).await;
+        let lease_box = m
+            .node
+            .unspent_boxes_by_tree(&m.contracts.lease, false)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|b| String::from(b.transaction_id) == tx)
+            .unwrap();
+        let (s, v) = m
+            .post(
+                "/v1/auth/challenge",
+                serde_json::json!({"lease_id": hex::encode(lease_box.box_id().as_ref())}),
+            )
+            .await;
+        assert_eq!(s, want, "price {price}, collateral {coll}/h: {v}");
+        if want == 403 {
+            assert_eq!(reason(&v), "unlisted_terms", "{v}");
+        }
+    }
+    m.stop().await;
+}
