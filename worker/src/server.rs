@@ -384,9 +384,26 @@ async fn results(w: W, req: HttpRequest, path: web::Path<String>) -> Res {
         .streaming(tokio_util::io::ReaderStream::new(f)))
 }
 
-async fn image(w: W, req: HttpRequest, path: web::Path<String>, body: web::Bytes) -> Res {
+/// The body is read only after the token is checked (one unauthenticated request used to be read
+/// whole, up to the image cap, before being refused), and never past `max_image_mib`.
+async fn image(w: W, req: HttpRequest, path: web::Path<String>, mut payload: web::Payload) -> Res {
+    use futures::StreamExt;
     let lease_id = path.into_inner().to_ascii_lowercase();
     authorize(&w, &req, &lease_id)?;
+    let cap = (w.cfg.docker.max_image_mib as usize).saturating_mul(1024 * 1024);
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| HttpError::new(400, "bad_body", e.to_string()))?;
+        if buf.len() + chunk.len() > cap {
+            return Err(HttpError::new(
+                413,
+                "image_too_large",
+                format!("the image is larger than worker.docker.max_image_mib ({cap} bytes)"),
+            ));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    let body = buf.freeze();
     let Runtime::Docker(d) = w.jobs.runtime.as_ref() else {
         return Err(HttpError::new(
             400,

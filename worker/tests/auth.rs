@@ -270,3 +270,39 @@ async fn auth_a_lease_on_terms_the_listing_never_carried_is_refused() {
     }
     m.stop().await;
 }
+
+/// An image upload is refused on its token before its body is read: a body above the image cap
+/// without a token answers 401 (it used to be read whole first, and answered 413 at the cap).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_an_image_upload_without_a_token_is_refused_before_its_body_is_read() {
+    let m = market(sh("echo a"), sh("echo b"), |c| {
+        c.runtime = "process".into();
+        c.allow_process_runtime = true;
+        c.docker.max_image_mib = 1;
+    })
+    .await;
+    let big = vec![0u8; 3 * 1024 * 1024];
+    let r = m
+        .http
+        .post(m.url(&format!("/v1/leases/{}/image", m.lease_a)))
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    // The honest twin: with the lease's token the request gets past auth (this worker runs the
+    // process runtime, so the image itself is refused for that reason, not for auth).
+    let token = m.token(&m.lease_a, &m.consumer_a).await;
+    let r = m
+        .http
+        .post(m.url(&format!("/v1/leases/{}/image", m.lease_a)))
+        .bearer_auth(&token)
+        .body(vec![1u8; 1024])
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    let v: serde_json::Value = r.json().await.unwrap_or_default();
+    assert_eq!((s, reason(&v)), (400, "no_docker"), "{v}");
+    m.stop().await;
+}
