@@ -20,26 +20,18 @@ use ergo_lib::ergotree_ir::mir::constant::{Constant, TryExtractInto};
 // ------------------------------------------------------------------------------ hole 1
 
 /// v1: inputs `[vault (join), zero-balance member M (top-up, var 1 = 1), funding]`, outputs
-/// `[vault', M' (M, topped up), FORGED member with a huge balance, change]`: M' satisfied both
-/// the vault's "new member at OUTPUTS(1)" and M's own top-up; the released membership token
-/// went to FORGED. v2: the vault refuses a join when another input holds a membership token.
-#[test]
-fn attack_hole1_join_beside_a_member_top_up_forges_a_member() {
+/// `[vault', M' (M, topped up), FORGED member, change]`: M' satisfied both the vault's "new
+/// member at OUTPUTS(1)" and M's own top-up; the released membership token went to FORGED.
+/// v2: the vault refuses a join when another input holds a membership token. The honest join
+/// (for `joiner`) and the honest top-up of M (owned by `passer`) are each accepted first.
+fn assert_join_beside_a_top_up_refused(joiner: &str, passer: &str, forged: Member) {
     let e = env();
-    let v = vault(&e);
     let ex = exec_of("other", 3 * ERG, &[]);
-    let honest = build::join(&e.c, &v, &pk("other"), ERG, 0, H, &ex).unwrap();
+    let honest = build::join(&e.c, &vault(&e), &pk(joiner), ERG, 0, H, &ex).unwrap();
     assert_valid(&honest, &wallet(&["other"]), H);
-    let m = member(&e, "owner", ERG, 0, 0);
+    let m = member(&e, passer, ERG, 0, 0);
     let topped = build::top_up(&e.c, &m, 10_000_000, 0, H, &ex).unwrap();
     assert_valid(&topped, &wallet(&["other"]), H);
-
-    let forged = Member {
-        value: ERG,
-        sigusd: 0,
-        balance: 999_999_999,
-        owner: pk("other"),
-    };
     let bad = refinish(&honest, &ex, |d| {
         d.inputs.insert(
             1,
@@ -54,35 +46,28 @@ fn attack_hole1_join_beside_a_member_top_up_forges_a_member() {
     assert_script_rejects(&bad, &wallet(&["other"]), H, 0);
 }
 
+#[test]
+fn attack_hole1_join_beside_a_member_top_up_forges_a_member() {
+    let forged = Member {
+        value: ERG,
+        sigusd: 0,
+        balance: 999_999_999,
+        owner: pk("other"),
+    };
+    assert_join_beside_a_top_up_refused("other", "owner", forged);
+}
+
 /// The forged-negative-balance variant: the released token lands on a member box of a victim
 /// with a debt it never took.
 #[test]
 fn attack_hole1_join_beside_a_member_top_up_forges_a_victims_debt() {
-    let e = env();
-    let v = vault(&e);
-    let ex = exec_of("other", 3 * ERG, &[]);
-    let honest = build::join(&e.c, &v, &pk("owner"), ERG, 0, H, &ex).unwrap();
-    assert_valid(&honest, &wallet(&["other"]), H);
-    let m = member(&e, "other", ERG, 0, 0);
-    let topped = build::top_up(&e.c, &m, 10_000_000, 0, H, &ex).unwrap();
     let victim = Member {
         value: ERG,
         sigusd: 0,
         balance: -5_000_000,
         owner: pk("owner"),
     };
-    let bad = refinish(&honest, &ex, |d| {
-        d.inputs.insert(
-            1,
-            Spend {
-                bx: m.bx.clone(),
-                ext: sel_idx(3, 1),
-            },
-        );
-        d.outputs[1] = topped.draft.outputs[0].clone();
-        d.outputs.insert(2, victim.to_candidate(&e.c, H).unwrap());
-    });
-    assert_script_rejects(&bad, &wallet(&["other"]), H, 0);
+    assert_join_beside_a_top_up_refused("owner", "other", victim);
 }
 
 #[test]

@@ -170,6 +170,55 @@ struct ChallengeReq {
     lease_id: String,
 }
 
+/// Whether this worker serves `lease` at all (PROTOCOL.md, "Provenance"): anyone can create a
+/// box at the lease script naming our key.
+/// - Output 0 only: a match constrains that output; another lease box in the same transaction
+///   is not a lease anyone agreed to.
+/// - Our listing's NFT only: anyone can create a listing naming our key (with an NFT they
+///   minted) and match it; we have no such GPU to give.
+/// - Terms our listing has carried only: a lease created directly at output 0 of its own
+///   transaction is then economically a genuine one (the renter pays our price; its collateral
+///   is its own).
+fn provenance(
+    w: &Worker,
+    lease: &dgcm_contracts::Typed<dgcm_contracts::lease::Lease>,
+) -> Result<(), HttpError> {
+    let refuse = |reason: &'static str, detail: &str| {
+        w.metrics.refused(reason);
+        Err(HttpError::new(403, reason, detail.to_string()))
+    };
+    if lease.bx.index != 0 {
+        return refuse(
+            "not_a_match_output",
+            "this lease box is not the output a match creates (output 0)",
+        );
+    }
+    let (nft, terms) = w
+        .store
+        .read(|s| (s.listing_nft.clone(), s.published_terms.clone()));
+    if nft.is_some_and(|n| hex::encode(&lease.v.listing_nft) != n.to_ascii_lowercase()) {
+        return refuse(
+            "other_listing",
+            "this lease names another listing than this worker's",
+        );
+    }
+    let t = &lease.v.terms;
+    let per_hour = if t.hours > 0 {
+        t.collateral / t.hours
+    } else {
+        -1
+    };
+    let listed =
+        per_hour * t.hours == t.collateral && terms.contains(&(t.price_per_hour, per_hour));
+    if !terms.is_empty() && !listed {
+        return refuse(
+            "unlisted_terms",
+            "this lease's price or collateral is not one this worker's listing has carried",
+        );
+    }
+    Ok(())
+}
+
 async fn challenge(w: W, body: web::Bytes) -> Res {
     let r: ChallengeReq = json_body(&body)?;
     let chain = w
@@ -181,49 +230,7 @@ async fn challenge(w: W, body: web::Bytes) -> Res {
         w.metrics.refused(h.reason);
         h
     })?;
-    // Only leases of our own listing: anyone can create a listing box naming our key (with an
-    // NFT they minted) and match it; we have no such GPU to give (PROTOCOL.md, red team A3).
-    // A match constrains its output 0 only: another box at the lease script in the same
-    // transaction is not a lease anyone agreed to (PROTOCOL.md, "Provenance").
-    if lease.bx.index != 0 {
-        w.metrics.refused("not_a_match_output");
-        return Err(HttpError::new(
-            403,
-            "not_a_match_output",
-            "this lease box is not the output a match creates (output 0)",
-        ));
-    }
-    // A lease created directly at the lease script naming us (any terms it likes, at output 0
-    // of its own transaction) is served only on terms our listing has carried: then it is
-    // economically a genuine lease (the renter pays our price; its collateral is its own).
-    let terms = w.store.read(|s| s.published_terms.clone());
-    let t = &lease.v.terms;
-    let per_hour = if t.hours > 0 {
-        t.collateral / t.hours
-    } else {
-        -1
-    };
-    let listed =
-        per_hour * t.hours == t.collateral && terms.contains(&(t.price_per_hour, per_hour));
-    if !terms.is_empty() && !listed {
-        w.metrics.refused("unlisted_terms");
-        return Err(HttpError::new(
-            403,
-            "unlisted_terms",
-            "this lease's price or collateral is not one this worker's listing has carried",
-        ));
-    }
-    let ours = w.store.read(|s| s.listing_nft.clone());
-    if let Some(nft) = ours {
-        if hex::encode(&lease.v.listing_nft) != nft.to_ascii_lowercase() {
-            w.metrics.refused("other_listing");
-            return Err(HttpError::new(
-                403,
-                "other_listing",
-                "this lease names another listing than this worker's",
-            ));
-        }
-    }
+    provenance(&w, &lease)?;
     let t = &lease.v.terms;
     let lease_id = r.lease_id.to_ascii_lowercase();
     let record = LeaseRecord {

@@ -249,14 +249,7 @@ async fn auth_a_lease_on_terms_the_listing_never_carried_is_refused() {
         let plan = d.finish(&exec).unwrap();
         let tx = sign_submit(&m.node, &m.consumer_a, plan).await;
         mine(&m.devnet.url(), 1).await;
-        let lease_box = m
-            .node
-            .unspent_boxes_by_tree(&m.contracts.lease, false)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|b| String::from(b.transaction_id) == tx)
-            .unwrap();
+        let lease_box = m.lease_of_tx(&tx).await;
         let (s, v) = m
             .post(
                 "/v1/auth/challenge",

@@ -132,15 +132,7 @@ async fn renter_flow_runs_the_committed_job_and_posts_completion() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     mine(&m.devnet.url(), 1).await;
-    let done = m
-        .node
-        .unspent_boxes_by_tree(&m.contracts.lease, false)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|b| String::from(b.transaction_id) == tx)
-        .expect("the completed lease box");
-    let l: Typed<Lease> = Typed::parse(&m.contracts, done).unwrap();
+    let l: Typed<Lease> = Typed::parse(&m.contracts, m.lease_of_tx(&tx).await).unwrap();
     assert!(l.v.terms.completed());
     assert_eq!(hex::encode(&l.v.usage_commitment), commitment);
     assert_eq!(Some(l.v.terms.used_blocks), job["used_blocks"].as_i64());
@@ -276,7 +268,7 @@ async fn a_job_that_cannot_start_costs_the_renter_nothing() {
     assert!(job.started_ms.is_none(), "it never started: {job:?}");
     assert_eq!(job.used_blocks, Some(0));
     mine(&m.devnet.url(), 1).await;
-    let done = completed_lease(&m, &tx).await;
+    let done: Typed<Lease> = Typed::parse(&m.contracts, m.lease_of_tx(&tx).await).unwrap();
     assert_eq!(done.v.terms.used_blocks, 0);
     assert_eq!(done.v.terms.pay(), 0, "nothing billed");
 
@@ -353,7 +345,7 @@ async fn the_worker_completes_a_lease_whose_consumer_never_shows_up() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     mine(&m.devnet.url(), 1).await;
-    let done = completed_lease(&m, &tx).await;
+    let done: Typed<Lease> = Typed::parse(&m.contracts, m.lease_of_tx(&tx).await).unwrap();
     assert_eq!(
         done.v.terms.used_blocks, 30,
         "one hour held for the consumer"
@@ -366,17 +358,4 @@ async fn the_worker_completes_a_lease_whose_consumer_never_shows_up() {
         .store
         .read(|s| s.idle_completions.contains_key(&m.lease_a)));
     m.stop().await;
-}
-
-/// The lease box the completion transaction `tx` created (confirmed).
-async fn completed_lease(m: &Market, tx: &str) -> Typed<Lease> {
-    m.node
-        .unspent_boxes_by_tree(&m.contracts.lease, false)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|b| String::from(b.transaction_id) == tx)
-        .map(|b| Typed::parse(&m.contracts, b).unwrap())
-        .next()
-        .expect("the completed lease box")
 }

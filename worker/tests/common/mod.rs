@@ -458,6 +458,17 @@ impl Market {
         (s, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// The (confirmed) lease box the transaction `tx` created.
+    pub async fn lease_of_tx(&self, tx: &str) -> ErgoBox {
+        self.node
+            .unspent_boxes_by_tree(&self.contracts.lease, false)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|b| String::from(b.transaction_id) == tx)
+            .expect("a lease box created by the transaction")
+    }
+
     pub async fn stop(self) {
         self.worker.stop().await;
         self.devnet.stop().await;
