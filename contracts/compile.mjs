@@ -8,14 +8,17 @@
 //
 // Named constants are declared in each .es header, one per line:
 //   // @const NAME TYPE DEFAULT
-// TYPE is one of Coll[Byte] | Long | BigInt | Int | GroupElement | SigmaProp (a proveDlog) | Coll[GroupElement].
+// TYPE is one of Coll[Byte] | Long | BigInt | Int | GroupElement | SigmaProp (a proveDlog) | Coll[GroupElement]
+//   | Coll[Coll[Byte]] | Coll[Long] | Coll[Int].
 // DEFAULT (the placeholder compiled into the committed tree) is
 //   - a decimal number (Long, BigInt, Int);
 //   - for Coll[Byte]: `tag` = blake2b256("dgcm/placeholder/" + NAME) (32 bytes, unique per name),
 //     `hash:<contract>` = blake2b256 of the compiled tree bytes of contracts/<contract>.es
 //     (so the committed trees form one consistent placeholder deployment), or `hex:<hex>`;
 //   - for GroupElement and SigmaProp (proveDlog of the point): `G1`..`G7` (the secp256k1 points 1·G..7·G) or `hex:<33-byte point>`;
-//   - for Coll[GroupElement]: a comma-separated list of the above.
+//   - for Coll[GroupElement]: a comma-separated list of the above;
+//   - for Coll[Coll[Byte]]: `tags:N` (N tags blake2b256("dgcm/placeholder/NAME/i"));
+//   - for Coll[Long] and Coll[Int]: a comma-separated list of numbers.
 // Each named constant's index in the segregated-constants list is not guessed: the script is
 // recompiled once per named constant with that constant perturbed, and the pipeline requires
 // that exactly one constant index changes (same template, same constant count) and that the
@@ -94,8 +97,29 @@ function placeholderHex(c, hashes) {
       const pts = c.def.split(",").map((t) => S.Value$.ofGroupElement(point(t)).data);
       return S.Value$.collOf(pts, S.Type$.GroupElement).toHex();
     }
+    case "Coll[Coll[Byte]]": return collCollHex(tags(c));
+    case "Coll[Long]": return collNumHex(c.def.split(",").map(BigInt), "Long");
+    case "Coll[Int]": return collNumHex(c.def.split(",").map(Number), "Int");
     default: throw new Error(`${c.name}: unsupported type ${c.type}`);
   }
+}
+
+// `tags:N`: N distinct 32-byte tags blake2b256("dgcm/placeholder/NAME/i").
+function tags(c) {
+  const m = c.def.match(/^tags:(\d+)$/);
+  if (!m) throw new Error(`${c.name}: bad Coll[Coll[Byte]] default ${c.def} (want tags:N)`);
+  return Array.from({ length: Number(m[1]) }, (_, i) => hex.encode(blake2b256(utf8(`dgcm/placeholder/${c.name}/${i}`))));
+}
+
+const signedBytes = (bytesHex) => Array.from(hex.decode(bytesHex), (b) => (b > 127 ? b - 256 : b));
+
+function collCollHex(list) {
+  const inner = list.map((h) => S.Value$.collOf(signedBytes(h), S.Type$.Byte).data);
+  return S.Value$.collOf(inner, S.Type$.collType(S.Type$.Byte)).toHex();
+}
+
+function collNumHex(list, t) {
+  return S.Value$.collOf(list, S.Type$[t]).toHex();
 }
 
 function collBytesHex(bytesHex) {
@@ -116,6 +140,11 @@ function perturbedHex(c, placeholder) {
       const pts = [...c.def.split(","), "G7"].map((t) => S.Value$.ofGroupElement(point(t)).data);
       return S.Value$.collOf(pts, S.Type$.GroupElement).toHex();
     }
+    // lists grow by one element: a compiler that folded the list's size into another constant
+    // would change a second constant and fail the check below
+    case "Coll[Coll[Byte]]": return collCollHex([...tags(c), hex.encode(blake2b256(utf8(`dgcm/perturb/${c.name}`)))]);
+    case "Coll[Long]": return collNumHex([...c.def.split(",").map(BigInt), 987654321987n], "Long");
+    case "Coll[Int]": return collNumHex([...c.def.split(",").map(Number), 987654], "Int");
     default: throw new Error(`unsupported type ${c.type}`);
   }
 }

@@ -16,8 +16,9 @@
 //     script, same tokens(0), same R5 owner) with R4' - R4 == delta. delta < 0 is a withdrawal of
 //     -delta GPUC (balance falls by exactly that), delta > 0 a deposit or a liquidation repayment.
 //   1 join (anyone): GPUC reserve unchanged, membership stock falls by exactly 1; OUTPUTS(1) is a new
-//     member: blake2b256(script) == MEMBER_SCRIPT_HASH, tokens(0) == (MEMBERSHIP_ID, 1), at most one
-//     more token which is SigUSD, R4 == 0L, R5 a SigmaProp (the owner); and NO other input holds a
+//     member: blake2b256(script) == MEMBER_SCRIPT_HASH, tokens(0) == (MEMBERSHIP_ID, 1), every other
+//     token a listed collateral asset (ASSET_IDS, the member's list) and no asset id twice, R4 == 0L,
+//     no R6, R5 a SigmaProp (the owner); and NO other input holds a
 //     membership token (v2). Why: in v1 a zero-balance member M spent by its own top-up path could
 //     put its unchanged successor at OUTPUTS(1), satisfying this check and its own, while the freshly
 //     released token went to a forged member with any balance (then a withdrawal drained the
@@ -28,7 +29,7 @@
 // @const GPUC_ID Coll[Byte] tag
 // @const MEMBERSHIP_ID Coll[Byte] tag
 // @const MEMBER_SCRIPT_HASH Coll[Byte] hash:lets_member
-// @const SIGUSD_ID Coll[Byte] tag
+// @const ASSET_IDS Coll[Coll[Byte]] tags:4
 {
   val sel = getVar[Byte](0).get
   val succ = OUTPUTS(0)
@@ -65,7 +66,10 @@
       succ.tokens(2)._2 == SELF.tokens(2)._2 - 1L &&
       blake2b256(m1.propositionBytes) == MEMBER_SCRIPT_HASH &&
       m1.tokens(0)._1 == MEMBERSHIP_ID && m1.tokens(0)._2 == 1L &&
-      (m1.tokens.size == 1 || (m1.tokens.size == 2 && m1.tokens(1)._1 == SIGUSD_ID)) &&
+      m1.tokens.slice(1, m1.tokens.size).forall({(t: (Coll[Byte], Long)) =>
+        ASSET_IDS.exists({(x: Coll[Byte]) => x == t._1})
+      }) &&
+      ASSET_IDS.forall({(id: Coll[Byte]) => m1.tokens.filter({(t: (Coll[Byte], Long)) => t._1 == id}).size <= 1}) &&
       m1.R4[Long].get == 0L &&
       !(m1.R6[Int].isDefined) &&
       m1.R5[SigmaProp].get.propBytes.size > 0 &&

@@ -5,8 +5,8 @@
 // ErgoTree::with_constant and gives the resulting P2S address to Rosen as `toAddress`. Rosen
 // guards pay with no registers, so this box's parameters live in its own script constants:
 // the relay fee cap is MAX_RELAY_FEE (nanoERG).
-// Box layout: value = ERG; tokens: none, or exactly one (SIGUSD_ID, amount) for conversion;
-//   any other tokens are only spendable by the owner.
+// Box layout: value = ERG; tokens: listed collateral assets (ASSET_IDS, the member's list: SigUSD,
+//   rsBTC, ...) for conversion; a box holding any other token is only spendable by the owner.
 // Selector: context var 0 (Byte); absent = 0, so any wallet can spend with the owner's key alone.
 //
 // Paths
@@ -16,12 +16,13 @@
 //     tokens(0)._1 == MEMBERSHIP_ID, R5 == OWNER) spent by its top-up path with index 0;
 //     OUTPUTS(0) is that member's successor (same script, tokens(0), R4 balance, R5 owner) with
 //       value' - value >= SELF.value - MAX_RELAY_FEE       (ERG collateral credited, fee capped), and
-//       when SELF holds SigUSD: it is SELF's only token and SigUSD' - SigUSD >= SELF's SigUSD.
+//       every token SELF holds is a listed asset, and for every listed asset
+//       amount' - amount >= SELF's amount (summed over SELF's tokens of that id).
 //
 // @const OWNER SigmaProp G4
 // @const MEMBER_SCRIPT_HASH Coll[Byte] hash:lets_member
 // @const MEMBERSHIP_ID Coll[Byte] tag
-// @const SIGUSD_ID Coll[Byte] tag
+// @const ASSET_IDS Coll[Coll[Byte]] tags:4
 // @const MAX_RELAY_FEE Long 2000001
 {
   val owner = OWNER
@@ -29,7 +30,9 @@
   if (sel == 1.toByte) {
     val m = INPUTS(0)
     val o = OUTPUTS(0)
-    val sigOf = {(b: Box) => if (b.tokens.size > 1 && b.tokens(1)._1 == SIGUSD_ID) b.tokens(1)._2 else 0L}
+    val amt = {(bi: (Box, Coll[Byte])) =>
+      bi._1.tokens.fold(0L, {(a: Long, t: (Coll[Byte], Long)) => if (t._1 == bi._2) a + t._2 else a})
+    }
     sigmaProp(
       INPUTS(1).id == SELF.id &&
       blake2b256(m.propositionBytes) == MEMBER_SCRIPT_HASH &&
@@ -40,8 +43,8 @@
       o.R4[Long].get == m.R4[Long].get &&
       o.R5[SigmaProp].get.propBytes == owner.propBytes &&
       o.value - m.value >= SELF.value - MAX_RELAY_FEE &&
-      (SELF.tokens.size == 0 ||
-        (SELF.tokens.size == 1 && SELF.tokens(0)._1 == SIGUSD_ID && sigOf(o) - sigOf(m) >= SELF.tokens(0)._2))
+      SELF.tokens.forall({(t: (Coll[Byte], Long)) => ASSET_IDS.exists({(x: Coll[Byte]) => x == t._1})}) &&
+      ASSET_IDS.forall({(id: Coll[Byte]) => amt((o, id)) - amt((m, id)) >= amt((SELF, id))})
     )
   } else owner
 }

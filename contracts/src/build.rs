@@ -6,6 +6,7 @@
 //! chain would refuse is an error here.
 
 use ergo_lib::ergotree_ir::chain::ergo_box::{BoxId, ErgoBox, ErgoBoxCandidate};
+use ergo_lib::ergotree_ir::chain::token::TokenId;
 use ergo_lib::ergotree_ir::ergo_tree::ErgoTree;
 use ergo_lib::ergotree_ir::mir::constant::Constant;
 use ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::ProveDlog;
@@ -14,7 +15,7 @@ use crate::arbitration::Arbitration;
 use crate::codec::{candidate, Typed};
 use crate::lease::{path as lease_path, Lease, LeaseTerms};
 use crate::lets_member::{
-    healthy, liquidation_allowance, oracle_rate, Member, MIN_TOP_UP_NANOERG, MIN_TOP_UP_SIGUSD,
+    fully_priced, healthy, within_payout, Member, Prices, MIN_TOP_UP_NANOERG,
 };
 use crate::lets_vault::Vault;
 use crate::listing::Listing;
@@ -514,20 +515,56 @@ pub fn arbitration_timeout(
 
 // ------------------------------------------------------------------------------ LETS
 
-fn rate_of(c: &Contracts, oracle: Option<&ErgoBox>, height: u32) -> i64 {
-    oracle
-        .and_then(|o| oracle_rate(&c.params, o, height))
-        .unwrap_or(0)
+/// The pool boxes among `oracles` a transaction needs (distinct boxes, in the given order).
+fn pool_boxes(oracles: &[ErgoBox]) -> Vec<ErgoBox> {
+    let mut out: Vec<ErgoBox> = Vec::new();
+    for o in oracles {
+        if !out.iter().any(|b| b.box_id() == o.box_id()) {
+            out.push(o.clone());
+        }
+    }
+    out
 }
 
-/// Vault join (sel 1): a new member (balance 0) for `owner` with the given ERG and SigUSD
+/// Checks a list of (asset, amount) for a member: listed, no id twice.
+fn listed_assets(c: &Contracts, assets: &[(TokenId, u64)]) -> Result<()> {
+    for (i, (id, _)) in assets.iter().enumerate() {
+        if c.params.asset_by_id(id).is_none() {
+            return Err(invalid(format!(
+                "token {} is not a listed collateral asset",
+                hex::encode(id.as_ref())
+            )));
+        }
+        if assets[..i].iter().any(|(o, _)| o == id) {
+            return Err(invalid("an asset is listed twice"));
+        }
+    }
+    Ok(())
+}
+
+/// `m` with `add` added to its assets.
+fn with_assets(c: &Contracts, m: &Member, add: &[(TokenId, u64)]) -> Result<Member> {
+    listed_assets(c, add)?;
+    let mut out = m.clone();
+    for (id, n) in add {
+        let total = m
+            .amount(id)
+            .checked_add(*n)
+            .filter(|t| *t <= i64::MAX as u64)
+            .ok_or_else(|| invalid("asset amount overflows"))?;
+        out.set_amount(&c.params, *id, total);
+    }
+    Ok(out)
+}
+
+/// Vault join (sel 1): a new member (balance 0) for `owner` with the given ERG and listed-asset
 /// collateral, funded by the executor. Out `[vault', member, change, fee]`.
 pub fn join(
     c: &Contracts,
     vault: &Typed<Vault>,
     owner: &ProveDlog,
     collateral_erg: u64,
-    sigusd: u64,
+    assets: &[(TokenId, u64)],
     height: u32,
     exec: &Executor,
 ) -> Result<TxPlan> {
@@ -535,12 +572,13 @@ pub fn join(
     if v.stock < 2 {
         return Err(invalid("vault membership stock exhausted"));
     }
-    let member = Member {
+    let empty = Member {
         value: collateral_erg,
-        sigusd,
+        assets: vec![],
         balance: 0,
         owner: owner.clone(),
     };
+    let member = with_assets(c, &empty, assets)?;
     let mut d = TxDraft::new(height);
     d.inputs.push(spend(&vault.bx, sel(1)));
     d.outputs.push(
@@ -554,30 +592,84 @@ pub fn join(
     d.finish(exec)
 }
 
-/// Anyone (sel 3, var 1 = 0): adds ERG and/or SigUSD collateral; balance unchanged.
+/// Whether adding `add_erg` and `add` is a top-up the script takes from anyone (at least 0.01
+/// ERG or one asset's `min_top_up`).
+pub fn top_up_enough(c: &Contracts, add_erg: u64, add: &[(TokenId, u64)]) -> bool {
+    add_erg >= MIN_TOP_UP_NANOERG
+        || add.iter().any(|(id, n)| {
+            c.params
+                .asset_by_id(id)
+                .is_some_and(|a| *n >= a.min_top_up)
+        })
+}
+
+/// Anyone (sel 3, var 1 = 0): adds ERG and/or listed-asset collateral; balance unchanged.
 pub fn top_up(
     c: &Contracts,
     member: &Typed<Member>,
     add_erg: u64,
-    add_sigusd: u64,
+    add: &[(TokenId, u64)],
     height: u32,
     exec: &Executor,
 ) -> Result<TxPlan> {
     let m = &member.v;
-    if add_erg < MIN_TOP_UP_NANOERG && add_sigusd < MIN_TOP_UP_SIGUSD {
+    if !top_up_enough(c, add_erg, add) {
         // the script refuses a no-op or dust re-spend (anyone could grief the owner with it)
-        return Err(invalid("a top-up must add at least 0.01 ERG or 1 SigUSD"));
+        return Err(invalid(
+            "a top-up must add at least 0.01 ERG or an asset's minimum top-up",
+        ));
     }
+    let mut next = with_assets(c, m, add)?;
+    next.value = m
+        .value
+        .checked_add(add_erg)
+        .ok_or_else(|| invalid("value overflows"))?;
     let mut d = TxDraft::new(height);
     d.inputs.push(spend(&member.bx, sel_idx(3, 0)));
-    d.outputs.push(
-        Member {
-            value: m.value + add_erg,
-            sigusd: m.sigusd + add_sigusd,
-            ..m.clone()
-        }
-        .to_candidate(c, height)?,
-    );
+    d.outputs.push(next.to_candidate(c, height)?);
+    d.finish(exec)
+}
+
+/// Owner path (sel 0, var 1 = 0): takes `erg` nanoERG and `assets` of collateral out of the
+/// account to the change; the account must stay healthy at the `oracles`' prices.
+/// Out `[member', change, fee]`.
+pub fn withdraw_collateral(
+    c: &Contracts,
+    member: &Typed<Member>,
+    erg: u64,
+    assets: &[(TokenId, u64)],
+    oracles: &[ErgoBox],
+    height: u32,
+    exec: &Executor,
+) -> Result<TxPlan> {
+    let m = &member.v;
+    listed_assets(c, assets)?;
+    let mut next = m.clone();
+    next.value = m
+        .value
+        .checked_sub(erg)
+        .ok_or_else(|| invalid("taking more ERG than the account holds"))?;
+    for (id, n) in assets {
+        let left = m
+            .amount(id)
+            .checked_sub(*n)
+            .ok_or_else(|| invalid("taking more of an asset than the account holds"))?;
+        next.set_amount(&c.params, *id, left);
+    }
+    let prices = Prices::read(&c.params, oracles, height);
+    if !next.healthy(&c.params, &prices) {
+        return Err(invalid(
+            "the account would be under-collateralised at the given oracle prices",
+        ));
+    }
+    let mut d = TxDraft::new(height);
+    d.inputs.push(spend(&member.bx, sel_idx(0, 0)));
+    d.data_inputs.extend(pool_boxes(oracles));
+    let succ = next.to_candidate(c, height)?;
+    if *succ.value.as_u64() != next.value {
+        return Err(invalid("the member box would fall below its dust minimum"));
+    }
+    d.outputs.push(succ);
     d.finish(exec)
 }
 
@@ -586,7 +678,7 @@ fn vault_flow(
     vault: &Typed<Vault>,
     member: &Typed<Member>,
     delta: i64,
-    oracle: Option<&ErgoBox>,
+    oracles: &[ErgoBox],
     height: u32,
 ) -> Result<TxDraft> {
     let (v, m) = (&vault.v, &member.v);
@@ -601,19 +693,14 @@ fn vault_flow(
         .balance
         .checked_add(delta)
         .ok_or_else(|| invalid("balance overflows"))?;
-    if !healthy(
-        &c.params,
-        balance,
-        m.value,
-        m.sigusd,
-        rate_of(c, oracle, height),
-    ) {
+    let prices = Prices::read(&c.params, oracles, height);
+    if !healthy(&c.params, &prices, balance, m.value, &m.assets) {
         return Err(invalid("the account would be under-collateralised"));
     }
     let mut d = TxDraft::new(height);
     d.inputs.push(spend(&vault.bx, sel(0)));
     d.inputs.push(spend(&member.bx, sel_idx(0, 1)));
-    d.data_inputs.extend(oracle.cloned());
+    d.data_inputs.extend(pool_boxes(oracles));
     d.outputs.push(
         Vault {
             reserve: reserve as u64,
@@ -633,20 +720,21 @@ fn vault_flow(
 
 /// Owner path (member sel 0 at input 1, vault sel 0 at input 0): takes `amount` mGPUC from the
 /// vault into a box guarded by `recipient`; the balance falls by `amount` and must stay healthy
-/// (`oracle` is needed when it ends negative). Out `[vault', member', recipient, change, fee]`.
+/// (the `oracles` — the ERG/USD pool and the pools of the assets held — are needed when it ends
+/// negative). Out `[vault', member', recipient, change, fee]`.
 #[allow(clippy::too_many_arguments)]
 pub fn withdraw(
     c: &Contracts,
     vault: &Typed<Vault>,
     member: &Typed<Member>,
     amount: u64,
-    oracle: Option<&ErgoBox>,
+    oracles: &[ErgoBox],
     recipient: &ErgoTree,
     height: u32,
     exec: &Executor,
 ) -> Result<TxPlan> {
     let amt = i64::try_from(amount).map_err(|_| invalid("amount too large"))?;
-    let mut d = vault_flow(c, vault, member, -amt, oracle, height)?;
+    let mut d = vault_flow(c, vault, member, -amt, oracles, height)?;
     d.outputs.push(candidate(
         "recipient",
         recipient.clone(),
@@ -665,12 +753,12 @@ pub fn deposit(
     vault: &Typed<Vault>,
     member: &Typed<Member>,
     amount: u64,
-    oracle: Option<&ErgoBox>,
+    oracles: &[ErgoBox],
     height: u32,
     exec: &Executor,
 ) -> Result<TxPlan> {
     let amt = i64::try_from(amount).map_err(|_| invalid("amount too large"))?;
-    vault_flow(c, vault, member, amt, oracle, height)?.finish(exec)
+    vault_flow(c, vault, member, amt, oracles, height)?.finish(exec)
 }
 
 /// Payer's owner path (sel 0, var 1 = 0) and payee's receive path (sel 2): moves `amount`
@@ -681,7 +769,7 @@ pub fn transfer(
     payer: &Typed<Member>,
     payee: &Typed<Member>,
     amount: u64,
-    oracle: Option<&ErgoBox>,
+    oracles: &[ErgoBox],
     height: u32,
     exec: &Executor,
 ) -> Result<TxPlan> {
@@ -698,13 +786,14 @@ pub fn transfer(
         .balance
         .checked_add(amt)
         .ok_or_else(|| invalid("balance overflows"))?;
-    if !healthy(&c.params, pb, p.value, p.sigusd, rate_of(c, oracle, height)) {
+    let prices = Prices::read(&c.params, oracles, height);
+    if !healthy(&c.params, &prices, pb, p.value, &p.assets) {
         return Err(invalid("the payer would be under-collateralised"));
     }
     let mut d = TxDraft::new(height);
     d.inputs.push(spend(&payer.bx, sel_idx(0, 0)));
     d.inputs.push(spend(&payee.bx, sel(2)));
-    d.data_inputs.extend(oracle.cloned());
+    d.data_inputs.extend(pool_boxes(oracles));
     d.outputs.push(
         Member {
             balance: pb,
@@ -723,8 +812,9 @@ pub fn transfer(
 }
 
 /// Anyone (vault sel 0, member sel 4): repays `repay` mGPUC of an unhealthy member's debt into
-/// the vault (from the executor's funding) and takes `take_erg` nanoERG and `take_sigusd` cents
-/// of collateral, within LIQ_PAYOUT_PCT of the repaid value.
+/// the vault (from the executor's funding) and takes `take_erg` nanoERG and `take` of its listed
+/// assets, within LIQ_PAYOUT_PCT of the repaid value. `oracles` must price the ERG/USD rate and
+/// every asset the account holds.
 #[allow(clippy::too_many_arguments)]
 pub fn liquidate(
     c: &Contracts,
@@ -732,39 +822,49 @@ pub fn liquidate(
     member: &Typed<Member>,
     repay: u64,
     take_erg: u64,
-    take_sigusd: u64,
-    oracle: &ErgoBox,
+    take: &[(TokenId, u64)],
+    oracles: &[ErgoBox],
     height: u32,
     exec: &Executor,
 ) -> Result<TxPlan> {
     let (v, m) = (&vault.v, &member.v);
-    let rate = oracle_rate(&c.params, oracle, height)
-        .ok_or_else(|| invalid("not a fresh oracle pool box"))?;
-    if rate <= 0 || m.healthy(&c.params, rate) {
+    let p = &c.params;
+    let prices = Prices::read(p, oracles, height);
+    if !fully_priced(p, &prices, &m.assets) {
+        return Err(invalid(
+            "the oracles do not price the ERG/USD rate and every asset the account holds (fresh pool boxes)",
+        ));
+    }
+    if m.healthy(p, &prices) {
         return Err(invalid("the account is healthy"));
     }
     let r = i64::try_from(repay)
         .ok()
         .filter(|r| *r > 0 && m.balance + r <= 0)
         .ok_or_else(|| invalid("repay must be in (0, debt]"))?;
-    let taken = (take_erg as i128 * 100 + take_sigusd as i128 * rate as i128) * 100_000;
-    if taken > liquidation_allowance(&c.params, r, rate) {
+    listed_assets(c, take)?;
+    if !within_payout(p, &prices, r, take_erg, take) {
         return Err(invalid(
             "taking more collateral than the liquidation discount allows",
         ));
     }
-    let value = m
+    let mut next = m.clone();
+    next.balance = m.balance + r;
+    next.value = m
         .value
         .checked_sub(take_erg)
         .ok_or_else(|| invalid("taking more ERG than the account holds"))?;
-    let sigusd = m
-        .sigusd
-        .checked_sub(take_sigusd)
-        .ok_or_else(|| invalid("taking more SigUSD than the account holds"))?;
+    for (id, n) in take {
+        let left = m
+            .amount(id)
+            .checked_sub(*n)
+            .ok_or_else(|| invalid("taking more of an asset than the account holds"))?;
+        next.set_amount(p, *id, left);
+    }
     let mut d = TxDraft::new(height);
     d.inputs.push(spend(&vault.bx, sel(0)));
     d.inputs.push(spend(&member.bx, sel(4)));
-    d.data_inputs.push(oracle.clone());
+    d.data_inputs.extend(pool_boxes(oracles));
     d.outputs.push(
         Vault {
             reserve: v.reserve + repay,
@@ -772,14 +872,8 @@ pub fn liquidate(
         }
         .to_candidate(c, height)?,
     );
-    let succ = Member {
-        value,
-        sigusd,
-        balance: m.balance + r,
-        ..m.clone()
-    }
-    .to_candidate(c, height)?;
-    if *succ.value.as_u64() != value {
+    let succ = next.to_candidate(c, height)?;
+    if *succ.value.as_u64() != next.value {
         return Err(invalid("the member box would fall below its dust minimum"));
     }
     d.outputs.push(succ);
@@ -804,7 +898,7 @@ pub fn close_member(
 }
 
 /// Anyone (the relay): member top-up (sel 3, var 1 = 0) at input 0 and the deposit (sel 1) at
-/// input 1; the member gains the deposit's ERG less MAX_RELAY_FEE and all its SigUSD.
+/// input 1; the member gains the deposit's ERG less MAX_RELAY_FEE and all its listed assets.
 pub fn convert_rosen(
     c: &Contracts,
     deposit: &Typed<RosenDeposit>,
@@ -816,25 +910,23 @@ pub fn convert_rosen(
     if r.owner != m.owner {
         return Err(invalid("the member account is not the deposit owner's"));
     }
-    let sig = r
-        .convertible_sigusd(c)
-        .ok_or_else(|| invalid("the deposit holds tokens other than SigUSD"))?;
+    let assets = r
+        .convertible_assets(c)
+        .ok_or_else(|| invalid("the deposit holds a token that is not a listed collateral asset"))?;
     let add = r.value.saturating_sub(c.params.max_relay_fee.max(0) as u64);
-    if add < MIN_TOP_UP_NANOERG && sig < MIN_TOP_UP_SIGUSD {
+    if !top_up_enough(c, add, &assets) {
         return Err(invalid(
-            "the deposit is below the least a top-up may add (0.01 ERG after the relay fee, or 1 SigUSD)",
+            "the deposit is below the least a top-up may add (0.01 ERG after the relay fee, or an asset's minimum top-up)",
         ));
     }
+    let mut next = with_assets(c, m, &assets)?;
+    next.value = m
+        .value
+        .checked_add(add)
+        .ok_or_else(|| invalid("value overflows"))?;
     let mut d = TxDraft::new(height);
     d.inputs.push(spend(&member.bx, sel_idx(3, 0)));
     d.inputs.push(spend(&deposit.bx, sel(1)));
-    d.outputs.push(
-        Member {
-            value: m.value + add,
-            sigusd: m.sigusd + sig,
-            ..m.clone()
-        }
-        .to_candidate(c, height)?,
-    );
+    d.outputs.push(next.to_candidate(c, height)?);
     d.finish(exec)
 }

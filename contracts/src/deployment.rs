@@ -19,7 +19,7 @@ use ergo_lib::ergotree_ir::chain::address::NetworkPrefix;
 use ergo_lib::ergotree_ir::chain::token::TokenId;
 use serde::{Deserialize, Serialize};
 
-use crate::trees::{Contracts, ProtocolParams, TreeError};
+use crate::trees::{CollateralAsset, Contracts, ProtocolParams, TreeError};
 
 /// Why a deployment file cannot be read, written or used. The message names the file (when
 /// there is one), the field and the reason.
@@ -105,12 +105,33 @@ pub struct DeploymentFile {
     /// default, 720).
     #[serde(default = "default_oracle_max_age")]
     pub oracle_max_age: i32,
+    /// The collateral assets a member may hold beside ERG (absent in early v2 files: SigUSD alone,
+    /// priced by the ERG/USD pool).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collateral: Option<Vec<AssetFile>>,
     /// The transactions that created this deployment (informational).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deploy_txs: Vec<String>,
     /// The vault box right after deployment (informational: the vault moves with every flow).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vault_box_id: Option<String>,
+}
+
+/// One listed collateral asset in the file (see [`CollateralAsset`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetFile {
+    pub name: String,
+    pub token_id: String,
+    /// NFT of the oracle pool box whose `R4: Long` is nanoERG per whole token.
+    pub pool_nft: String,
+    pub decimals: u8,
+    /// % of the asset's value that counts for borrowing (1..=100).
+    pub factor_pct: i64,
+    /// Blocks after which its pool box prices nothing.
+    pub max_age: i32,
+    /// Least a top-up by anyone adds, in base units.
+    pub min_top_up: u64,
 }
 
 fn default_oracle_max_age() -> i32 {
@@ -217,6 +238,20 @@ impl Deployment {
             liq_payout_pct: p.liq_payout_pct,
             max_relay_fee: p.max_relay_fee,
             oracle_max_age: p.oracle_max_age,
+            collateral: Some(
+                p.collateral
+                    .iter()
+                    .map(|a| AssetFile {
+                        name: a.name.clone(),
+                        token_id: hex_id(&a.token_id),
+                        pool_nft: hex_id(&a.pool_nft),
+                        decimals: a.decimals,
+                        factor_pct: a.factor_pct,
+                        max_age: a.max_age,
+                        min_top_up: a.min_top_up,
+                    })
+                    .collect(),
+            ),
             deploy_txs: self.deploy_txs.clone(),
             vault_box_id: self.vault_box_id.clone(),
         }
@@ -236,12 +271,39 @@ impl Deployment {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let oracle_pool_nft = token_id("oracle_pool_nft", &f.oracle_pool_nft)?;
+        let sigusd_id = token_id("sigusd_id", &f.sigusd_id)?;
+        let collateral = match &f.collateral {
+            None => vec![CollateralAsset {
+                name: "SigUSD".into(),
+                token_id: sigusd_id,
+                pool_nft: oracle_pool_nft,
+                decimals: 2,
+                factor_pct: 100,
+                max_age: f.oracle_max_age,
+                min_top_up: 100,
+            }],
+            Some(list) => list
+                .iter()
+                .map(|a| {
+                    Ok(CollateralAsset {
+                        name: a.name.clone(),
+                        token_id: token_id("collateral.token_id", &a.token_id)?,
+                        pool_nft: token_id("collateral.pool_nft", &a.pool_nft)?,
+                        decimals: a.decimals,
+                        factor_pct: a.factor_pct,
+                        max_age: a.max_age,
+                        min_top_up: a.min_top_up,
+                    })
+                })
+                .collect::<Result<Vec<_>, DeploymentError>>()?,
+        };
         let params = ProtocolParams {
             gpuc_id: token_id("gpuc_id", &f.gpuc_id)?,
             membership_id: token_id("membership_id", &f.membership_id)?,
             vault_nft: token_id("vault_nft", &f.vault_nft)?,
-            oracle_pool_nft: token_id("oracle_pool_nft", &f.oracle_pool_nft)?,
-            sigusd_id: token_id("sigusd_id", &f.sigusd_id)?,
+            oracle_pool_nft,
+            sigusd_id,
             arb_committee: committee,
             arb_k: f.arb_k,
             challenge_window: f.challenge_window,
@@ -252,6 +314,7 @@ impl Deployment {
             liq_payout_pct: f.liq_payout_pct,
             max_relay_fee: f.max_relay_fee,
             oracle_max_age: f.oracle_max_age,
+            collateral,
         };
         let network = parse_network("network", &f.network)?;
         let d = Deployment {

@@ -1,9 +1,12 @@
-//! LETS member box: a collateral-backed mutual-credit account; plus the oracle rate and the
-//! health rule the script applies.
+//! LETS member box: a collateral-backed mutual-credit account; plus the prices, the borrowing
+//! value and the health rule the script applies (one implementation of each, used by the
+//! builders, the API and the liquidator).
 
 use ergo_lib::ergotree_ir::chain::ergo_box::{ErgoBox, ErgoBoxCandidate};
+use ergo_lib::ergotree_ir::chain::token::TokenId;
 use ergo_lib::ergotree_ir::mir::constant::Constant;
 use ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::ProveDlog;
+use num_bigint::BigInt;
 
 use crate::codec::{candidate, expect_tree, tok_err, toks, BoxKind, CodecError, Regs};
 use crate::trees::{Contracts, Kind, ProtocolParams};
@@ -11,18 +14,17 @@ use crate::util::{sigma_const, tokens};
 
 const K: &str = "lets_member";
 
-/// The least a top-up by anyone must add (the script's rule: at least one of the two): a free or
+/// The least ERG a top-up by anyone must add, unless it adds an asset's `min_top_up`: a free or
 /// dust re-spend of someone's account would grief their pending transactions.
 pub const MIN_TOP_UP_NANOERG: u64 = 10_000_000;
-/// … or this many SigUSD cents (1 USD).
-pub const MIN_TOP_UP_SIGUSD: u64 = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     /// ERG collateral.
     pub value: u64,
-    /// tokens(1): SigUSD collateral in cents (0 = no second token).
-    pub sigusd: u64,
+    /// Listed collateral assets held (token, base units): no zero amount, no id twice, in the
+    /// deployment's list order when this side built it.
+    pub assets: Vec<(TokenId, u64)>,
     /// R4: balance in mGPUC (negative = debt).
     pub balance: i64,
     /// R5.
@@ -35,23 +37,27 @@ impl BoxKind for Member {
     fn parse(c: &Contracts, b: &ErgoBox) -> Result<Member, CodecError> {
         expect_tree(K, b, &c.lets_member)?;
         let p = &c.params;
-        let sigusd = match toks(b).as_slice() {
-            [(m, 1)] if *m == p.membership_id => 0,
-            [(m, 1), (s, n)] if *m == p.membership_id && *s == p.sigusd_id => *n,
-            _ => {
-                return Err(tok_err(
-                    K,
-                    "expected (MEMBERSHIP_ID, 1) and optionally (SIGUSD_ID, n)",
-                ))
+        let t = toks(b);
+        match t.first() {
+            Some((m, 1)) if *m == p.membership_id => {}
+            _ => return Err(tok_err(K, "tokens(0) is not (MEMBERSHIP_ID, 1)")),
+        }
+        let assets = t[1..].to_vec();
+        for (i, (id, _)) in assets.iter().enumerate() {
+            if p.asset_by_id(id).is_none() {
+                return Err(tok_err(K, format!("token {} is not a listed collateral asset", i + 1)));
             }
-        };
+            if assets[..i].iter().any(|(o, _)| o == id) {
+                return Err(tok_err(K, format!("token {} repeats an asset", i + 1)));
+            }
+        }
         let r = Regs {
             kind: K,
             regs: &b.additional_registers,
         };
         Ok(Member {
             value: *b.value.as_u64(),
-            sigusd,
+            assets,
             balance: r.long(4)?,
             owner: r.owner(5)?,
         })
@@ -60,62 +66,177 @@ impl BoxKind for Member {
 
 impl Member {
     pub fn to_candidate(&self, c: &Contracts, height: u32) -> Result<ErgoBoxCandidate, CodecError> {
-        let p = &c.params;
+        let mut t = vec![(c.params.membership_id, 1)];
+        t.extend(self.assets.iter().copied());
         candidate(
             K,
             c.lets_member.clone(),
             self.value,
-            tokens(&[(p.membership_id, 1), (p.sigusd_id, self.sigusd)]),
+            tokens(&t),
             vec![Constant::from(self.balance), sigma_const(&self.owner)],
             height,
         )
     }
 
-    /// The script's `healthy`: balance ≥ 0, or a genuine rate and
-    /// collateral (cents) ≥ debt (cents) × ratio %.
-    pub fn healthy(&self, p: &ProtocolParams, rate: i64) -> bool {
-        healthy(p, self.balance, self.value, self.sigusd, rate)
+    /// Base units of `id` held (0 when none).
+    pub fn amount(&self, id: &TokenId) -> u64 {
+        self.assets
+            .iter()
+            .filter(|(t, _)| t == id)
+            .map(|(_, a)| *a)
+            .sum()
+    }
+
+    /// Sets the amount of `id` (0 removes it), keeping the deployment's list order.
+    pub fn set_amount(&mut self, p: &ProtocolParams, id: TokenId, amount: u64) {
+        self.assets.retain(|(t, _)| *t != id);
+        if amount > 0 {
+            self.assets.push((id, amount));
+        }
+        let rank = |t: &TokenId| p.collateral.iter().position(|a| a.token_id == *t);
+        self.assets.sort_by_key(|(t, _)| rank(t));
+    }
+
+    /// SigUSD held, in cents.
+    pub fn sigusd(&self, p: &ProtocolParams) -> u64 {
+        self.amount(&p.sigusd_id)
+    }
+
+    /// The script's `healthy` at these prices.
+    pub fn healthy(&self, p: &ProtocolParams, prices: &Prices) -> bool {
+        healthy(p, prices, self.balance, self.value, &self.assets)
     }
 }
 
-/// See [`Member::healthy`]; exact integer arithmetic as in the script.
-pub fn healthy(p: &ProtocolParams, balance: i64, value: u64, sigusd: u64, rate: i64) -> bool {
+/// What a transaction's data inputs price, as the script reads them: the ERG/USD `rate`
+/// (nanoERG per USD; prices the debt) and, per listed asset in list order, nanoERG per whole
+/// token. 0 = unpriced (no genuine pool box among the data inputs, stale, or not positive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prices {
+    pub rate: i64,
+    pub assets: Vec<i64>,
+}
+
+impl Prices {
+    /// Reads every pool the deployment names from `data_inputs` for a transaction in block
+    /// `height`.
+    pub fn read(p: &ProtocolParams, data_inputs: &[ErgoBox], height: u32) -> Prices {
+        Prices {
+            rate: pool_price(&p.oracle_pool_nft, p.oracle_max_age, data_inputs, height),
+            assets: p
+                .collateral
+                .iter()
+                .map(|a| pool_price(&a.pool_nft, a.max_age, data_inputs, height))
+                .collect(),
+        }
+    }
+
+    /// Prices where the ERG/USD rate is `rate` and every asset priced by that same pool (SigUSD)
+    /// has it too; assets of other pools are unpriced.
+    pub fn erg_usd(p: &ProtocolParams, rate: i64) -> Prices {
+        let rate = rate.max(0);
+        Prices {
+            rate,
+            assets: p
+                .collateral
+                .iter()
+                .map(|a| if a.pool_nft == p.oracle_pool_nft { rate } else { 0 })
+                .collect(),
+        }
+    }
+
+    /// The price of a listed asset (0 when unlisted or unpriced).
+    pub fn of(&self, p: &ProtocolParams, id: &TokenId) -> i64 {
+        p.collateral
+            .iter()
+            .position(|a| a.token_id == *id)
+            .and_then(|k| self.assets.get(k).copied())
+            .unwrap_or(0)
+    }
+}
+
+/// The datapoint of the pool box holding NFT `pool` among `boxes` (the last such, as the
+/// script's fold), when created at most `max_age` blocks before `height` and positive; else 0.
+pub fn pool_price(pool: &TokenId, max_age: i32, boxes: &[ErgoBox], height: u32) -> i64 {
+    let mut p = 0;
+    for b in boxes {
+        if toks(b).first().map(|(id, _)| id) != Some(pool) {
+            continue;
+        }
+        if (b.creation_height as i64) < height as i64 - max_age as i64 {
+            continue;
+        }
+        p = Regs {
+            kind: "oracle",
+            regs: &b.additional_registers,
+        }
+        .long(4)
+        .unwrap_or(0);
+    }
+    p.max(0)
+}
+
+fn big(x: i64) -> BigInt {
+    BigInt::from(x)
+}
+
+/// The borrowing value of ERG `value` and `assets` in nanoERG: ERG in full, each asset at its
+/// price × factor, rounded down (never in the borrower's favour).
+pub fn borrow_value(p: &ProtocolParams, prices: &Prices, value: u64, assets: &[(TokenId, u64)]) -> BigInt {
+    let mut v = BigInt::from(value);
+    for (k, a) in p.collateral.iter().enumerate() {
+        let amount: u64 = assets.iter().filter(|(t, _)| *t == a.token_id).map(|(_, n)| *n).sum();
+        let price = prices.assets.get(k).copied().unwrap_or(0);
+        v += BigInt::from(amount) * big(price) * big(a.factor_pct) / (big(a.unit()) * big(100));
+    }
+    v
+}
+
+/// The script's `healthy`: balance ≥ 0, or a genuine rate and borrowing value ≥ debt × ratio %.
+pub fn healthy(p: &ProtocolParams, prices: &Prices, balance: i64, value: u64, assets: &[(TokenId, u64)]) -> bool {
     if balance >= 0 {
         return true;
     }
-    if rate <= 0 {
+    if prices.rate <= 0 {
         return false;
     }
-    let coll = (value as i128 * 100 + sigusd as i128 * rate as i128) * 100_000;
-    let need = (-(balance as i128))
-        * p.gpuc_price_cents as i128
-        * p.collateral_ratio_pct as i128
-        * rate as i128;
-    coll >= need
+    borrow_value(p, prices, value, assets) * big(10_000_000) >= debt_scaled(p, balance, p.collateral_ratio_pct, prices.rate)
 }
 
-/// Upper bound of `(ergOut·100 + sigOut·rate)·100000` a liquidator repaying `r` may take.
-pub fn liquidation_allowance(p: &ProtocolParams, r: i64, rate: i64) -> i128 {
-    r as i128 * p.gpuc_price_cents as i128 * p.liq_payout_pct as i128 * rate as i128
+/// `(−balance) · GPUC_PRICE_CENTS · pct · rate`: a debt in nanoERG × 10^7, times `pct`.
+fn debt_scaled(p: &ProtocolParams, balance: i64, pct: i64, rate: i64) -> BigInt {
+    -BigInt::from(balance) * big(p.gpuc_price_cents) * big(pct) * big(rate)
 }
 
-/// The oracle pool rate (nanoERG per USD) of a data-input box for a transaction in block
-/// `height`, as the script reads it: the box's tokens(0) must be the pool NFT, it must have been
-/// created at most `ORACLE_MAX_AGE` blocks before `height` (a stale box prices nothing), and R4 a
-/// positive Long; otherwise `None`.
-pub fn oracle_rate(p: &ProtocolParams, b: &ErgoBox, height: u32) -> Option<i64> {
-    let t = toks(b);
-    if t.first().map(|(id, _)| *id) != Some(p.oracle_pool_nft) {
-        return None;
+/// Whether a liquidation may price this account: the ERG/USD rate and every listed asset it
+/// holds are priced (a missing or stale pool never makes an account liquidatable).
+pub fn fully_priced(p: &ProtocolParams, prices: &Prices, assets: &[(TokenId, u64)]) -> bool {
+    prices.rate > 0
+        && p.collateral.iter().enumerate().all(|(k, a)| {
+            assets.iter().all(|(t, n)| *t != a.token_id || *n == 0)
+                || prices.assets.get(k).copied().unwrap_or(0) > 0
+        })
+}
+
+/// Whether anyone may liquidate this account now: fully priced and not healthy.
+pub fn liquidatable(p: &ProtocolParams, prices: &Prices, m: &Member) -> bool {
+    fully_priced(p, prices, &m.assets) && !m.healthy(p, prices)
+}
+
+/// The value a liquidator takes (nanoERG, full price, each asset rounded up: never in the
+/// liquidator's favour).
+pub fn taken_value(p: &ProtocolParams, prices: &Prices, erg: u64, assets: &[(TokenId, u64)]) -> BigInt {
+    let mut v = BigInt::from(erg);
+    for (k, a) in p.collateral.iter().enumerate() {
+        let amount: u64 = assets.iter().filter(|(t, _)| *t == a.token_id).map(|(_, n)| *n).sum();
+        let price = prices.assets.get(k).copied().unwrap_or(0);
+        let u = big(a.unit());
+        v += (BigInt::from(amount) * big(price) + &u - 1) / u;
     }
-    if (b.creation_height as i64) < height as i64 - p.oracle_max_age as i64 {
-        return None;
-    }
-    Regs {
-        kind: "oracle",
-        regs: &b.additional_registers,
-    }
-    .long(4)
-    .ok()
-    .filter(|r| *r > 0)
+    v
+}
+
+/// Whether taking `erg` and `assets` for repaying `r` mGPUC is within the liquidation payout.
+pub fn within_payout(p: &ProtocolParams, prices: &Prices, r: i64, erg: u64, assets: &[(TokenId, u64)]) -> bool {
+    taken_value(p, prices, erg, assets) * big(10_000_000) <= debt_scaled(p, -r, p.liq_payout_pct, prices.rate)
 }

@@ -16,7 +16,7 @@ pub struct RosenDeposit {
     pub value: u64,
     /// The OWNER constant of the box's tree.
     pub owner: ProveDlog,
-    /// All tokens; convertible only when empty or exactly `[(SIGUSD_ID, n)]`.
+    /// All tokens; convertible only when each is a listed collateral asset.
     pub tokens: Vec<(TokenId, u64)>,
 }
 
@@ -37,13 +37,28 @@ impl BoxKind for RosenDeposit {
 }
 
 impl RosenDeposit {
-    /// SigUSD a conversion credits, or `None` when the tokens make it owner-only.
-    pub fn convertible_sigusd(&self, c: &Contracts) -> Option<u64> {
-        match self.tokens.as_slice() {
-            [] => Some(0),
-            [(id, n)] if *id == c.params.sigusd_id => Some(*n),
-            _ => None,
+    /// The listed assets a conversion credits (summed per token, in the deployment's list
+    /// order), or `None` when a token that is not listed makes the box owner-only.
+    pub fn convertible_assets(&self, c: &Contracts) -> Option<Vec<(TokenId, u64)>> {
+        if self
+            .tokens
+            .iter()
+            .any(|(id, _)| c.params.asset_by_id(id).is_none())
+        {
+            return None;
         }
+        let mut out = Vec::new();
+        for a in &c.params.collateral {
+            let n = self
+                .tokens
+                .iter()
+                .filter(|(id, _)| *id == a.token_id)
+                .try_fold(0u64, |s, (_, n)| s.checked_add(*n))?;
+            if n > 0 {
+                out.push((a.token_id, n));
+            }
+        }
+        Some(out)
     }
 
     /// A deposit as Rosen's guards create it (no registers).

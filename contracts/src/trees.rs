@@ -7,7 +7,8 @@ use ergo_lib::ergotree_interpreter::sigma_protocol::private_input::DlogProverInp
 use ergo_lib::ergotree_ir::bigint256::BigInt256;
 use ergo_lib::ergotree_ir::chain::token::TokenId;
 use ergo_lib::ergotree_ir::ergo_tree::ErgoTree;
-use ergo_lib::ergotree_ir::mir::constant::{Constant, TryExtractInto};
+use ergo_lib::ergotree_ir::mir::constant::{Constant, TryExtractFrom, TryExtractInto};
+use ergo_lib::ergotree_ir::mir::constant::Literal;
 use ergo_lib::ergotree_ir::serialization::SigmaSerializable;
 use ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::{ProveDlog, SigmaProp};
 use ergo_lib::ergotree_ir::types::stype::SType;
@@ -162,6 +163,9 @@ fn stype_of(name: &str) -> Option<SType> {
         "SigmaProp" => SType::SSigmaProp,
         "Coll[Byte]" => coll(SType::SByte),
         "Coll[GroupElement]" => coll(SType::SGroupElement),
+        "Coll[Coll[Byte]]" => coll(coll(SType::SByte)),
+        "Coll[Long]" => coll(SType::SLong),
+        "Coll[Int]" => coll(SType::SInt),
         _ => return None,
     })
 }
@@ -343,7 +347,38 @@ pub struct ProtocolParams {
     pub max_relay_fee: i64,
     /// Blocks after which an oracle pool box prices nothing (`ORACLE_MAX_AGE`).
     pub oracle_max_age: i32,
+    /// The collateral assets a member may hold beside ERG (the `ASSET_*` lists), in list order.
+    pub collateral: Vec<CollateralAsset>,
 }
+
+/// One listed collateral asset: a token, the oracle pool that prices it and how much of its value
+/// counts. Data, not code: a deployment lists any number of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollateralAsset {
+    /// Short name for people (`SigUSD`, `rsBTC`); not on chain.
+    pub name: String,
+    pub token_id: TokenId,
+    /// NFT of the pool box whose `R4: Long` is nanoERG per whole token.
+    pub pool_nft: TokenId,
+    /// Token decimals (`ASSET_UNITS` = 10^decimals base units per whole token).
+    pub decimals: u8,
+    /// Collateral factor: % of the asset's value that counts for borrowing (1..=100).
+    pub factor_pct: i64,
+    /// Blocks after which its pool box prices nothing.
+    pub max_age: i32,
+    /// Least a top-up by anyone adds of it, in base units.
+    pub min_top_up: u64,
+}
+
+impl CollateralAsset {
+    /// Base units per whole token.
+    pub fn unit(&self) -> i64 {
+        10i64.pow(self.decimals as u32)
+    }
+}
+
+/// The most decimals an asset may have (10^18 base units per token still fits a Long).
+pub const MAX_ASSET_DECIMALS: u8 = 18;
 
 /// `ORACLE_MAX_AGE` for real networks: a day of blocks (the ERG/USD pool posts about every 30).
 pub const ORACLE_MAX_AGE_DEFAULT: i32 = 720;
@@ -351,6 +386,30 @@ pub const ORACLE_MAX_AGE_DEFAULT: i32 = 720;
 /// `ORACLE_MAX_AGE` of the devnet deployment: its stand-in pool box is refreshed only by
 /// `POST /devnet/oracle`, so a devnet that runs for days must not find it stale.
 pub const ORACLE_MAX_AGE_DEVNET: i32 = 1_000_000;
+
+/// The devnet's listed collateral: SigUSD (priced by the ERG/USD pool) and stand-ins for the Rosen
+/// tokens rsBTC, rsETH and rsUSDT, each with its own stand-in pool (ids derived from names).
+fn devnet_collateral(id: &dyn Fn(&str) -> TokenId) -> Vec<CollateralAsset> {
+    let asset = |name: &str, pool: TokenId, decimals, factor_pct, min_top_up| CollateralAsset {
+        name: name.into(),
+        token_id: if name == "SigUSD" {
+            id("SIGUSD_ID")
+        } else {
+            id(&format!("ASSET/{name}"))
+        },
+        pool_nft: pool,
+        decimals,
+        factor_pct,
+        max_age: ORACLE_MAX_AGE_DEVNET,
+        min_top_up,
+    };
+    vec![
+        asset("SigUSD", id("ORACLE_POOL_NFT"), 2, 100, 100),
+        asset("rsBTC", id("POOL/rsBTC"), 8, 70, 1_000),
+        asset("rsETH", id("POOL/rsETH"), 8, 70, 10_000),
+        asset("rsUSDT", id("POOL/rsUSDT"), 6, 95, 1_000_000),
+    ]
+}
 
 /// A deterministic devnet secret scalar for `tag` (NOT for real funds: anyone can derive it).
 pub fn devnet_secret(tag: &str) -> [u8; 32] {
@@ -388,7 +447,20 @@ impl ProtocolParams {
             liq_payout_pct: 107,
             max_relay_fee: 2_000_001,
             oracle_max_age: ORACLE_MAX_AGE_DEVNET,
+            collateral: devnet_collateral(&id),
         }
+    }
+
+    /// The collateral asset named `name` (case-insensitive), if listed.
+    pub fn asset(&self, name: &str) -> Option<&CollateralAsset> {
+        self.collateral
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The collateral asset whose token is `id`, if listed.
+    pub fn asset_by_id(&self, id: &TokenId) -> Option<&CollateralAsset> {
+        self.collateral.iter().find(|a| a.token_id == *id)
     }
 
     /// The placeholder values of the committed trees (re-parameterising with them reproduces the
@@ -427,12 +499,18 @@ impl ProtocolParams {
                 .parse::<i64>()
                 .map_err(|e| TreeError::Param(n, e.to_string()))
         };
+        let collateral = placeholder_assets(&member)?;
+        // asset 0 of the placeholder list plays SigUSD (no contract names SigUSD any more)
+        let sigusd_id = collateral
+            .first()
+            .map(|a| a.token_id)
+            .ok_or_else(|| TreeError::Param("ASSET_IDS", "empty placeholder list".into()))?;
         Ok(ProtocolParams {
             gpuc_id: id(&vault, "GPUC_ID")?,
             membership_id: id(&member, "MEMBERSHIP_ID")?,
             vault_nft: id(&member, "VAULT_NFT")?,
             oracle_pool_nft: id(&member, "ORACLE_POOL_NFT")?,
-            sigusd_id: id(&member, "SIGUSD_ID")?,
+            sigusd_id,
             arb_committee: arb
                 .placeholder("ARB_COMMITTEE")?
                 .v
@@ -455,10 +533,12 @@ impl ProtocolParams {
                 .v
                 .try_extract_into()
                 .map_err(|e| TreeError::Param("ORACLE_MAX_AGE", e.to_string()))?,
+            collateral,
         })
     }
 
     fn check(&self) -> Result<(), TreeError> {
+        self.check_collateral()?;
         let n = self.arb_committee.len();
         if n == 0 || self.arb_k < 1 || self.arb_k as usize > n {
             return Err(TreeError::Param("arb_k", format!("{} of {n}", self.arb_k)));
@@ -485,6 +565,122 @@ impl ProtocolParams {
         }
         Ok(())
     }
+}
+
+impl ProtocolParams {
+    /// The collateral list's own rules: what the script's arithmetic and layout assume.
+    fn check_collateral(&self) -> Result<(), TreeError> {
+        let reserved = [self.gpuc_id, self.membership_id, self.vault_nft];
+        for (i, a) in self.collateral.iter().enumerate() {
+            let bad = |reason: String| TreeError::Param("collateral", format!("{}: {reason}", a.name));
+            if a.name.is_empty() {
+                return Err(TreeError::Param("collateral", format!("asset {i} has no name")));
+            }
+            if a.decimals > MAX_ASSET_DECIMALS {
+                return Err(bad(format!("decimals {} > {MAX_ASSET_DECIMALS}", a.decimals)));
+            }
+            if !(1..=100).contains(&a.factor_pct) {
+                return Err(bad(format!("factor_pct {} not in 1..=100", a.factor_pct)));
+            }
+            if a.max_age < 0 {
+                return Err(bad("max_age is negative".into()));
+            }
+            if a.min_top_up == 0 || a.min_top_up > i64::MAX as u64 {
+                return Err(bad("min_top_up must be in 1..=2^63-1 (a zero minimum lets anyone re-spend the account for free)".into()));
+            }
+            if reserved.contains(&a.token_id) {
+                return Err(bad("token is the GPUC, membership or vault NFT id".into()));
+            }
+            if self.collateral[..i]
+                .iter()
+                .any(|b| b.token_id == a.token_id || b.name.eq_ignore_ascii_case(&a.name))
+            {
+                return Err(bad("listed twice (same token or name)".into()));
+            }
+        }
+        Ok(())
+    }
+
+    fn asset_consts(&self) -> [(&'static str, Constant); 6] {
+        let a = &self.collateral;
+        [
+            (
+                "ASSET_IDS",
+                Constant::from(a.iter().map(|a| id_bytes(&a.token_id)).collect::<Vec<_>>()),
+            ),
+            (
+                "ASSET_POOLS",
+                Constant::from(a.iter().map(|a| id_bytes(&a.pool_nft)).collect::<Vec<_>>()),
+            ),
+            (
+                "ASSET_UNITS",
+                Constant::from(a.iter().map(|a| a.unit()).collect::<Vec<i64>>()),
+            ),
+            (
+                "ASSET_FACTORS",
+                Constant::from(a.iter().map(|a| a.factor_pct).collect::<Vec<i64>>()),
+            ),
+            (
+                "ASSET_MAX_AGES",
+                Constant::from(a.iter().map(|a| a.max_age).collect::<Vec<i32>>()),
+            ),
+            (
+                "ASSET_MIN_TOP_UPS",
+                Constant::from(a.iter().map(|a| a.min_top_up as i64).collect::<Vec<i64>>()),
+            ),
+        ]
+    }
+}
+
+/// The collateral list of the committed member tree (names `asset0`, `asset1`, ...).
+fn placeholder_assets(member: &Compiled) -> Result<Vec<CollateralAsset>, TreeError> {
+    fn list<T>(m: &Compiled, n: &'static str) -> Result<Vec<T>, TreeError>
+    where
+        Vec<T>: TryExtractFrom<Literal>,
+    {
+        m.placeholder(n)?
+            .v
+            .try_extract_into::<Vec<T>>()
+            .map_err(|e| TreeError::Param(n, e.to_string()))
+    }
+    let ids: Vec<Vec<u8>> = list(member, "ASSET_IDS")?;
+    let pools: Vec<Vec<u8>> = list(member, "ASSET_POOLS")?;
+    let units: Vec<i64> = list(member, "ASSET_UNITS")?;
+    let factors: Vec<i64> = list(member, "ASSET_FACTORS")?;
+    let ages: Vec<i32> = list(member, "ASSET_MAX_AGES")?;
+    let mins: Vec<i64> = list(member, "ASSET_MIN_TOP_UPS")?;
+    let tid = |v: &Vec<u8>, n: &'static str| -> Result<TokenId, TreeError> {
+        let a: [u8; 32] = v
+            .clone()
+            .try_into()
+            .map_err(|_| TreeError::Param(n, "not 32 bytes".into()))?;
+        Ok(token_id(a))
+    };
+    let mut out = Vec::new();
+    for i in 0..ids.len() {
+        let get = |v: Option<i64>, n: &'static str| v.ok_or_else(|| TreeError::Param(n, "list shorter than ASSET_IDS".into()));
+        let unit = get(units.get(i).copied(), "ASSET_UNITS")?;
+        let decimals = (0..=MAX_ASSET_DECIMALS)
+            .find(|d| 10i64.pow(*d as u32) == unit)
+            .ok_or_else(|| TreeError::Param("ASSET_UNITS", format!("{unit} is not a power of 10")))?;
+        out.push(CollateralAsset {
+            name: format!("asset{i}"),
+            token_id: tid(&ids[i], "ASSET_IDS")?,
+            pool_nft: tid(
+                pools.get(i).ok_or_else(|| TreeError::Param("ASSET_POOLS", "list shorter than ASSET_IDS".into()))?,
+                "ASSET_POOLS",
+            )?,
+            decimals,
+            factor_pct: get(factors.get(i).copied(), "ASSET_FACTORS")?,
+            max_age: get(ages.get(i).map(|a| *a as i64), "ASSET_MAX_AGES")? as i32,
+            min_top_up: get(mins.get(i).copied(), "ASSET_MIN_TOP_UPS")? as u64,
+        });
+    }
+    Ok(out)
+}
+
+fn id_bytes(id: &TokenId) -> Vec<u8> {
+    AsRef::<[u8]>::as_ref(id).to_vec()
 }
 
 fn id_const(id: &TokenId) -> Constant {
@@ -554,9 +750,15 @@ impl Contracts {
             &[],
         )?;
         let big = |v: i64| Constant::from(BigInt256::from(v));
+        let [ids, pools, units, factors, ages, mins] = p.asset_consts();
         let lets_member = load(Kind::LetsMember)?.parameterise(
             &[
-                ("SIGUSD_ID", id_const(&p.sigusd_id)),
+                ids.clone(),
+                pools,
+                units,
+                factors,
+                ages,
+                mins,
                 ("ORACLE_POOL_NFT", id_const(&p.oracle_pool_nft)),
                 ("GPUC_PRICE_CENTS", big(p.gpuc_price_cents)),
                 ("COLLATERAL_RATIO_PCT", big(p.collateral_ratio_pct)),
@@ -573,14 +775,14 @@ impl Contracts {
                 ("MEMBERSHIP_ID", id_const(&p.membership_id)),
                 ("GPUC_ID", id_const(&p.gpuc_id)),
                 ("MEMBER_SCRIPT_HASH", member_hash.clone()),
-                ("SIGUSD_ID", id_const(&p.sigusd_id)),
+                ids.clone(),
             ],
             &[],
         )?;
         let rosen = load(Kind::RosenDeposit)?;
         let rosen_template = rosen.parameterise(
             &[
-                ("SIGUSD_ID", id_const(&p.sigusd_id)),
+                ids,
                 ("MEMBER_SCRIPT_HASH", member_hash),
                 ("MEMBERSHIP_ID", id_const(&p.membership_id)),
                 ("MAX_RELAY_FEE", Constant::from(p.max_relay_fee)),

@@ -19,6 +19,11 @@ export function loadContract(name) {
 }
 // Coll[Byte] placeholder "0e20<32 bytes>" -> bytes hex
 export const collBytes = (constHex) => constHex.slice(4);
+// Coll[Coll[Byte]] placeholder "1a<n><len><bytes>..." of 32-byte items -> [bytes hex]
+export const collColl = (constHex) => {
+  const n = parseInt(constHex.slice(2, 4), 16);
+  return Array.from({ length: n }, (_, i) => constHex.slice(4 + i * 66 + 2, 4 + (i + 1) * 66));
+};
 
 export const PK = {
   G1: "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798",

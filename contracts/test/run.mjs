@@ -2,7 +2,7 @@
 // Each case builds a transaction and reduces one input; honest cases must reduce to `true` (anyone
 // paths) or to the expected signer's proposition; attack cases must reduce to `false` or fail.
 // Run: npm test   (uses compiled/*.json as committed, with their placeholder constants)
-import { loadContract, collBytes, PK, p2pk, R, box, out, reduce, HEIGHT, utf8hex } from "./harness.mjs";
+import { loadContract, collBytes, collColl, PK, p2pk, R, box, out, reduce, HEIGHT, utf8hex } from "./harness.mjs";
 
 const lease = loadContract("lease");
 const listing = loadContract("listing");
@@ -15,7 +15,10 @@ const rosen = loadContract("rosen_deposit");
 const GPUC = collBytes(listing.consts.GPUC_ID);
 const VAULT_NFT = collBytes(member.consts.VAULT_NFT);
 const MEMBERSHIP = collBytes(member.consts.MEMBERSHIP_ID);
-const SIGUSD = collBytes(member.consts.SIGUSD_ID);
+// the placeholder deployment lists four collateral assets; asset 0 plays SigUSD (2 decimals, factor
+// 99 %), asset 1 rsBTC (8 decimals, factor 70 %), each priced by its own pool box
+const ASSETS = collColl(member.consts.ASSET_IDS), POOLS = collColl(member.consts.ASSET_POOLS);
+const SIGUSD = ASSETS[0], RSBTC = ASSETS[1], RSETH = ASSETS[2];
 const ORACLE_NFT = collBytes(member.consts.ORACLE_POOL_NFT);
 const LISTING_NFT = "ab".repeat(32);
 const CONSUMER = PK.G1, PROVIDER = PK.G2, OWNER = PK.G4, OTHER = PK.G5;
@@ -170,6 +173,8 @@ const vaultBox = box({ tree: vault.tree, value: 2_000_000n, assets: [[VAULT_NFT,
 const vaultOut = (g, m = 1000n) => out({ tree: vault.tree, value: 2_000_000n, assets: [[VAULT_NFT, 1n], [GPUC, g], [MEMBERSHIP, m]] });
 const rateNanoErgPerUsd = 967_821_514n; // a real ERG/USD pool datapoint
 const oracle = box({ tree: "0008cd" + PK.G3, value: 1_000_000n, assets: [[ORACLE_NFT, 1n]], regs: { R4: R.long(rateNanoErgPerUsd), R5: R.int(1) } });
+const sigPool = box({ tree: "0008cd" + PK.G3, value: 1_000_000n, assets: [[POOLS[0], 1n]], regs: { R4: R.long(rateNanoErgPerUsd), R5: R.int(1) } });
+const pool = (k, price, height = HEIGHT - 100) => box({ tree: "0008cd" + PK.G3, value: 1_000_000n, assets: [[POOLS[k], 1n]], regs: { R4: R.long(price), R5: R.int(1) }, height });
 const fakeOracle = box({ tree: "0008cd" + PK.G3, value: 1_000_000n, assets: [["ee".repeat(32), 1n]], regs: { R4: R.long(1n) } });
 {
   const fresh = out({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(0n) });
@@ -190,17 +195,17 @@ const fakeOracle = box({ tree: "0008cd" + PK.G3, value: 1_000_000n, assets: [["e
   // Alice: 20 SigUSD collateral (2000 cents) + 1 ERG, balance 0; withdraws 10 GPUC (10000 mGPUC) at $1.01/GPUC, 150 %
   const alice = box({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 2000n]], regs: memberRegs(0n) });
   const alice2 = out({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 2000n]], regs: memberRegs(-10_000n) });
-  const tx = { inputs: [{ box: vaultBox, ext: sel(0) }, { box: alice, ext: selIdx(0, 1) }], outputs: [vaultOut(1_000_000_000n - 10_000n), alice2], dataInputs: [oracle] };
+  const tx = { inputs: [{ box: vaultBox, ext: sel(0) }, { box: alice, ext: selIdx(0, 1) }], outputs: [vaultOut(1_000_000_000n - 10_000n), alice2], dataInputs: [oracle, sigPool] };
   expect("vault withdraw flow", reduce({ ...tx, index: 0 }), "true");
   expect("member withdraw 10 GPUC (owner)", reduce({ ...tx, index: 1 }), `dlog:${OWNER}`);
   // 30 GPUC debt at $1.01 * 150% = $45.45 > $29.7 collateral -> refused
   const over = out({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 2000n]], regs: memberRegs(-30_000n) });
-  expect("attack member withdrawal beyond credit limit", reduce({ inputs: tx.inputs, outputs: [vaultOut(1_000_000_000n - 30_000n), over], dataInputs: [oracle], index: 1 }), rejected);
+  expect("attack member withdrawal beyond credit limit", reduce({ inputs: tx.inputs, outputs: [vaultOut(1_000_000_000n - 30_000n), over], dataInputs: [oracle, sigPool], index: 1 }), rejected);
   expect("attack member negative balance with fake oracle", reduce({ inputs: tx.inputs, outputs: [vaultOut(1_000_000_000n - 10_000n), alice2], dataInputs: [fakeOracle], index: 1 }), rejected);
   expect("attack member negative balance without oracle", reduce({ inputs: tx.inputs, outputs: [vaultOut(1_000_000_000n - 10_000n), alice2], index: 1 }), rejected);
   // withdraw more GPUC from the vault than the balance falls by
-  expect("attack vault withdraw more than the balance change", reduce({ inputs: tx.inputs, outputs: [vaultOut(1_000_000_000n - 20_000n), alice2], dataInputs: [oracle], index: 0 }), rejected);
-  expect("attack member withdraw more than the balance change", reduce({ inputs: tx.inputs, outputs: [vaultOut(1_000_000_000n - 20_000n), alice2], dataInputs: [oracle], index: 1 }), rejected);
+  expect("attack vault withdraw more than the balance change", reduce({ inputs: tx.inputs, outputs: [vaultOut(1_000_000_000n - 20_000n), alice2], dataInputs: [oracle, sigPool], index: 0 }), rejected);
+  expect("attack member withdraw more than the balance change", reduce({ inputs: tx.inputs, outputs: [vaultOut(1_000_000_000n - 20_000n), alice2], dataInputs: [oracle, sigPool], index: 1 }), rejected);
 }
 {
   // transfer: Alice (index 0) pays Bob (index 1) 4 GPUC
@@ -208,7 +213,7 @@ const fakeOracle = box({ tree: "0008cd" + PK.G3, value: 1_000_000n, assets: [["e
   const bob = box({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(0n, PK.G2) });
   const a2 = out({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 2000n]], regs: memberRegs(-5000n) });
   const b2 = out({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(4000n, PK.G2) });
-  const tx = { inputs: [{ box: alice, ext: selIdx(0, 0) }, { box: bob, ext: sel(2) }], outputs: [a2, b2], dataInputs: [oracle] };
+  const tx = { inputs: [{ box: alice, ext: selIdx(0, 0) }, { box: bob, ext: sel(2) }], outputs: [a2, b2], dataInputs: [oracle, sigPool] };
   expect("member pay (owner)", reduce({ ...tx, index: 0 }), `dlog:${OWNER}`);
   expect("member receive (anyone)", reduce({ ...tx, index: 1 }), "true");
   const b3 = out({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(9000n, PK.G2) });
@@ -225,14 +230,14 @@ const fakeOracle = box({ tree: "0008cd" + PK.G3, value: 1_000_000n, assets: [["e
   // repay 10 GPUC ($10.10); may take up to 107 % = $10.807 -> take 1080 cents SigUSD
   const b2 = out({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 920n]], regs: memberRegs(-20_000n) });
   const liquidator = box({ tree: p2pk(OTHER), value: 10_000_000n, assets: [[GPUC, 10_000n]] });
-  const tx = { inputs: [{ box: vaultBox, ext: sel(0) }, { box: bad, ext: sel(4) }, { box: liquidator }], outputs: [vaultOut(1_000_000_000n + 10_000n), b2], dataInputs: [oracle] };
+  const tx = { inputs: [{ box: vaultBox, ext: sel(0) }, { box: bad, ext: sel(4) }, { box: liquidator }], outputs: [vaultOut(1_000_000_000n + 10_000n), b2], dataInputs: [oracle, sigPool] };
   expect("member liquidate (anyone)", reduce({ ...tx, index: 1 }), "true");
   expect("vault liquidation repayment flow", reduce({ ...tx, index: 0 }), "true");
   const b3 = out({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 900n]], regs: memberRegs(-20_000n) });
   expect("attack member liquidation beyond the discount", reduce({ ...tx, outputs: [vaultOut(1_000_000_000n + 10_000n), b3], index: 1 }), rejected);
   const healthy = box({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 5000n]], regs: memberRegs(-30_000n) });
   const h2 = out({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 3920n]], regs: memberRegs(-20_000n) });
-  expect("attack member liquidation of a healthy account", reduce({ inputs: [{ box: vaultBox, ext: sel(0) }, { box: healthy, ext: sel(4) }, { box: liquidator }], outputs: [vaultOut(1_000_000_000n + 10_000n), h2], dataInputs: [oracle], index: 1 }), rejected);
+  expect("attack member liquidation of a healthy account", reduce({ inputs: [{ box: vaultBox, ext: sel(0) }, { box: healthy, ext: sel(4) }, { box: liquidator }], outputs: [vaultOut(1_000_000_000n + 10_000n), h2], dataInputs: [oracle, sigPool], index: 1 }), rejected);
 }
 {
   // close with zero balance (membership burned) and top-up by anyone
@@ -242,6 +247,43 @@ const fakeOracle = box({ tree: "0008cd" + PK.G3, value: 1_000_000n, assets: [["e
   expect("attack member close with a debt", reduce({ inputs: [{ box: m2, ext: sel(1) }], outputs: [out({ tree: p2pk(OWNER), value: 900_000n })], index: 0 }), rejected);
   const keep = out({ tree: p2pk(OWNER), value: 900_000n, assets: [[MEMBERSHIP, 1n]] });
   expect("attack member close keeping the membership token", reduce({ inputs: [{ box: m, ext: sel(1) }], outputs: [keep], index: 0 }), rejected);
+}
+// ---------------------------------------------------------------- multi-asset collateral
+{
+  // 0.001 rsBTC (100000 base units) at $90,000 = $90, factor 70 % -> borrowing value $63 (+ $1.03 of ERG);
+  // 30 GPUC debt needs $45.45 -> healthy only with the rsBTC pool among the data inputs
+  const btcPrice = 90_000n * rateNanoErgPerUsd;
+  const btcPool = pool(1, btcPrice);
+  const m = box({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [RSBTC, 100_000n]], regs: memberRegs(0n) });
+  const m2 = out({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [RSBTC, 100_000n]], regs: memberRegs(-30_000n) });
+  const tx = { inputs: [{ box: vaultBox, ext: sel(0) }, { box: m, ext: selIdx(0, 1) }], outputs: [vaultOut(1_000_000_000n - 30_000n), m2] };
+  expect("member withdraw against rsBTC priced by its pool (owner)", reduce({ ...tx, dataInputs: [oracle, btcPool], index: 1 }), `dlog:${OWNER}`);
+  expect("attack member borrow against rsBTC without its pool", reduce({ ...tx, dataInputs: [oracle], index: 1 }), rejected);
+  expect("attack member borrow against rsBTC priced by the rsETH pool", reduce({ ...tx, dataInputs: [oracle, pool(2, btcPrice)], index: 1 }), rejected);
+  expect("attack member borrow against rsBTC priced by a fake pool", reduce({ ...tx, dataInputs: [oracle, box({ tree: "0008cd" + PK.G3, value: 1_000_000n, assets: [["ee".repeat(32), 1n]], regs: { R4: R.long(btcPrice), R5: R.int(1) } })], index: 1 }), rejected);
+  expect("attack member borrow against rsBTC priced by a stale pool", reduce({ ...tx, dataInputs: [oracle, pool(1, btcPrice, HEIGHT - 723)], index: 1 }), rejected);
+  // at 72 GPUC ($72.72 x 150 % = $109) the same account is unhealthy
+  const m3 = out({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [RSBTC, 100_000n]], regs: memberRegs(-72_000n) });
+  expect("attack member borrow beyond rsBTC's collateral factor", reduce({ ...tx, outputs: [vaultOut(1_000_000_000n - 72_000n), m3], dataInputs: [oracle, btcPool], index: 1 }), rejected);
+  // an unlisted token as collateral: a top-up by anyone that adds it is refused
+  const junkUp = out({ tree: member.tree, value: 1_010_000_000n, assets: [[MEMBERSHIP, 1n], [RSBTC, 100_000n], ["77".repeat(32), 5n]], regs: memberRegs(0n) });
+  expect("attack member top-up with an unlisted token", reduce({ inputs: [{ box: m, ext: selIdx(3, 0) }], outputs: [junkUp], index: 0 }), rejected);
+  const up = out({ tree: member.tree, value: 1_010_000_000n, assets: [[MEMBERSHIP, 1n], [RSBTC, 100_000n]], regs: memberRegs(0n) });
+  expect("member top-up of ERG beside rsBTC (anyone)", reduce({ inputs: [{ box: m, ext: selIdx(3, 0) }], outputs: [up], index: 0 }), "true");
+  const dup = out({ tree: member.tree, value: 1_010_000_000n, assets: [[MEMBERSHIP, 1n], [RSBTC, 50_000n], [RSBTC, 50_000n]], regs: memberRegs(0n) });
+  expect("attack member top-up splitting an asset in two entries", reduce({ inputs: [{ box: m, ext: selIdx(3, 0) }], outputs: [dup], index: 0 }), rejected);
+  // liquidation of a multi-asset account: rsBTC halves -> $45 x 70 % + $1.03 < $45.45: liquidatable;
+  // repay 10 GPUC ($10.10), take up to $10.807 of rsBTC at $45,000: 24015 base units
+  const half = pool(1, btcPrice / 2n);
+  const debtor = box({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [RSBTC, 100_000n]], regs: memberRegs(-30_000n) });
+  const liquidator = box({ tree: p2pk(OTHER), value: 10_000_000n, assets: [[GPUC, 10_000n]] });
+  const after = (btc) => out({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [RSBTC, btc]], regs: memberRegs(-20_000n) });
+  const liq = (btc, dataInputs) => ({ inputs: [{ box: vaultBox, ext: sel(0) }, { box: debtor, ext: sel(4) }, { box: liquidator }], outputs: [vaultOut(1_000_000_000n + 10_000n), after(btc)], dataInputs, index: 1 });
+  expect("member liquidate rsBTC within the discount (anyone)", reduce(liq(100_000n - 24_015n, [oracle, half])), "true");
+  expect("attack member liquidate rsBTC beyond the discount", reduce(liq(100_000n - 24_020n, [oracle, half])), rejected);
+  expect("attack member liquidation of a healthy rsBTC account", reduce(liq(100_000n - 10_000n, [oracle, btcPool])), rejected);
+  expect("attack member liquidation with the rsBTC pool missing", reduce(liq(100_000n - 10_000n, [oracle])), rejected);
+  expect("attack member liquidation with a stale rsBTC pool", reduce(liq(100_000n - 10_000n, [oracle, pool(1, btcPrice / 2n, HEIGHT - 723)])), rejected);
 }
 // ---------------------------------------------------------------- Rosen deposit
 {

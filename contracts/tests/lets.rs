@@ -22,7 +22,7 @@ fn joining() -> (Env, TxPlan, Executor) {
     let e = env();
     let v = vault(&e);
     let ex = exec_of("owner", 2 * ERG, &[]);
-    let p = build::join(&e.c, &v, &pk("owner"), ERG, 0, H, &ex).unwrap();
+    let p = build::join(&e.c, &v, &pk("owner"), ERG, &[], H, &ex).unwrap();
     (e, p, ex)
 }
 
@@ -77,7 +77,7 @@ fn honest_top_up_by_anyone() {
         &e.c,
         &m,
         ERG,
-        500,
+        &[(sig, 500)],
         H,
         &exec_of("other", 3 * ERG, &[(sig, 500)]),
     )
@@ -90,7 +90,7 @@ fn attack_member_top_up_removes_collateral() {
     let e = env();
     let m = member(&e, "owner", 2 * ERG, 0, -10);
     let ex = exec_of("other", ERG, &[]);
-    let p = build::top_up(&e.c, &m, 10_000_000, 0, H, &ex).unwrap();
+    let p = build::top_up(&e.c, &m, 10_000_000, &[], H, &ex).unwrap();
     assert_valid(&p, &wallet(&["other"]), H);
     let bad = refinish(&p, &ex, |d| set_value(&mut d.outputs[0], ERG));
     assert_script_rejects(&bad, &wallet(&["other"]), H, 0);
@@ -102,7 +102,7 @@ fn attack_member_successor_with_a_foreign_token() {
     let m = member(&e, "owner", ERG, 0, 0);
     let junk = dgcm_contracts::util::token_id([0x55; 32]);
     let ex = exec_of("other", ERG, &[(junk, 1)]);
-    let p = build::top_up(&e.c, &m, 10_000_000, 0, H, &ex).unwrap();
+    let p = build::top_up(&e.c, &m, 10_000_000, &[], H, &ex).unwrap();
     assert_valid(&p, &wallet(&["other"]), H);
     let bad = refinish(&p, &ex, |d| {
         set_tokens(&mut d.outputs[0], &[(membership(&e), 1), (junk, 1)])
@@ -115,7 +115,7 @@ fn attack_member_balance_register_of_wrong_type() {
     let e = env();
     let m = member(&e, "owner", ERG, 0, -10);
     let ex = exec_of("other", ERG, &[]);
-    let p = build::top_up(&e.c, &m, 10_000_000, 0, H, &ex).unwrap();
+    let p = build::top_up(&e.c, &m, 10_000_000, &[], H, &ex).unwrap();
     assert_valid(&p, &wallet(&["other"]), H);
     let bad = refinish(&p, &ex, |d| {
         set_reg(&mut d.outputs[0], 4, Constant::from(-10i32))
@@ -142,7 +142,7 @@ fn withdrawing() -> W {
         &v,
         &m,
         10_000,
-        Some(&oracle(&e)),
+        &[oracle(&e)],
         &tree_of("owner"),
         H,
         &ex,
@@ -221,7 +221,7 @@ fn attack_member_withdraw_without_owner_signature() {
         &vault(e),
         &member(e, "owner", ERG, 2000, 0),
         10_000,
-        Some(&oracle(e)),
+        &[oracle(e)],
         &tree_of("other"),
         H,
         &exec_of("other", ERG, &[]),
@@ -245,7 +245,7 @@ fn honest_deposit_gpuc() {
     let e = env();
     let m = member(&e, "owner", ERG, 0, -5000);
     let ex = exec_of("owner", ERG, &[(e.gpuc, 5000)]);
-    let p = build::deposit(&e.c, &vault(&e), &m, 5000, None, H, &ex).unwrap();
+    let p = build::deposit(&e.c, &vault(&e), &m, 5000, &[], H, &ex).unwrap();
     assert_valid(&p, &everyone(), H);
 }
 
@@ -254,7 +254,7 @@ fn attack_member_deposit_credits_more_than_paid() {
     let e = env();
     let m = member(&e, "owner", ERG, 0, -5000);
     let ex = exec_of("owner", ERG, &[(e.gpuc, 5000)]);
-    let p = build::deposit(&e.c, &vault(&e), &m, 5000, None, H, &ex).unwrap();
+    let p = build::deposit(&e.c, &vault(&e), &m, 5000, &[], H, &ex).unwrap();
     assert_valid(&p, &everyone(), H);
     let bad = refinish(&p, &ex, |d| {
         set_reg(&mut d.outputs[1], 4, Constant::from(5000i64))
@@ -269,7 +269,7 @@ fn paying() -> (Env, TxPlan, Executor) {
     let alice = member(&e, "owner", ERG, 2000, -1000);
     let bob = member(&e, "provider", 1_000_000, 0, 0);
     let ex = exec_of("owner", ERG, &[]);
-    let p = build::transfer(&e.c, &alice, &bob, 4000, Some(&oracle(&e)), H, &ex).unwrap();
+    let p = build::transfer(&e.c, &alice, &bob, 4000, &[oracle(&e)], H, &ex).unwrap();
     (e, p, ex)
 }
 
@@ -356,7 +356,7 @@ fn liquidating(sigusd: u64) -> (Env, Typed<Member>, TxPlan, Executor) {
     let e = env();
     let m = member(&e, "owner", ERG, sigusd, -30_000);
     let ex = exec_of("other", ERG, &[(e.gpuc, 10_000)]);
-    let p = build::liquidate(&e.c, &vault(&e), &m, 10_000, 0, 1080, &oracle(&e), H, &ex);
+    let p = build::liquidate(&e.c, &vault(&e), &m, 10_000, 0, &cents(&e, 1080), &[oracle(&e)], H, &ex);
     (e, m, p.unwrap_or_else(|err| panic!("{err}")), ex)
 }
 

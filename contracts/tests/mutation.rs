@@ -248,18 +248,35 @@ fn rich_exec(e: &Env, who: &str) -> Executor {
     exec_of(
         who,
         100_000 * ERG,
-        &[(p.gpuc_id, 1_000_000_000_000), (p.sigusd_id, 1_000_000_000)],
+        &[
+            (p.gpuc_id, 1_000_000_000_000),
+            (p.sigusd_id, 1_000_000_000),
+            (asset(e, "rsBTC"), 1_000_000_000),
+            (asset(e, "rsETH"), 1_000_000_000),
+        ],
     )
 }
 
 /// The member box `m` with other collateral (the owner's own choice on its paths).
-fn with_collateral(e: &Env, m: &Typed<Member>, value: u64, sigusd: u64) -> Typed<Member> {
+fn with_collateral(e: &Env, m: &Typed<Member>, n: &Member) -> Typed<Member> {
     let v = Member {
-        value,
-        sigusd,
+        value: n.value,
+        assets: n.assets.clone(),
         ..m.v.clone()
     };
     typed(e, &v.to_candidate(&e.c, H).unwrap())
+}
+
+/// Per listed asset, how much more `a` holds than `b` (`None` if `b` holds more of one).
+fn more(e: &Env, a: &Member, b: &Member) -> Option<Vec<(TokenId, u64)>> {
+    let mut out = vec![];
+    for x in &e.c.params.collateral {
+        let d = a.amount(&x.token_id).checked_sub(b.amount(&x.token_id))?;
+        if d > 0 {
+            out.push((x.token_id, d));
+        }
+    }
+    Some(out)
 }
 
 /// The build height `at` (recorded in a register) if a transaction included at `h` may have been
@@ -529,13 +546,13 @@ fn scenarios() -> Vec<Scenario> {
         let e = env();
         let vt = vault(&e);
         let ex = exec_of("owner", 2 * ERG, &[]);
-        let p = build::join(&e.c, &vt, &pk("owner"), ERG, 0, H, &ex).unwrap();
+        let p = build::join(&e.c, &vt, &pk("owner"), ERG, &[], H, &ex).unwrap();
         let rx = rich_exec(&e, "owner");
         // the joiner's choices: owner key and collateral
         let alts: Alts = Box::new(move |outs, h| {
             parsed::<Member>(&e.c, outs)
                 .iter()
-                .filter_map(|m| build::join(&e.c, &vt, &m.owner, m.value, m.sigusd, h, &rx).ok())
+                .filter_map(|m| build::join(&e.c, &vt, &m.owner, m.value, &m.assets, h, &rx).ok())
                 .collect()
         });
         v.push(scenario("vault.join", (p, ex), &["owner"], H, false, alts));
@@ -544,10 +561,10 @@ fn scenarios() -> Vec<Scenario> {
         let e = env();
         let vt = vault(&e);
         let m = member(&e, "owner", ERG, 2000, 0);
-        let orc = oracle(&e);
+        let orc = vec![oracle(&e)];
         let ex = exec_of("owner", ERG, &[]);
         let p =
-            build::withdraw(&e.c, &vt, &m, 10_000, Some(&orc), &tree_of("owner"), H, &ex).unwrap();
+            build::withdraw(&e.c, &vt, &m, 10_000, &orc, &tree_of("owner"), H, &ex).unwrap();
         let rx = rich_exec(&e, "owner");
         // the owner's choices: amount, recipient, collateral
         let alts: Alts = Box::new(move |outs, h| {
@@ -564,9 +581,9 @@ fn scenarios() -> Vec<Scenario> {
                 let Ok(amount) = u64::try_from(m.v.balance - n.balance) else {
                     continue;
                 };
-                let mm = with_collateral(&e, &m, n.value, n.sigusd);
+                let mm = with_collateral(&e, &m, &n);
                 for t in &recipients {
-                    r.extend(build::withdraw(&e.c, &vt, &mm, amount, Some(&orc), t, h, &rx).ok());
+                    r.extend(build::withdraw(&e.c, &vt, &mm, amount, &orc, t, h, &rx).ok());
                 }
             }
             r
@@ -585,9 +602,9 @@ fn scenarios() -> Vec<Scenario> {
         let vt = vault(&e);
         let m = member(&e, "owner", ERG, 0, -5000);
         let ex = exec_of("owner", ERG, &[(e.gpuc, 5000)]);
-        let p = build::deposit(&e.c, &vt, &m, 5000, None, H, &ex).unwrap();
+        let p = build::deposit(&e.c, &vt, &m, 5000, &[], H, &ex).unwrap();
         let rx = rich_exec(&e, "owner");
-        let orc = oracle(&e);
+        let orc = vec![oracle(&e)];
         let alts: Alts = Box::new(move |outs, h| {
             let mut r = vec![];
             for n in parsed::<Member>(&e.c, outs)
@@ -597,8 +614,8 @@ fn scenarios() -> Vec<Scenario> {
                 let Ok(amount) = u64::try_from(n.balance - m.v.balance) else {
                     continue;
                 };
-                let mm = with_collateral(&e, &m, n.value, n.sigusd);
-                for o in [None, Some(&orc)] {
+                let mm = with_collateral(&e, &m, &n);
+                for o in [&[][..], &orc[..]] {
                     r.extend(build::deposit(&e.c, &vt, &mm, amount, o, h, &rx).ok());
                 }
             }
@@ -617,9 +634,9 @@ fn scenarios() -> Vec<Scenario> {
         let e = env();
         let alice = member(&e, "owner", ERG, 2000, -1000);
         let bob = member(&e, "provider", 1_000_000, 0, 0);
-        let orc = oracle(&e);
+        let orc = vec![oracle(&e)];
         let ex = exec_of("owner", ERG, &[]);
-        let p = build::transfer(&e.c, &alice, &bob, 4000, Some(&orc), H, &ex).unwrap();
+        let p = build::transfer(&e.c, &alice, &bob, 4000, &orc, H, &ex).unwrap();
         let rx = rich_exec(&e, "owner");
         // the payer's choices: amount, its own collateral
         let alts: Alts = Box::new(move |outs, h| {
@@ -631,8 +648,8 @@ fn scenarios() -> Vec<Scenario> {
                 let Ok(amount) = u64::try_from(alice.v.balance - n.balance) else {
                     continue;
                 };
-                let a = with_collateral(&e, &alice, n.value, n.sigusd);
-                r.extend(build::transfer(&e.c, &a, &bob, amount, Some(&orc), h, &rx).ok());
+                let a = with_collateral(&e, &alice, &n);
+                r.extend(build::transfer(&e.c, &a, &bob, amount, &orc, h, &rx).ok());
             }
             r
         });
@@ -650,7 +667,7 @@ fn scenarios() -> Vec<Scenario> {
         let m = member(&e, "owner", ERG, 0, -10);
         let sig = e.c.params.sigusd_id;
         let ex = exec_of("other", 3 * ERG, &[(sig, 500)]);
-        let p = build::top_up(&e.c, &m, ERG, 500, H, &ex).unwrap();
+        let p = build::top_up(&e.c, &m, ERG, &[(sig, 500)], H, &ex).unwrap();
         let rx = rich_exec(&e, "other");
         // the payer's choice: how much
         let alts: Alts = Box::new(move |outs, h| {
@@ -659,8 +676,8 @@ fn scenarios() -> Vec<Scenario> {
                 .filter(|n| n.owner == m.v.owner)
                 .filter_map(|n| {
                     let add_erg = n.value.checked_sub(m.v.value)?;
-                    let add_sig = n.sigusd.checked_sub(m.v.sigusd)?;
-                    build::top_up(&e.c, &m, add_erg, add_sig, h, &rx).ok()
+                    let add = more(&e, n, &m.v)?;
+                    build::top_up(&e.c, &m, add_erg, &add, h, &rx).ok()
                 })
                 .collect()
         });
@@ -677,9 +694,9 @@ fn scenarios() -> Vec<Scenario> {
         let e = env();
         let m = member(&e, "owner", ERG, 2000, -30_000);
         let vt = vault(&e);
-        let orc = oracle(&e);
+        let orc = vec![oracle(&e)];
         let ex = exec_of("other", ERG, &[(e.gpuc, 10_000)]);
-        let p = build::liquidate(&e.c, &vt, &m, 10_000, 0, 1080, &orc, H, &ex).unwrap();
+        let p = build::liquidate(&e.c, &vt, &m, 10_000, 0, &cents(&e, 1080), &orc, H, &ex).unwrap();
         let rx = rich_exec(&e, "other");
         // the liquidator's choices: repayment and take
         let alts: Alts = Box::new(move |outs, h| {
@@ -692,13 +709,11 @@ fn scenarios() -> Vec<Scenario> {
                     .into_iter()
                     .filter(|n| n.owner == m.v.owner)
                 {
-                    let (Some(te), Some(ts)) = (
-                        m.v.value.checked_sub(n.value),
-                        m.v.sigusd.checked_sub(n.sigusd),
-                    ) else {
+                    let (Some(te), Some(ts)) = (m.v.value.checked_sub(n.value), more(&e, &m.v, &n))
+                    else {
                         continue;
                     };
-                    r.extend(build::liquidate(&e.c, &vt, &m, repay, te, ts, &orc, h, &rx).ok());
+                    r.extend(build::liquidate(&e.c, &vt, &m, repay, te, &ts, &orc, h, &rx).ok());
                 }
             }
             r

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use dgcm_contracts::build;
 use dgcm_contracts::lease::Lease;
-use dgcm_contracts::lets_member::healthy;
+use dgcm_contracts::lets_member::{healthy, Prices};
 use dgcm_contracts::listing::{Listing, ListingTerms};
 use dgcm_contracts::order::{Order, OrderTerms};
 use proptest::prelude::*;
@@ -104,8 +104,8 @@ proptest! {
     fn withdrawals_within_the_credit_limit(sigusd in 0u64..100_000, erg in 1u64..20, amount in 1u64..200_000) {
         let e = env();
         let m = member(&e, "owner", erg * ERG, sigusd, 0);
-        let r = build::withdraw(&e.c, &vault(&e), &m, amount, Some(&oracle(&e)), &tree_of("owner"), H, &exec_of("owner", ERG, &[]));
-        let ok = healthy(&e.c.params, -(amount as i64), erg * ERG, sigusd, RATE);
+        let r = build::withdraw(&e.c, &vault(&e), &m, amount, &[oracle(&e)], &tree_of("owner"), H, &exec_of("owner", ERG, &[]));
+        let ok = healthy(&e.c.params, &Prices::erg_usd(&e.c.params, RATE), -(amount as i64), erg * ERG, &cents(&e, sigusd));
         prop_assert_eq!(r.is_ok(), ok);
         if let Ok(p) = r {
             assert_valid(&p, &everyone(), H);
@@ -119,7 +119,7 @@ proptest! {
         let e = env();
         let a = member(&e, "owner", ERG, 100_000, 0);
         let b = member(&e, "provider", 1_000_000, 0, 0);
-        let p = build::transfer(&e.c, &a, &b, amount, Some(&oracle(&e)), H, &exec_of("owner", ERG, &[])).unwrap();
+        let p = build::transfer(&e.c, &a, &b, amount, &[oracle(&e)], H, &exec_of("owner", ERG, &[])).unwrap();
         assert_valid(&p, &everyone(), H);
         let p = build::close_member(&e.c, &b, H, &exec_of("provider", ERG, &[])).unwrap();
         assert_valid(&p, &everyone(), H);

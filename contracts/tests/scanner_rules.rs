@@ -142,7 +142,7 @@ fn boxes(e: &Env) -> Vec<(Option<Kind>, &'static str, ErgoBox)> {
             &vault(e),
             &pk("owner"),
             ERG,
-            0,
+            &[],
             H,
             &exec_of("owner", 2 * ERG, &[]),
         )

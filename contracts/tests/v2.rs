@@ -27,10 +27,10 @@ use ergo_lib::ergotree_ir::mir::constant::{Constant, TryExtractInto};
 fn assert_join_beside_a_top_up_refused(joiner: &str, passer: &str, forged: Member) {
     let e = env();
     let ex = exec_of("other", 3 * ERG, &[]);
-    let honest = build::join(&e.c, &vault(&e), &pk(joiner), ERG, 0, H, &ex).unwrap();
+    let honest = build::join(&e.c, &vault(&e), &pk(joiner), ERG, &[], H, &ex).unwrap();
     assert_valid(&honest, &wallet(&["other"]), H);
     let m = member(&e, passer, ERG, 0, 0);
-    let topped = build::top_up(&e.c, &m, 10_000_000, 0, H, &ex).unwrap();
+    let topped = build::top_up(&e.c, &m, 10_000_000, &[], H, &ex).unwrap();
     assert_valid(&topped, &wallet(&["other"]), H);
     let bad = refinish(&honest, &ex, |d| {
         d.inputs.insert(
@@ -50,7 +50,7 @@ fn assert_join_beside_a_top_up_refused(joiner: &str, passer: &str, forged: Membe
 fn attack_hole1_join_beside_a_member_top_up_forges_a_member() {
     let forged = Member {
         value: ERG,
-        sigusd: 0,
+        assets: vec![],
         balance: 999_999_999,
         owner: pk("other"),
     };
@@ -63,7 +63,7 @@ fn attack_hole1_join_beside_a_member_top_up_forges_a_member() {
 fn attack_hole1_join_beside_a_member_top_up_forges_a_victims_debt() {
     let victim = Member {
         value: ERG,
-        sigusd: 0,
+        assets: vec![],
         balance: -5_000_000,
         owner: pk("owner"),
     };
@@ -75,7 +75,7 @@ fn attack_vault_join_new_member_with_a_foreign_token() {
     let e = env();
     let junk = token_id([0x55; 32]);
     let ex = exec_of("owner", 3 * ERG, &[(junk, 5)]);
-    let p = build::join(&e.c, &vault(&e), &pk("owner"), ERG, 0, H, &ex).unwrap();
+    let p = build::join(&e.c, &vault(&e), &pk("owner"), ERG, &[], H, &ex).unwrap();
     assert_valid(&p, &everyone(), H);
     let bad = refinish(&p, &ex, |d| {
         set_tokens(
@@ -91,7 +91,7 @@ fn attack_vault_join_with_sigusd_collateral_in_the_wrong_place() {
     let e = env();
     let sig = e.c.params.sigusd_id;
     let ex = exec_of("owner", 3 * ERG, &[(sig, 2000)]);
-    let p = build::join(&e.c, &vault(&e), &pk("owner"), ERG, 2000, H, &ex).unwrap();
+    let p = build::join(&e.c, &vault(&e), &pk("owner"), ERG, &[(sig, 2000)], H, &ex).unwrap();
     assert_valid(&p, &everyone(), H);
     // SigUSD first, membership second: every later member path reads tokens(0)
     let bad = refinish(&p, &ex, |d| {
@@ -107,7 +107,7 @@ fn attack_vault_join_with_sigusd_collateral_in_the_wrong_place() {
 fn attack_vault_join_owner_register_of_wrong_type() {
     let e = env();
     let ex = exec_of("owner", 3 * ERG, &[]);
-    let p = build::join(&e.c, &vault(&e), &pk("owner"), ERG, 0, H, &ex).unwrap();
+    let p = build::join(&e.c, &vault(&e), &pk("owner"), ERG, &[], H, &ex).unwrap();
     assert_valid(&p, &everyone(), H);
     let bad = refinish(&p, &ex, |d| {
         set_reg(&mut d.outputs[1], 5, Constant::from(7i64))
@@ -583,7 +583,7 @@ fn attack_withdraw_credit_priced_by_a_stale_oracle() {
         &vault(&e),
         &m,
         10_000,
-        Some(&fresh),
+        &[fresh.clone()],
         &tree_of("owner"),
         H,
         &ex,
@@ -596,7 +596,7 @@ fn attack_withdraw_credit_priced_by_a_stale_oracle() {
         &vault(&e),
         &m,
         10_000,
-        Some(&stale),
+        &[stale.clone()],
         &tree_of("owner"),
         H,
         &ex
@@ -612,10 +612,10 @@ fn attack_liquidation_priced_by_a_stale_oracle() {
     let m = member(&e, "owner", ERG, 2000, -30_000);
     let ex = exec_of("other", ERG, &[(e.gpuc, 10_000)]);
     let fresh = oracle_at(&e, H - 10);
-    let p = build::liquidate(&e.c, &vault(&e), &m, 10_000, 0, 1080, &fresh, H, &ex).unwrap();
+    let p = build::liquidate(&e.c, &vault(&e), &m, 10_000, 0, &cents(&e, 1080), &[fresh.clone()], H, &ex).unwrap();
     assert_valid(&p, &wallet(&["other"]), H);
     let stale = oracle_at(&e, H - 800);
-    assert!(build::liquidate(&e.c, &vault(&e), &m, 10_000, 0, 1080, &stale, H, &ex).is_err());
+    assert!(build::liquidate(&e.c, &vault(&e), &m, 10_000, 0, &cents(&e, 1080), &[stale.clone()], H, &ex).is_err());
     let bad = refinish(&p, &ex, |d| d.data_inputs = vec![stale.clone()]);
     assert_script_rejects(&bad, &wallet(&["other"]), H, 1);
 }
@@ -627,7 +627,7 @@ fn attack_transfer_into_debt_priced_by_a_stale_oracle() {
     let payee = member(&e, "other", ERG, 0, 0);
     let ex = exec_of("owner", ERG, &[]);
     let fresh = oracle_at(&e, H - 100);
-    let p = build::transfer(&e.c, &payer, &payee, 5_000, Some(&fresh), H, &ex).unwrap();
+    let p = build::transfer(&e.c, &payer, &payee, 5_000, &[fresh.clone()], H, &ex).unwrap();
     assert_valid(&p, &everyone(), H);
     let stale = oracle_at(&e, H - 5000);
     let bad = refinish(&p, &ex, |d| d.data_inputs = vec![stale.clone()]);
@@ -641,17 +641,17 @@ fn attack_oracle_with_a_negative_rate_prices_nothing() {
     let ex = exec_of("other", ERG, &[(e.gpuc, 10_000)]);
     // healthy at the real rate: a liquidation is refused; with a negative "rate" it must still be
     let o = oracle_with(e.c.params.oracle_pool_nft, -RATE);
-    let p = build::top_up(&e.c, &m, 10_000_000, 0, H, &ex).unwrap();
+    let p = build::top_up(&e.c, &m, 10_000_000, &[], H, &ex).unwrap();
     assert_valid(&p, &wallet(&["other"]), H);
-    assert!(build::liquidate(&e.c, &vault(&e), &m, 5_000, ERG, 0, &o, H, &ex).is_err());
+    assert!(build::liquidate(&e.c, &vault(&e), &m, 5_000, ERG, &cents(&e, 0), &[o.clone()], H, &ex).is_err());
     let honest_shape = build::liquidate(
         &e.c,
         &vault(&e),
         &member(&e, "owner", ERG, 0, -30_000),
         10_000,
         0,
-        0,
-        &oracle(&e),
+        &[],
+        &[oracle(&e)],
         H,
         &ex,
     )
@@ -677,10 +677,10 @@ fn attack_member_top_up_that_adds_nothing_griefs_the_owner() {
     let e = env();
     let m = member(&e, "owner", ERG, 500, -10);
     let ex = exec_of("other", ERG, &[]);
-    let p = build::top_up(&e.c, &m, 10_000_000, 0, H, &ex).unwrap();
+    let p = build::top_up(&e.c, &m, 10_000_000, &[], H, &ex).unwrap();
     assert_valid(&p, &wallet(&["other"]), H);
-    assert!(build::top_up(&e.c, &m, 0, 0, H, &ex).is_err());
-    assert!(build::top_up(&e.c, &m, 9_999_999, 99, H, &ex).is_err());
+    assert!(build::top_up(&e.c, &m, 0, &[], H, &ex).is_err());
+    assert!(build::top_up(&e.c, &m, 9_999_999, &[(e.c.params.sigusd_id, 99)], H, &ex).is_err());
     let bad = refinish(&p, &ex, |d| set_value(&mut d.outputs[0], ERG));
     assert_script_rejects(&bad, &wallet(&["other"]), H, 0);
 }
@@ -691,7 +691,7 @@ fn attack_member_top_up_of_dust_griefs_the_owner() {
     let e = env();
     let m = member(&e, "owner", ERG, 500, -10);
     let ex = exec_of("other", ERG, &[(e.c.params.sigusd_id, 100)]);
-    let p = build::top_up(&e.c, &m, 0, 100, H, &ex).unwrap();
+    let p = build::top_up(&e.c, &m, 0, &[(e.c.params.sigusd_id, 100)], H, &ex).unwrap();
     assert_valid(&p, &wallet(&["other"]), H);
     let one = refinish(&p, &ex, |d| {
         set_value(&mut d.outputs[0], ERG + 1);
@@ -839,7 +839,7 @@ fn attack_liquidation_swaps_the_members_erg_for_sigusd() {
     let m = member(&e, "owner", 100 * ERG, 0, -100_000);
     let sig = e.c.params.sigusd_id;
     let ex = exec_of("other", ERG, &[(e.gpuc, 10_000), (sig, 15_000)]);
-    let p = build::liquidate(&e.c, &vault(&e), &m, 10_000, ERG, 0, &oracle(&e), H, &ex).unwrap();
+    let p = build::liquidate(&e.c, &vault(&e), &m, 10_000, ERG, &cents(&e, 0), &[oracle(&e)], H, &ex).unwrap();
     assert_valid(&p, &wallet(&["other"]), H);
     let bad = refinish(&p, &ex, |d| {
         d.outputs[0] = dgcm_contracts::lets_vault::Vault {
@@ -851,7 +851,7 @@ fn attack_liquidation_swaps_the_members_erg_for_sigusd() {
         .unwrap();
         d.outputs[1] = Member {
             value: 1_000_000,
-            sigusd: 10_400,
+            assets: cents(&e, 10_400),
             balance: -99_999,
             owner: pk("owner"),
         }

@@ -454,13 +454,33 @@ pub fn vault(e: &Env) -> Typed<Vault> {
 }
 
 pub fn member(e: &Env, owner: &str, value: u64, sigusd: u64, balance: i64) -> Typed<Member> {
+    member_with(e, owner, value, &cents(e, sigusd), balance)
+}
+
+/// A member holding `assets` (listed collateral) beside ERG.
+pub fn member_with(
+    e: &Env,
+    owner: &str,
+    value: u64,
+    assets: &[(TokenId, u64)],
+    balance: i64,
+) -> Typed<Member> {
     let m = Member {
         value,
-        sigusd,
+        assets: assets.to_vec(),
         balance,
         owner: pk(owner),
     };
     typed(e, &m.to_candidate(&e.c, H).unwrap())
+}
+
+/// `n` SigUSD cents as a collateral list (empty for 0).
+pub fn cents(e: &Env, n: u64) -> Vec<(TokenId, u64)> {
+    if n == 0 {
+        vec![]
+    } else {
+        vec![(e.c.params.sigusd_id, n)]
+    }
 }
 
 /// nanoERG per USD, a real ERG/USD pool datapoint.
@@ -482,6 +502,27 @@ pub fn oracle_with(nft: TokenId, rate: i64) -> ErgoBox {
 
 pub fn oracle(e: &Env) -> ErgoBox {
     oracle_with(e.c.params.oracle_pool_nft, RATE)
+}
+
+/// A listed collateral asset's token id (`rsBTC`, `rsETH`, `rsUSDT`, `SigUSD`).
+pub fn asset(e: &Env, name: &str) -> TokenId {
+    e.c.params.asset(name).expect("listed asset").token_id
+}
+
+/// nanoERG per whole token of the devnet's stand-in assets at RATE (BTC $90,000, ETH $3,000,
+/// USDT $1).
+pub fn asset_price(name: &str) -> i64 {
+    match name {
+        "rsBTC" => 90_000 * RATE,
+        "rsETH" => 3_000 * RATE,
+        "rsUSDT" | "SigUSD" => RATE,
+        other => panic!("no price for {other}"),
+    }
+}
+
+/// The genuine pool box of a listed asset at `price` nanoERG per whole token.
+pub fn pool_of(e: &Env, name: &str, price: i64) -> ErgoBox {
+    oracle_with(e.c.params.asset(name).expect("listed asset").pool_nft, price)
 }
 
 pub fn fake_oracle() -> ErgoBox {
