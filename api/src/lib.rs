@@ -44,6 +44,9 @@ pub struct ApiConfig {
     /// Protocol parameters the replies compute with (GPUC price, LETS collateral ratio).
     pub gpuc_price_cents: i64,
     pub collateral_ratio_pct: i64,
+    /// Every protocol parameter (the listed collateral assets and their pools, ...): account
+    /// health is computed with the contracts crate's own functions from them.
+    pub params: dgcm_contracts::ProtocolParams,
     /// Prefix of the addresses the API writes.
     pub network: NetworkPrefix,
 }
@@ -76,6 +79,7 @@ impl ApiConfig {
             gpuc_id: dgcm_contracts::util::token_bytes(&p.gpuc_id),
             gpuc_price_cents: p.gpuc_price_cents,
             collateral_ratio_pct: p.collateral_ratio_pct,
+            params: p.clone(),
             network: deployment.network,
         }
     }

@@ -244,23 +244,46 @@ pub struct Provider {
     pub listings: Vec<Listing>,
 }
 
-#[derive(Serialize, ToSchema, QueryableByName)]
+/// A LETS account as the member contract prices it (the contracts crate's own functions, at the
+/// indexed pool boxes, for a transaction in the block after the indexer's tip).
+#[derive(Serialize, ToSchema)]
 pub struct LetsAccount {
-    #[diesel(sql_type = Text)]
     pub box_id: String,
     /// mGPUC; negative is debt.
-    #[diesel(sql_type = BigInt)]
     pub balance: i64,
-    #[diesel(sql_type = BigInt)]
     pub erg_collateral: i64,
-    #[diesel(sql_type = BigInt)]
+    /// SigUSD cents held (also in `collateral`).
     pub sigusd_collateral: i64,
-    /// Collateral value as % of debt at the oracle rate (absent without debt or rate).
-    #[diesel(sql_type = Nullable<Double>)]
+    /// Every listed collateral asset the account holds.
+    pub collateral: Vec<CollateralHolding>,
+    /// The debt in nanoERG at the ERG/USD rate (absent without debt or rate).
+    pub debt_nanoerg: Option<f64>,
+    /// ERG in full plus each priced asset × its collateral factor, nanoERG (rounded down per asset
+    /// as the contract does); absent without an ERG/USD rate.
+    pub borrow_value_nanoerg: Option<f64>,
+    /// Borrowing value as % of the debt (absent without debt or rate); the contract requires
+    /// `collateral_ratio_pct` of the deployment.
     pub collateral_ratio_pct: Option<f64>,
-    /// The member contract's `healthy`: no debt, or collateral ≥ the required ratio.
-    #[diesel(sql_type = Nullable<Bool>)]
+    /// The member contract's `healthy`: no debt, or borrowing value ≥ debt × ratio (absent when a
+    /// debt cannot be priced: no fresh ERG/USD pool box indexed).
     pub healthy: Option<bool>,
+    /// Whether anyone may liquidate it now: every held asset priced, and not healthy.
+    pub liquidatable: bool,
+}
+
+/// One collateral asset held by an account.
+#[derive(Serialize, ToSchema)]
+pub struct CollateralHolding {
+    pub name: String,
+    pub token_id: String,
+    /// Base units.
+    pub amount: i64,
+    pub decimals: u8,
+    pub factor_pct: i64,
+    /// nanoERG per whole token at its pool (absent: no fresh pool box indexed; counts 0).
+    pub price_nanoerg: Option<i64>,
+    /// Full value in nanoERG at that price.
+    pub value_nanoerg: Option<f64>,
 }
 
 #[derive(Serialize, ToSchema)]

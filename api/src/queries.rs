@@ -550,32 +550,48 @@ pub fn balance(c: &mut PgConnection, tree: &[u8], token: &[u8]) -> R<Balance> {
     .get_result(c)
 }
 
-/// The owner's unspent LETS member box; health at `rate` (nanoERG per USD) as the member
-/// contract computes it: collateral cents·100 ≥ debt cents·ratio.
-pub fn lets_account(
-    c: &mut PgConnection,
-    owner_pk: &[u8],
-    rate: Option<i64>,
-    gpuc_price_cents: i64,
-    ratio_pct: i64,
-) -> R<Option<LetsAccount>> {
-    diesel::sql_query(
-        "SELECT encode(a.box_id, 'hex') AS box_id, a.balance, a.erg_collateral, a.sigusd_collateral, \
-         CASE WHEN a.balance < 0 AND $2::bigint > 0 THEN \
-           (a.erg_collateral::float8 * 100 / $2 + a.sigusd_collateral) * 100 \
-           / ((-a.balance)::float8 / 1000 * $3) END AS collateral_ratio_pct, \
-         CASE WHEN a.balance >= 0 THEN true WHEN $2::bigint > 0 THEN \
-           (a.erg_collateral::numeric * 100 + a.sigusd_collateral::numeric * $2) * 100000 \
-           >= (-a.balance)::numeric * $3 * $4 * $2 END AS healthy \
+/// The owner's unspent LETS member box (the newest, should there be several): balance, ERG and
+/// every token it holds beside the membership token. Health is not computed here: the API
+/// prices it with the contracts crate (`dgcm_contracts::lets_member`).
+pub fn lets_account(c: &mut PgConnection, owner_pk: &[u8]) -> R<Option<LetsRow>> {
+    let row: Option<LetsRow> = diesel::sql_query(
+        "SELECT encode(a.box_id, 'hex') AS box_id, a.balance, a.erg_collateral, a.sigusd_collateral \
          FROM lets_accounts a JOIN boxes b ON b.box_id = a.box_id \
          WHERE a.owner_pk = $1 AND b.spent_height IS NULL ORDER BY a.height DESC LIMIT 1",
     )
     .bind::<Bytea, _>(owner_pk)
-    .bind::<Nullable<BigInt>, _>(rate)
-    .bind::<BigInt, _>(gpuc_price_cents)
-    .bind::<BigInt, _>(ratio_pct)
     .get_result(c)
-    .optional()
+    .optional()?;
+    Ok(row)
+}
+
+#[derive(QueryableByName)]
+pub struct LetsRow {
+    #[diesel(sql_type = Text)]
+    pub box_id: String,
+    #[diesel(sql_type = BigInt)]
+    pub balance: i64,
+    #[diesel(sql_type = BigInt)]
+    pub erg_collateral: i64,
+    #[diesel(sql_type = BigInt)]
+    pub sigusd_collateral: i64,
+}
+
+#[derive(QueryableByName)]
+pub struct BoxToken {
+    #[diesel(sql_type = Bytea)]
+    pub token_id: Vec<u8>,
+    #[diesel(sql_type = BigInt)]
+    pub amount: i64,
+}
+
+/// Every token of a box (by hex id), in box order.
+pub fn box_tokens(c: &mut PgConnection, box_id_hex: &str) -> R<Vec<BoxToken>> {
+    diesel::sql_query(
+        "SELECT token_id, amount FROM assets WHERE box_id = decode($1, 'hex') ORDER BY asset_index",
+    )
+    .bind::<Text, _>(box_id_hex)
+    .load(c)
 }
 
 /// Per model over the current listings. Whether a listing is leased is one hash join with the
@@ -625,13 +641,15 @@ pub struct PoolBox {
     pub box_id: String,
     #[diesel(sql_type = Integer)]
     pub height: i32,
+    #[diesel(sql_type = Integer)]
+    pub creation_height: i32,
     #[diesel(sql_type = Nullable<Bytea>)]
     pub r4: Option<Vec<u8>>,
 }
 
 pub fn pool_box(c: &mut PgConnection, nft: &[u8]) -> R<Option<PoolBox>> {
     diesel::sql_query(
-        "SELECT encode(b.box_id, 'hex') AS box_id, b.height, r.serialized AS r4 \
+        "SELECT encode(b.box_id, 'hex') AS box_id, b.height, b.creation_height, r.serialized AS r4 \
          FROM assets a JOIN boxes b ON b.box_id = a.box_id \
          LEFT JOIN registers r ON r.box_id = b.box_id AND r.register = 4 \
          WHERE a.token_id = $1 AND b.spent_height IS NULL ORDER BY b.height DESC LIMIT 1",

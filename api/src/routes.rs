@@ -363,10 +363,10 @@ pub async fn account(s: web::Data<AppState>, address: web::Path<String>) -> Repl
     let (bal, lets) = db(&s, move |c| {
         let bal = queries::balance(c, &a.tree, &cfg.gpuc_id)?;
         let lets = match &a.pk {
-            Some(pk) => {
-                let rate = rate_of(c, &cfg.oracle_pool_nft)?.map(|(_, r)| r);
-                queries::lets_account(c, pk, rate, cfg.gpuc_price_cents, cfg.collateral_ratio_pct)?
-            }
+            Some(pk) => match queries::lets_account(c, pk)? {
+                Some(row) => Some(priced_account(c, &cfg.params, row)?),
+                None => None,
+            },
             None => None,
         };
         Ok((bal, lets))
@@ -378,6 +378,89 @@ pub async fn account(s: web::Data<AppState>, address: web::Path<String>) -> Repl
         gpuc: bal.token,
         lets,
     }))
+}
+
+/// An account row priced by the contracts crate at the indexed pool boxes, for a transaction in
+/// the block after the indexer's tip.
+fn priced_account(
+    c: &mut PgConnection,
+    p: &dgcm_contracts::ProtocolParams,
+    row: queries::LetsRow,
+) -> Result<LetsAccount, ApiError> {
+    use dgcm_contracts::lets_member::{borrow_value, fully_priced, healthy, pool_nfts, Prices};
+    use ergo_lib::ergotree_ir::chain::token::TokenId;
+    let next = queries::tip(c)?.map(|t| t.height + 1).unwrap_or(0).max(0) as u32;
+    let mut points = Vec::new();
+    for (nft, _) in pool_nfts(p) {
+        let bytes = dgcm_contracts::util::token_bytes(&nft);
+        if let Some((b, r4)) = rate_of(c, &bytes)? {
+            points.push((nft, (b.creation_height.max(0) as u32, r4)));
+        }
+    }
+    let prices = Prices::from_datapoints(p, next, |nft| {
+        points.iter().find(|(n, _)| n == nft).map(|(_, x)| *x)
+    });
+    let mut assets: Vec<(TokenId, u64)> = Vec::new();
+    for t in queries::box_tokens(c, &row.box_id)? {
+        let Ok(a) = <[u8; 32]>::try_from(t.token_id.as_slice()) else {
+            continue;
+        };
+        let id = dgcm_contracts::util::token_id(a);
+        if p.asset_by_id(&id).is_some() {
+            assets.push((id, t.amount.max(0) as u64));
+        }
+    }
+    let value = row.erg_collateral.max(0) as u64;
+    let collateral = p
+        .collateral
+        .iter()
+        .enumerate()
+        .filter_map(|(k, a)| {
+            let amount: u64 = assets
+                .iter()
+                .filter(|(t, _)| *t == a.token_id)
+                .map(|(_, n)| *n)
+                .sum();
+            let price = prices.assets.get(k).copied().filter(|x| *x > 0);
+            (amount > 0).then(|| CollateralHolding {
+                name: a.name.clone(),
+                token_id: hex::encode(dgcm_contracts::util::token_bytes(&a.token_id)),
+                amount: amount as i64,
+                decimals: a.decimals,
+                factor_pct: a.factor_pct,
+                price_nanoerg: price,
+                value_nanoerg: price.map(|x| amount as f64 * x as f64 / a.unit() as f64),
+            })
+        })
+        .collect();
+    let priced = prices.rate > 0;
+    let debt = (row.balance < 0 && priced).then(|| {
+        -(row.balance as f64) / 1000.0 * p.gpuc_price_cents as f64 / 100.0 * prices.rate as f64
+    });
+    let bv = priced.then(|| {
+        borrow_value(p, &prices, value, &assets)
+            .to_string()
+            .parse::<f64>()
+            .unwrap_or(f64::MAX)
+    });
+    let unhealthy = !healthy(p, &prices, row.balance, value, &assets);
+    Ok(LetsAccount {
+        box_id: row.box_id,
+        balance: row.balance,
+        erg_collateral: row.erg_collateral,
+        sigusd_collateral: row.sigusd_collateral,
+        collateral,
+        debt_nanoerg: debt,
+        borrow_value_nanoerg: bv,
+        collateral_ratio_pct: match (bv, debt) {
+            (Some(b), Some(d)) if d > 0.0 => Some(b / d * 100.0),
+            _ => None,
+        },
+        healthy: (row.balance >= 0 || priced)
+            .then(|| healthy(p, &prices, row.balance, value, &assets)),
+        // the liquidation path's own precondition (lets_member::liquidatable)
+        liquidatable: row.balance < 0 && fully_priced(p, &prices, &assets) && unhealthy,
+    })
 }
 
 /// The pool box and its R4 (nanoERG per USD).

@@ -5,7 +5,7 @@
 use dgcm_chain::{NodeClient, NodeError};
 use dgcm_contracts::codec::{BoxKind, Typed};
 use dgcm_contracts::lease::Lease;
-use dgcm_contracts::lets_member::{oracle_rate, Member};
+use dgcm_contracts::lets_member::{pool_nfts, pool_price, Member, Prices};
 use dgcm_contracts::lets_vault::Vault;
 use dgcm_contracts::listing::Listing;
 use dgcm_contracts::order::Order;
@@ -32,7 +32,10 @@ pub struct MarketView {
     pub leases: Vec<Typed<Lease>>,
     pub members: Vec<Typed<Member>>,
     pub vault: Option<Typed<Vault>>,
-    pub oracle: Option<(ErgoBox, i64)>,
+    /// Fresh pool boxes (ERG/USD and each listed asset's pool the node has) and what they
+    /// price for a transaction at `height + 1`.
+    pub oracles: Vec<ErgoBox>,
+    pub prices: Option<Prices>,
     pub deposits: Vec<Typed<RosenDeposit>>,
     /// Boxes at protocol addresses that did not decode.
     pub undecodable: usize,
@@ -72,12 +75,13 @@ impl MarketView {
                     .flatten()
                     .any(|t| t.token_id == c.params.vault_nft)
             });
-            let pool = node
-                .unspent_boxes_by_token(&c.params.oracle_pool_nft, 0, 5)
-                .await?;
-            v.oracle = pool
-                .into_iter()
-                .find_map(|b| oracle_rate(&c.params, &b, v.height + 1).map(|r| (b, r)));
+            for (nft, max_age) in pool_nfts(&c.params) {
+                let pool = node.unspent_boxes_by_token(&nft, 0, 5).await?;
+                v.oracles.extend(pool.into_iter().find(|b| {
+                    pool_price(&nft, max_age, std::slice::from_ref(b), v.height + 1) > 0
+                }));
+            }
+            v.prices = Some(Prices::read(&c.params, &v.oracles, v.height + 1));
         }
         if let (true, Some(scan)) = (needs.rosen, rosen_scan) {
             for b in node.scan_unspent_boxes(scan).await? {

@@ -228,7 +228,10 @@ async fn join_vault(
 ) {
     let h = height(node).await;
     let v = vault(node, c).await;
-    submit(node, who, |e| build::join(c, &v, &who.pk, erg, 0, h + 1, e)).await;
+    submit(node, who, |e| {
+        build::join(c, &v, &who.pk, erg, &[], h + 1, e)
+    })
+    .await;
     mine(url, 1).await;
 }
 
@@ -279,7 +282,16 @@ async fn liquidation_when_the_oracle_price_drops() {
     );
     let h = height(&node).await;
     submit(&node, &alice, |e| {
-        build::withdraw(&c, &v, &m, 12_000, Some(&o), &alice.tree, h + 1, e)
+        build::withdraw(
+            &c,
+            &v,
+            &m,
+            12_000,
+            std::slice::from_ref(&o),
+            &alice.tree,
+            h + 1,
+            e,
+        )
     })
     .await;
     mine(&net.url(), 1).await;

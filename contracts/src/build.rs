@@ -596,11 +596,9 @@ pub fn join(
 /// ERG or one asset's `min_top_up`).
 pub fn top_up_enough(c: &Contracts, add_erg: u64, add: &[(TokenId, u64)]) -> bool {
     add_erg >= MIN_TOP_UP_NANOERG
-        || add.iter().any(|(id, n)| {
-            c.params
-                .asset_by_id(id)
-                .is_some_and(|a| *n >= a.min_top_up)
-        })
+        || add
+            .iter()
+            .any(|(id, n)| c.params.asset_by_id(id).is_some_and(|a| *n >= a.min_top_up))
 }
 
 /// Anyone (sel 3, var 1 = 0): adds ERG and/or listed-asset collateral; balance unchanged.
@@ -910,9 +908,9 @@ pub fn convert_rosen(
     if r.owner != m.owner {
         return Err(invalid("the member account is not the deposit owner's"));
     }
-    let assets = r
-        .convertible_assets(c)
-        .ok_or_else(|| invalid("the deposit holds a token that is not a listed collateral asset"))?;
+    let assets = r.convertible_assets(c).ok_or_else(|| {
+        invalid("the deposit holds a token that is not a listed collateral asset")
+    })?;
     let add = r.value.saturating_sub(c.params.max_relay_fee.max(0) as u64);
     if !top_up_enough(c, add, &assets) {
         return Err(invalid(

@@ -45,7 +45,10 @@ impl BoxKind for Member {
         let assets = t[1..].to_vec();
         for (i, (id, _)) in assets.iter().enumerate() {
             if p.asset_by_id(id).is_none() {
-                return Err(tok_err(K, format!("token {} is not a listed collateral asset", i + 1)));
+                return Err(tok_err(
+                    K,
+                    format!("token {} is not a listed collateral asset", i + 1),
+                ));
             }
             if assets[..i].iter().any(|(o, _)| o == id) {
                 return Err(tok_err(K, format!("token {} repeats an asset", i + 1)));
@@ -121,12 +124,36 @@ impl Prices {
     /// Reads every pool the deployment names from `data_inputs` for a transaction in block
     /// `height`.
     pub fn read(p: &ProtocolParams, data_inputs: &[ErgoBox], height: u32) -> Prices {
+        Prices::from_pools(p, height, |nft, max_age| {
+            pool_price(nft, max_age, data_inputs, height)
+        })
+    }
+
+    /// Prices from pool datapoints known otherwise (an index): `point(nft)` gives the pool box's
+    /// creation height and `R4`, and the script's freshness rule is applied here.
+    pub fn from_datapoints(
+        p: &ProtocolParams,
+        height: u32,
+        point: impl Fn(&TokenId) -> Option<(u32, i64)>,
+    ) -> Prices {
+        Prices::from_pools(p, height, |nft, max_age| {
+            point(nft)
+                .map(|(created, r4)| fresh_price(created, r4, max_age, height))
+                .unwrap_or(0)
+        })
+    }
+
+    fn from_pools(
+        p: &ProtocolParams,
+        _height: u32,
+        price: impl Fn(&TokenId, i32) -> i64,
+    ) -> Prices {
         Prices {
-            rate: pool_price(&p.oracle_pool_nft, p.oracle_max_age, data_inputs, height),
+            rate: price(&p.oracle_pool_nft, p.oracle_max_age),
             assets: p
                 .collateral
                 .iter()
-                .map(|a| pool_price(&a.pool_nft, a.max_age, data_inputs, height))
+                .map(|a| price(&a.pool_nft, a.max_age))
                 .collect(),
         }
     }
@@ -140,7 +167,13 @@ impl Prices {
             assets: p
                 .collateral
                 .iter()
-                .map(|a| if a.pool_nft == p.oracle_pool_nft { rate } else { 0 })
+                .map(|a| {
+                    if a.pool_nft == p.oracle_pool_nft {
+                        rate
+                    } else {
+                        0
+                    }
+                })
                 .collect(),
         }
     }
@@ -155,6 +188,18 @@ impl Prices {
     }
 }
 
+/// Every pool a deployment prices with, each once, with its freshness bound: the ERG/USD pool,
+/// then each listed asset's pool. What a service fetches before building a LETS transaction.
+pub fn pool_nfts(p: &ProtocolParams) -> Vec<(TokenId, i32)> {
+    let mut out = vec![(p.oracle_pool_nft, p.oracle_max_age)];
+    for a in &p.collateral {
+        if !out.iter().any(|(n, _)| *n == a.pool_nft) {
+            out.push((a.pool_nft, a.max_age));
+        }
+    }
+    out
+}
+
 /// The datapoint of the pool box holding NFT `pool` among `boxes` (the last such, as the
 /// script's fold), when created at most `max_age` blocks before `height` and positive; else 0.
 pub fn pool_price(pool: &TokenId, max_age: i32, boxes: &[ErgoBox], height: u32) -> i64 {
@@ -163,17 +208,28 @@ pub fn pool_price(pool: &TokenId, max_age: i32, boxes: &[ErgoBox], height: u32) 
         if toks(b).first().map(|(id, _)| id) != Some(pool) {
             continue;
         }
-        if (b.creation_height as i64) < height as i64 - max_age as i64 {
-            continue;
-        }
-        p = Regs {
+        let r4 = Regs {
             kind: "oracle",
             regs: &b.additional_registers,
         }
         .long(4)
         .unwrap_or(0);
+        // as the script's fold: the last fresh box with the NFT wins, whatever its datapoint
+        if (b.creation_height as i64) >= height as i64 - max_age as i64 {
+            p = r4;
+        }
     }
     p.max(0)
+}
+
+/// A pool box's datapoint `r4` as the script takes it in block `height`: 0 when the box was
+/// created more than `max_age` blocks before, or the datapoint is not positive.
+pub fn fresh_price(created: u32, r4: i64, max_age: i32, height: u32) -> i64 {
+    if (created as i64) < height as i64 - max_age as i64 {
+        0
+    } else {
+        r4.max(0)
+    }
 }
 
 fn big(x: i64) -> BigInt {
@@ -182,10 +238,19 @@ fn big(x: i64) -> BigInt {
 
 /// The borrowing value of ERG `value` and `assets` in nanoERG: ERG in full, each asset at its
 /// price × factor, rounded down (never in the borrower's favour).
-pub fn borrow_value(p: &ProtocolParams, prices: &Prices, value: u64, assets: &[(TokenId, u64)]) -> BigInt {
+pub fn borrow_value(
+    p: &ProtocolParams,
+    prices: &Prices,
+    value: u64,
+    assets: &[(TokenId, u64)],
+) -> BigInt {
     let mut v = BigInt::from(value);
     for (k, a) in p.collateral.iter().enumerate() {
-        let amount: u64 = assets.iter().filter(|(t, _)| *t == a.token_id).map(|(_, n)| *n).sum();
+        let amount: u64 = assets
+            .iter()
+            .filter(|(t, _)| *t == a.token_id)
+            .map(|(_, n)| *n)
+            .sum();
         let price = prices.assets.get(k).copied().unwrap_or(0);
         v += BigInt::from(amount) * big(price) * big(a.factor_pct) / (big(a.unit()) * big(100));
     }
@@ -193,14 +258,21 @@ pub fn borrow_value(p: &ProtocolParams, prices: &Prices, value: u64, assets: &[(
 }
 
 /// The script's `healthy`: balance ≥ 0, or a genuine rate and borrowing value ≥ debt × ratio %.
-pub fn healthy(p: &ProtocolParams, prices: &Prices, balance: i64, value: u64, assets: &[(TokenId, u64)]) -> bool {
+pub fn healthy(
+    p: &ProtocolParams,
+    prices: &Prices,
+    balance: i64,
+    value: u64,
+    assets: &[(TokenId, u64)],
+) -> bool {
     if balance >= 0 {
         return true;
     }
     if prices.rate <= 0 {
         return false;
     }
-    borrow_value(p, prices, value, assets) * big(10_000_000) >= debt_scaled(p, balance, p.collateral_ratio_pct, prices.rate)
+    borrow_value(p, prices, value, assets) * big(10_000_000)
+        >= debt_scaled(p, balance, p.collateral_ratio_pct, prices.rate)
 }
 
 /// `(−balance) · GPUC_PRICE_CENTS · pct · rate`: a debt in nanoERG × 10^7, times `pct`.
@@ -225,10 +297,19 @@ pub fn liquidatable(p: &ProtocolParams, prices: &Prices, m: &Member) -> bool {
 
 /// The value a liquidator takes (nanoERG, full price, each asset rounded up: never in the
 /// liquidator's favour).
-pub fn taken_value(p: &ProtocolParams, prices: &Prices, erg: u64, assets: &[(TokenId, u64)]) -> BigInt {
+pub fn taken_value(
+    p: &ProtocolParams,
+    prices: &Prices,
+    erg: u64,
+    assets: &[(TokenId, u64)],
+) -> BigInt {
     let mut v = BigInt::from(erg);
     for (k, a) in p.collateral.iter().enumerate() {
-        let amount: u64 = assets.iter().filter(|(t, _)| *t == a.token_id).map(|(_, n)| *n).sum();
+        let amount: u64 = assets
+            .iter()
+            .filter(|(t, _)| *t == a.token_id)
+            .map(|(_, n)| *n)
+            .sum();
         let price = prices.assets.get(k).copied().unwrap_or(0);
         let u = big(a.unit());
         v += (BigInt::from(amount) * big(price) + &u - 1) / u;
@@ -237,6 +318,54 @@ pub fn taken_value(p: &ProtocolParams, prices: &Prices, erg: u64, assets: &[(Tok
 }
 
 /// Whether taking `erg` and `assets` for repaying `r` mGPUC is within the liquidation payout.
-pub fn within_payout(p: &ProtocolParams, prices: &Prices, r: i64, erg: u64, assets: &[(TokenId, u64)]) -> bool {
-    taken_value(p, prices, erg, assets) * big(10_000_000) <= debt_scaled(p, -r, p.liq_payout_pct, prices.rate)
+pub fn within_payout(
+    p: &ProtocolParams,
+    prices: &Prices,
+    r: i64,
+    erg: u64,
+    assets: &[(TokenId, u64)],
+) -> bool {
+    taken_value(p, prices, erg, assets) * big(10_000_000)
+        <= debt_scaled(p, -r, p.liq_payout_pct, prices.rate)
+}
+
+/// The most collateral a liquidator repaying `repay` mGPUC may take from `m` at `prices`: ERG
+/// first (leaving `keep_erg` in the box), then each listed asset in list order, each amount the
+/// largest [`within_payout`] allows. Pure: the liquidator bot and `dgcm tx` use it.
+pub fn liquidation_take(
+    p: &ProtocolParams,
+    prices: &Prices,
+    m: &Member,
+    repay: i64,
+    keep_erg: u64,
+) -> (u64, Vec<(TokenId, u64)>) {
+    use num_traits::{ToPrimitive, Zero};
+    if prices.rate <= 0 || repay <= 0 {
+        return (0, vec![]);
+    }
+    // the allowance in nanoERG, rounded down
+    let mut left: BigInt = debt_scaled(p, -repay, p.liq_payout_pct, prices.rate) / big(10_000_000);
+    let erg = left
+        .to_u64()
+        .unwrap_or(u64::MAX)
+        .min(m.value.saturating_sub(keep_erg));
+    left -= BigInt::from(erg);
+    let mut take = vec![];
+    for (k, a) in p.collateral.iter().enumerate() {
+        let price = prices.assets.get(k).copied().unwrap_or(0);
+        let held = m.amount(&a.token_id);
+        if price <= 0 || held == 0 || left <= BigInt::zero() {
+            continue;
+        }
+        // ceil(n·price/unit) ≤ left  ⇔  n ≤ floor(left·unit/price)
+        let n = (&left * big(a.unit()) / big(price))
+            .to_u64()
+            .unwrap_or(u64::MAX)
+            .min(held);
+        if n > 0 {
+            left -= (BigInt::from(n) * big(price) + big(a.unit()) - 1) / big(a.unit());
+            take.push((a.token_id, n));
+        }
+    }
+    (erg, take)
 }

@@ -7,8 +7,8 @@ use ergo_lib::ergotree_interpreter::sigma_protocol::private_input::DlogProverInp
 use ergo_lib::ergotree_ir::bigint256::BigInt256;
 use ergo_lib::ergotree_ir::chain::token::TokenId;
 use ergo_lib::ergotree_ir::ergo_tree::ErgoTree;
-use ergo_lib::ergotree_ir::mir::constant::{Constant, TryExtractFrom, TryExtractInto};
 use ergo_lib::ergotree_ir::mir::constant::Literal;
+use ergo_lib::ergotree_ir::mir::constant::{Constant, TryExtractFrom, TryExtractInto};
 use ergo_lib::ergotree_ir::serialization::SigmaSerializable;
 use ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::{ProveDlog, SigmaProp};
 use ergo_lib::ergotree_ir::types::stype::SType;
@@ -572,12 +572,19 @@ impl ProtocolParams {
     fn check_collateral(&self) -> Result<(), TreeError> {
         let reserved = [self.gpuc_id, self.membership_id, self.vault_nft];
         for (i, a) in self.collateral.iter().enumerate() {
-            let bad = |reason: String| TreeError::Param("collateral", format!("{}: {reason}", a.name));
+            let bad =
+                |reason: String| TreeError::Param("collateral", format!("{}: {reason}", a.name));
             if a.name.is_empty() {
-                return Err(TreeError::Param("collateral", format!("asset {i} has no name")));
+                return Err(TreeError::Param(
+                    "collateral",
+                    format!("asset {i} has no name"),
+                ));
             }
             if a.decimals > MAX_ASSET_DECIMALS {
-                return Err(bad(format!("decimals {} > {MAX_ASSET_DECIMALS}", a.decimals)));
+                return Err(bad(format!(
+                    "decimals {} > {MAX_ASSET_DECIMALS}",
+                    a.decimals
+                )));
             }
             if !(1..=100).contains(&a.factor_pct) {
                 return Err(bad(format!("factor_pct {} not in 1..=100", a.factor_pct)));
@@ -658,16 +665,22 @@ fn placeholder_assets(member: &Compiled) -> Result<Vec<CollateralAsset>, TreeErr
     };
     let mut out = Vec::new();
     for i in 0..ids.len() {
-        let get = |v: Option<i64>, n: &'static str| v.ok_or_else(|| TreeError::Param(n, "list shorter than ASSET_IDS".into()));
+        let get = |v: Option<i64>, n: &'static str| {
+            v.ok_or_else(|| TreeError::Param(n, "list shorter than ASSET_IDS".into()))
+        };
         let unit = get(units.get(i).copied(), "ASSET_UNITS")?;
         let decimals = (0..=MAX_ASSET_DECIMALS)
             .find(|d| 10i64.pow(*d as u32) == unit)
-            .ok_or_else(|| TreeError::Param("ASSET_UNITS", format!("{unit} is not a power of 10")))?;
+            .ok_or_else(|| {
+                TreeError::Param("ASSET_UNITS", format!("{unit} is not a power of 10"))
+            })?;
         out.push(CollateralAsset {
             name: format!("asset{i}"),
             token_id: tid(&ids[i], "ASSET_IDS")?,
             pool_nft: tid(
-                pools.get(i).ok_or_else(|| TreeError::Param("ASSET_POOLS", "list shorter than ASSET_IDS".into()))?,
+                pools.get(i).ok_or_else(|| {
+                    TreeError::Param("ASSET_POOLS", "list shorter than ASSET_IDS".into())
+                })?,
                 "ASSET_POOLS",
             )?,
             decimals,

@@ -356,7 +356,17 @@ fn liquidating(sigusd: u64) -> (Env, Typed<Member>, TxPlan, Executor) {
     let e = env();
     let m = member(&e, "owner", ERG, sigusd, -30_000);
     let ex = exec_of("other", ERG, &[(e.gpuc, 10_000)]);
-    let p = build::liquidate(&e.c, &vault(&e), &m, 10_000, 0, &cents(&e, 1080), &[oracle(&e)], H, &ex);
+    let p = build::liquidate(
+        &e.c,
+        &vault(&e),
+        &m,
+        10_000,
+        0,
+        &cents(&e, 1080),
+        &[oracle(&e)],
+        H,
+        &ex,
+    );
     (e, m, p.unwrap_or_else(|err| panic!("{err}")), ex)
 }
 

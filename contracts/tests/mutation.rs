@@ -563,8 +563,7 @@ fn scenarios() -> Vec<Scenario> {
         let m = member(&e, "owner", ERG, 2000, 0);
         let orc = vec![oracle(&e)];
         let ex = exec_of("owner", ERG, &[]);
-        let p =
-            build::withdraw(&e.c, &vt, &m, 10_000, &orc, &tree_of("owner"), H, &ex).unwrap();
+        let p = build::withdraw(&e.c, &vt, &m, 10_000, &orc, &tree_of("owner"), H, &ex).unwrap();
         let rx = rich_exec(&e, "owner");
         // the owner's choices: amount, recipient, collateral
         let alts: Alts = Box::new(move |outs, h| {

@@ -612,10 +612,32 @@ fn attack_liquidation_priced_by_a_stale_oracle() {
     let m = member(&e, "owner", ERG, 2000, -30_000);
     let ex = exec_of("other", ERG, &[(e.gpuc, 10_000)]);
     let fresh = oracle_at(&e, H - 10);
-    let p = build::liquidate(&e.c, &vault(&e), &m, 10_000, 0, &cents(&e, 1080), &[fresh.clone()], H, &ex).unwrap();
+    let p = build::liquidate(
+        &e.c,
+        &vault(&e),
+        &m,
+        10_000,
+        0,
+        &cents(&e, 1080),
+        &[fresh.clone()],
+        H,
+        &ex,
+    )
+    .unwrap();
     assert_valid(&p, &wallet(&["other"]), H);
     let stale = oracle_at(&e, H - 800);
-    assert!(build::liquidate(&e.c, &vault(&e), &m, 10_000, 0, &cents(&e, 1080), &[stale.clone()], H, &ex).is_err());
+    assert!(build::liquidate(
+        &e.c,
+        &vault(&e),
+        &m,
+        10_000,
+        0,
+        &cents(&e, 1080),
+        &[stale.clone()],
+        H,
+        &ex
+    )
+    .is_err());
     let bad = refinish(&p, &ex, |d| d.data_inputs = vec![stale.clone()]);
     assert_script_rejects(&bad, &wallet(&["other"]), H, 1);
 }
@@ -643,7 +665,18 @@ fn attack_oracle_with_a_negative_rate_prices_nothing() {
     let o = oracle_with(e.c.params.oracle_pool_nft, -RATE);
     let p = build::top_up(&e.c, &m, 10_000_000, &[], H, &ex).unwrap();
     assert_valid(&p, &wallet(&["other"]), H);
-    assert!(build::liquidate(&e.c, &vault(&e), &m, 5_000, ERG, &cents(&e, 0), &[o.clone()], H, &ex).is_err());
+    assert!(build::liquidate(
+        &e.c,
+        &vault(&e),
+        &m,
+        5_000,
+        ERG,
+        &cents(&e, 0),
+        &[o.clone()],
+        H,
+        &ex
+    )
+    .is_err());
     let honest_shape = build::liquidate(
         &e.c,
         &vault(&e),
@@ -839,7 +872,18 @@ fn attack_liquidation_swaps_the_members_erg_for_sigusd() {
     let m = member(&e, "owner", 100 * ERG, 0, -100_000);
     let sig = e.c.params.sigusd_id;
     let ex = exec_of("other", ERG, &[(e.gpuc, 10_000), (sig, 15_000)]);
-    let p = build::liquidate(&e.c, &vault(&e), &m, 10_000, ERG, &cents(&e, 0), &[oracle(&e)], H, &ex).unwrap();
+    let p = build::liquidate(
+        &e.c,
+        &vault(&e),
+        &m,
+        10_000,
+        ERG,
+        &cents(&e, 0),
+        &[oracle(&e)],
+        H,
+        &ex,
+    )
+    .unwrap();
     assert_valid(&p, &wallet(&["other"]), H);
     let bad = refinish(&p, &ex, |d| {
         d.outputs[0] = dgcm_contracts::lets_vault::Vault {

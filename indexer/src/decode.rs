@@ -199,12 +199,14 @@ impl Decoder {
                     owner_pk: pk_bytes(&m.owner),
                     balance: m.balance,
                     erg_collateral: m.value as i64,
-                    sigusd_collateral: m.sigusd as i64,
+                    sigusd_collateral: m.sigusd(&c.params) as i64,
                     height: 0,
                 }));
                 json!({
                     "owner_pk": hex::encode(pk_bytes(&m.owner)),
-                    "balance": m.balance, "erg_collateral": m.value, "sigusd_collateral": m.sigusd,
+                    "balance": m.balance, "erg_collateral": m.value,
+                    "sigusd_collateral": m.sigusd(&c.params),
+                    "assets": m.assets.iter().map(|(id, n)| json!({"tokenId": String::from(*id), "amount": n})).collect::<Vec<_>>(),
                 })
             }),
             Kind::LetsVault => Vault::parse(c, b)

@@ -51,9 +51,13 @@ pub async fn erg_usd(node: &NodeClient, assets: &AssetsConfig) -> Result<Rate, R
     let best = boxes
         .iter()
         .filter_map(|b| {
-            dgcm_contracts::lets_member::oracle_rate(&params, b, height + 1)
-                .filter(|r| *r > 0)
-                .map(|r| (b, r))
+            let r = dgcm_contracts::lets_member::pool_price(
+                &params.oracle_pool_nft,
+                params.oracle_max_age,
+                std::slice::from_ref(b),
+                height + 1,
+            );
+            (r > 0).then_some((b, r))
         })
         .max_by_key(|(b, _)| b.creation_height);
     let Some((b, rate)) = best else {

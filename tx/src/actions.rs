@@ -7,7 +7,7 @@
 use dgcm_contracts::arbitration::Arbitration;
 use dgcm_contracts::build;
 use dgcm_contracts::lease::Lease;
-use dgcm_contracts::lets_member::{healthy, Member};
+use dgcm_contracts::lets_member::{borrow_value, healthy, Member, Prices};
 use dgcm_contracts::listing::{Listing, ListingTerms};
 use dgcm_contracts::order::{Order, OrderTerms};
 use dgcm_contracts::rosen_deposit::RosenDeposit;
@@ -149,16 +149,24 @@ pub enum Payee {
 /// One user action. Amounts in base units (mGPUC, nanoERG, SigUSD cents).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Join the LETS vault with SigUSD and/or ERG collateral (balance 0).
+    /// Join the LETS vault with ERG and/or listed-asset collateral (balance 0).
     Join {
-        sigusd: u64,
         erg: u64,
+        /// Listed collateral assets (token, base units).
+        assets: Vec<(TokenId, u64)>,
     },
     /// Add collateral to a member account (the user's own unless `member` is given).
     TopUp {
         member: Option<BoxId>,
-        sigusd: u64,
         erg: u64,
+        assets: Vec<(TokenId, u64)>,
+    },
+    /// Take collateral out of the user's member account; it must stay healthy at the oracle
+    /// prices.
+    WithdrawCollateral {
+        member: Option<BoxId>,
+        erg: u64,
+        assets: Vec<(TokenId, u64)>,
     },
     /// Take `amount` mGPUC out of the vault; the balance falls by as much.
     WithdrawCredit {
@@ -240,6 +248,7 @@ impl Action {
         match self {
             Action::Join { .. } => "join",
             Action::TopUp { .. } => "top-up",
+            Action::WithdrawCollateral { .. } => "withdraw-collateral",
             Action::WithdrawCredit { .. } => "withdraw-credit",
             Action::DepositCredit { .. } => "deposit-credit",
             Action::TransferCredit { .. } => "transfer-credit",
@@ -494,24 +503,38 @@ fn not_yours(field: &'static str, id: &BoxId, role: &str) -> TxError {
     )
 }
 
-/// How much SigUSD (cents) a member with `value` nanoERG collateral and `balance` mGPUC needs at
-/// `rate` to be healthy, or `None` without an oracle rate.
-pub fn sigusd_needed(c: &Contracts, balance: i64, value: u64, rate: i64) -> Option<u64> {
+/// SigUSD cents that, added to the account, would cover a `balance` at `prices` (`Some(0)`
+/// without debt; `None` when the ERG/USD rate is unpriced or SigUSD is not listed or priced).
+pub fn sigusd_needed(
+    c: &Contracts,
+    balance: i64,
+    value: u64,
+    assets: &[(TokenId, u64)],
+    prices: &Prices,
+) -> Option<u64> {
+    use num_bigint::BigInt;
     if balance >= 0 {
         return Some(0);
     }
-    if rate <= 0 {
+    let p = &c.params;
+    let sig = p.asset_by_id(&p.sigusd_id)?;
+    let price = prices.of(p, &p.sigusd_id);
+    if prices.rate <= 0 || price <= 0 {
         return None;
     }
-    let p = &c.params;
-    let need = (-(balance as i128))
-        * p.gpuc_price_cents as i128
-        * p.collateral_ratio_pct as i128
-        * rate as i128;
-    let have = value as i128 * 100 * 100_000;
-    let rest = (need - have).max(0);
-    let per_cent = rate as i128 * 100_000;
-    Some(((rest + per_cent - 1) / per_cent) as u64)
+    let need: BigInt = BigInt::from(-(balance as i128))
+        * p.gpuc_price_cents
+        * p.collateral_ratio_pct
+        * prices.rate;
+    let have: BigInt = borrow_value(p, prices, value, assets) * 10_000_000;
+    let rest = (need - have).max(BigInt::from(0));
+    // a cent's borrowing value, scaled like `need`: price / unit · factor / 100 · 10^7
+    let per_cent = BigInt::from(price) * sig.factor_pct * 100_000 / sig.unit();
+    if per_cent <= BigInt::from(0) {
+        return None;
+    }
+    let cents = (rest + &per_cent - 1) / per_cent;
+    u64::try_from(cents).ok()
 }
 
 impl Planner {
@@ -520,21 +543,51 @@ impl Planner {
         action: &'static str,
         m: &Member,
         balance: i64,
-        rate: i64,
+        prices: &Prices,
     ) -> TxError {
-        let reason = match sigusd_needed(&self.contracts, balance, m.value, rate) {
-            None => {
-                "the balance would go negative and the node has no oracle pool box to price the \
-                     collateral"
-                    .to_string()
-            }
-            Some(need) => format!(
-                "a debt of {} GPUC needs {} SigUSD of collateral beside the account's ERG at \
-                 the oracle rate; the account holds {} SigUSD: top up first",
+        let c = &self.contracts;
+        let reason = if prices.rate <= 0 {
+            "the balance would go negative and the node has no fresh ERG/USD oracle pool box to \
+             price the debt"
+                .to_string()
+        } else {
+            let usd = |nanoerg: f64| nanoerg / prices.rate as f64;
+            let have = borrow_value(&c.params, prices, m.value, &m.assets);
+            let have = have.to_string().parse::<f64>().unwrap_or(0.0);
+            let need = -(balance as f64) / 1000.0 * c.params.gpuc_price_cents as f64 / 100.0
+                * c.params.collateral_ratio_pct as f64
+                / 100.0;
+            let unpriced: Vec<&str> = c
+                .params
+                .collateral
+                .iter()
+                .enumerate()
+                .filter(|(k, a)| {
+                    m.amount(&a.token_id) > 0 && prices.assets.get(*k).copied().unwrap_or(0) <= 0
+                })
+                .map(|(_, a)| a.name.as_str())
+                .collect();
+            let mut r = format!(
+                "a debt of {} GPUC needs ${need:.2} of borrowing value at the oracle prices \
+                 (ERG in full, each asset times its collateral factor); the account has ${:.2}",
                 format_units(balance.unsigned_abs(), GPUC_DECIMALS),
-                format_units(need, SIGUSD_DECIMALS),
-                format_units(m.sigusd, SIGUSD_DECIMALS)
-            ),
+                usd(have),
+            );
+            if !unpriced.is_empty() {
+                r.push_str(&format!(
+                    " ({} unpriced: no fresh pool box on the node, so counted as 0)",
+                    unpriced.join(", ")
+                ));
+            }
+            if let Some(n) =
+                sigusd_needed(c, balance, m.value, &m.assets, prices).filter(|n| *n > 0)
+            {
+                r.push_str(&format!(
+                    "; top up first, e.g. {} SigUSD",
+                    format_units(n, SIGUSD_DECIMALS)
+                ));
+            }
+            r
         };
         TxError::Build {
             action,
@@ -559,31 +612,58 @@ impl Planner {
         };
         let mut cosigner = None;
         let (plan, created) = match action {
-            Action::Join { sigusd, erg } => {
-                if *sigusd == 0 && *erg == 0 {
+            Action::Join { erg, assets } => {
+                if *erg == 0 && assets.is_empty() {
                     return Err(TxError::input(
-                        "sigusd",
-                        "give --sigusd and/or --erg collateral",
+                        "erg",
+                        "give --erg, --sigusd and/or --token NAME --amount N of collateral",
                     ));
                 }
                 let vault = self.vault().await?;
-                let plan = run(&|e| build::join(c, &vault, user, *erg, *sigusd, height, e))?;
+                let plan = run(&|e| build::join(c, &vault, user, *erg, assets, height, e))?;
                 (plan, Some((1, "lets_member")))
             }
             Action::TopUp {
                 member,
-                sigusd,
                 erg,
+                assets,
             } => {
-                if *sigusd == 0 && *erg == 0 {
+                if *erg == 0 && assets.is_empty() {
                     return Err(TxError::input(
-                        "sigusd",
-                        "give --sigusd and/or --erg to add",
+                        "erg",
+                        "give --erg, --sigusd and/or --token NAME --amount N to add",
                     ));
                 }
                 let owner = if member.is_some() { None } else { Some(user) };
                 let m = self.member("member", member.as_ref(), owner).await?;
-                let plan = run(&|e| build::top_up(c, &m, *erg, *sigusd, height, e))?;
+                let plan = run(&|e| build::top_up(c, &m, *erg, assets, height, e))?;
+                (plan, Some((0, "lets_member")))
+            }
+            Action::WithdrawCollateral {
+                member,
+                erg,
+                assets,
+            } => {
+                if *erg == 0 && assets.is_empty() {
+                    return Err(TxError::input(
+                        "erg",
+                        "give --erg, --sigusd and/or --token NAME --amount N to take out",
+                    ));
+                }
+                let m = self.member("member", member.as_ref(), Some(user)).await?;
+                let oracles = self.oracles().await?;
+                let prices = Prices::read(&c.params, &oracles, height);
+                let mut after = m.v.clone();
+                after.value = m.v.value.saturating_sub(*erg);
+                for (id, n) in assets {
+                    after.set_amount(&c.params, *id, m.v.amount(id).saturating_sub(*n));
+                }
+                if !after.healthy(&c.params, &prices) {
+                    return Err(self.under_collateralised(name, &after, after.balance, &prices));
+                }
+                let oracles = if m.v.balance < 0 { oracles } else { vec![] };
+                let plan =
+                    run(&|e| build::withdraw_collateral(c, &m, *erg, assets, &oracles, height, e))?;
                 (plan, Some((0, "lets_member")))
             }
             Action::WithdrawCredit { member, amount, to } => {
@@ -593,19 +673,15 @@ impl Planner {
                 let m = self.member("member", member.as_ref(), Some(user)).await?;
                 let vault = self.vault().await?;
                 let balance = m.v.balance.saturating_sub(long("gpuc", *amount)?);
-                let oracle = self.oracle().await?;
-                let rate = oracle
-                    .as_ref()
-                    .and_then(|o| dgcm_contracts::lets_member::oracle_rate(&c.params, o, height))
-                    .unwrap_or(0);
-                if !healthy(&c.params, balance, m.v.value, m.v.sigusd, rate) {
-                    return Err(self.under_collateralised(name, &m.v, balance, rate));
+                let oracles = self.oracles().await?;
+                let prices = Prices::read(&c.params, &oracles, height);
+                if !healthy(&c.params, &prices, balance, m.v.value, &m.v.assets) {
+                    return Err(self.under_collateralised(name, &m.v, balance, &prices));
                 }
-                let oracle = if balance < 0 { oracle } else { None };
+                let oracles = if balance < 0 { oracles } else { vec![] };
                 let to = to.clone().unwrap_or_else(|| change.clone());
-                let plan = run(&|e| {
-                    build::withdraw(c, &vault, &m, *amount, oracle.as_ref(), &to, height, e)
-                })?;
+                let plan =
+                    run(&|e| build::withdraw(c, &vault, &m, *amount, &oracles, &to, height, e))?;
                 (plan, Some((1, "lets_member")))
             }
             Action::DepositCredit { member, amount } => {
@@ -615,13 +691,12 @@ impl Planner {
                 let m = self.member("member", member.as_ref(), Some(user)).await?;
                 let vault = self.vault().await?;
                 let balance = m.v.balance.saturating_add(long("gpuc", *amount)?);
-                let oracle = if balance < 0 {
-                    self.oracle().await?
+                let oracles = if balance < 0 {
+                    self.oracles().await?
                 } else {
-                    None
+                    vec![]
                 };
-                let plan =
-                    run(&|e| build::deposit(c, &vault, &m, *amount, oracle.as_ref(), height, e))?;
+                let plan = run(&|e| build::deposit(c, &vault, &m, *amount, &oracles, height, e))?;
                 (plan, Some((1, "lets_member")))
             }
             Action::TransferCredit { member, to, amount } => {
@@ -644,18 +719,14 @@ impl Planner {
                     return Err(TxError::input("to", "cannot transfer to the same account"));
                 }
                 let balance = payer.v.balance.saturating_sub(long("gpuc", *amount)?);
-                let oracle = self.oracle().await?;
-                let rate = oracle
-                    .as_ref()
-                    .and_then(|o| dgcm_contracts::lets_member::oracle_rate(&c.params, o, height))
-                    .unwrap_or(0);
-                if !healthy(&c.params, balance, payer.v.value, payer.v.sigusd, rate) {
-                    return Err(self.under_collateralised(name, &payer.v, balance, rate));
+                let oracles = self.oracles().await?;
+                let prices = Prices::read(&c.params, &oracles, height);
+                if !healthy(&c.params, &prices, balance, payer.v.value, &payer.v.assets) {
+                    return Err(self.under_collateralised(name, &payer.v, balance, &prices));
                 }
-                let oracle = if balance < 0 { oracle } else { None };
-                let plan = run(&|e| {
-                    build::transfer(c, &payer, &payee, *amount, oracle.as_ref(), height, e)
-                })?;
+                let oracles = if balance < 0 { oracles } else { vec![] };
+                let plan =
+                    run(&|e| build::transfer(c, &payer, &payee, *amount, &oracles, height, e))?;
                 (plan, Some((0, "lets_member")))
             }
             Action::CloseMember { member } => {

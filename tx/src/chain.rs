@@ -209,30 +209,44 @@ impl Planner {
         }
     }
 
-    /// The ERG/USD oracle pool box, when the node has it.
-    pub async fn oracle(&self) -> Result<Option<ErgoBox>> {
-        let nft = self.contracts.params.oracle_pool_nft;
+    /// The fresh pool boxes the node has for the ERG/USD rate and every listed collateral
+    /// asset (each NFT once; a pool the node lacks, or whose box is stale, is left out and
+    /// prices nothing).
+    pub async fn oracles(&self) -> Result<Vec<ErgoBox>> {
         let height = self.next_height().await?;
-        let boxes = self.node.unspent_boxes_by_token(&nft, 0, 5).await;
-        let boxes = match boxes {
-            Ok(b) => b,
-            Err(e) if e.is_not_found() => vec![],
-            Err(e) => return Err(e.into()),
-        };
-        Ok(boxes.into_iter().find(|b| {
-            dgcm_contracts::lets_member::oracle_rate(&self.contracts.params, b, height).is_some()
-        }))
+        let mut out = Vec::new();
+        for (nft, max_age) in dgcm_contracts::lets_member::pool_nfts(&self.contracts.params) {
+            let boxes = match self.node.unspent_boxes_by_token(&nft, 0, 5).await {
+                Ok(b) => b,
+                Err(e) if e.is_not_found() => vec![],
+                Err(e) => return Err(e.into()),
+            };
+            let priced = boxes.into_iter().find(|b| {
+                dgcm_contracts::lets_member::pool_price(
+                    &nft,
+                    max_age,
+                    std::slice::from_ref(b),
+                    height,
+                ) > 0
+            });
+            out.extend(priced);
+        }
+        Ok(out)
+    }
+
+    /// What the node's pool boxes price for a transaction built now.
+    pub async fn prices(&self) -> Result<dgcm_contracts::lets_member::Prices> {
+        let height = self.next_height().await?;
+        let oracles = self.oracles().await?;
+        Ok(dgcm_contracts::lets_member::Prices::read(
+            &self.contracts.params,
+            &oracles,
+            height,
+        ))
     }
 
     /// The oracle rate (nanoERG per USD), 0 without an oracle box.
     pub async fn oracle_rate(&self) -> Result<i64> {
-        let height = self.next_height().await?;
-        Ok(self
-            .oracle()
-            .await?
-            .and_then(|b| {
-                dgcm_contracts::lets_member::oracle_rate(&self.contracts.params, &b, height)
-            })
-            .unwrap_or(0))
+        Ok(self.prices().await?.rate)
     }
 }

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 use dgcm_chain::Signer;
 use dgcm_contracts::eip12::unsigned_json;
+use dgcm_contracts::trees::ProtocolParams;
 use ergo_lib::ergotree_ir::chain::address::NetworkPrefix;
+use ergo_lib::ergotree_ir::chain::token::TokenId;
 use serde_json::{json, Value};
 
 use crate::actions::{Action, ListingSpec, ListingUpdate, OrderSpec, Payee};
@@ -56,7 +58,7 @@ pub struct TxArgs {
     pub action: TxAction,
 }
 
-/// Collateral to add.
+/// Collateral to add or take out: ERG, SigUSD, and any listed asset by name.
 #[derive(clap::Args, Debug, Clone)]
 pub struct CollateralArgs {
     /// SigUSD collateral (2 decimals), e.g. 20.00.
@@ -65,6 +67,53 @@ pub struct CollateralArgs {
     /// ERG collateral.
     #[arg(long, default_value = "0", allow_hyphen_values = true)]
     pub erg: String,
+    /// A listed collateral asset by name (rsBTC, rsETH, rsUSDT, ... as the deployment lists
+    /// them) or token id; with --amount.
+    #[arg(long, requires = "amount")]
+    pub token: Option<String>,
+    /// How much of --token, in whole tokens with the asset's decimals (e.g. 0.01).
+    #[arg(long, requires = "token", allow_hyphen_values = true)]
+    pub amount: Option<String>,
+}
+
+impl CollateralArgs {
+    /// (nanoERG, listed assets) with every amount checked against the deployment.
+    fn parse(&self, p: &ProtocolParams) -> Result<(u64, Vec<(TokenId, u64)>)> {
+        let erg = amount("erg", &self.erg, ERG_DECIMALS)?;
+        let mut assets = vec![];
+        let sigusd = amount("sigusd", &self.sigusd, SIGUSD_DECIMALS)?;
+        if sigusd > 0 {
+            assets.push((p.sigusd_id, sigusd));
+        }
+        if let (Some(t), Some(n)) = (&self.token, &self.amount) {
+            let a = p
+                .asset(t)
+                .or_else(|| {
+                    input::token_id("token", t)
+                        .ok()
+                        .and_then(|id| p.asset_by_id(&id))
+                })
+                .ok_or_else(|| {
+                    TxError::input(
+                        "token",
+                        format!(
+                            "{t:?} is not a listed collateral asset (listed: {})",
+                            p.collateral
+                                .iter()
+                                .map(|a| a.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                })?;
+            let n = positive("amount", n, a.decimals as u32)?;
+            match assets.iter_mut().find(|(id, _)| *id == a.token_id) {
+                Some((_, m)) => *m += n,
+                None => assets.push((a.token_id, n)),
+            }
+        }
+        Ok((erg, assets))
+    }
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -232,12 +281,21 @@ pub enum TxAction {
     /// Create a deployment: mint GPUC and the membership token, create the LETS vault (three
     /// transactions; needs --key --submit). Prints and writes (--out) the deployment file.
     DeployVault(DeployArgs),
-    /// Join the LETS vault with SigUSD and/or ERG collateral (balance 0).
+    /// Join the LETS vault with ERG, SigUSD and/or a listed asset as collateral (balance 0).
     Join(CollateralArgs),
-    /// Add collateral to your member account (or --member BOX).
+    /// Add collateral to your member account (or --member BOX): ERG, SigUSD, or any listed
+    /// asset (`--token rsBTC --amount 0.01`).
     TopUp {
         #[command(flatten)]
         add: CollateralArgs,
+        #[arg(long)]
+        member: Option<String>,
+    },
+    /// Take collateral out of your member account; it must stay healthy at the oracle prices
+    /// (the ERG/USD pool and each held asset's pool).
+    WithdrawCollateral {
+        #[command(flatten)]
+        take: CollateralArgs,
         #[arg(long)]
         member: Option<String>,
     },
@@ -370,20 +428,31 @@ fn opt_amount(field: &'static str, s: &Option<String>, decimals: u32) -> Result<
 }
 
 /// Turns the parsed flags into an [`Action`]: every amount, address and id is checked here.
-fn to_action(a: &TxAction, network: NetworkPrefix) -> Result<Action> {
+fn to_action(a: &TxAction, network: NetworkPrefix, params: &ProtocolParams) -> Result<Action> {
     Ok(match a {
         TxAction::DeployVault(_) | TxAction::RosenAddress { .. } => {
             return Err(TxError::Missing("not a transaction action".into()))
         }
-        TxAction::Join(c) => Action::Join {
-            sigusd: amount("sigusd", &c.sigusd, SIGUSD_DECIMALS)?,
-            erg: amount("erg", &c.erg, ERG_DECIMALS)?,
-        },
-        TxAction::TopUp { add, member } => Action::TopUp {
-            member: opt_box("member", member)?,
-            sigusd: amount("sigusd", &add.sigusd, SIGUSD_DECIMALS)?,
-            erg: amount("erg", &add.erg, ERG_DECIMALS)?,
-        },
+        TxAction::Join(c) => {
+            let (erg, assets) = c.parse(params)?;
+            Action::Join { erg, assets }
+        }
+        TxAction::TopUp { add, member } => {
+            let (erg, assets) = add.parse(params)?;
+            Action::TopUp {
+                member: opt_box("member", member)?,
+                erg,
+                assets,
+            }
+        }
+        TxAction::WithdrawCollateral { take, member } => {
+            let (erg, assets) = take.parse(params)?;
+            Action::WithdrawCollateral {
+                member: opt_box("member", member)?,
+                erg,
+                assets,
+            }
+        }
         TxAction::WithdrawCredit { gpuc, to, member } => Action::WithdrawCredit {
             member: opt_box("member", member)?,
             amount: positive("gpuc", gpuc, GPUC_DECIMALS)?,
@@ -718,7 +787,7 @@ async fn run_inner(args: TxArgs, node_url: &str) -> Result<Value> {
             }))
         }
         action => {
-            let action_v = to_action(action, network)?;
+            let action_v = to_action(action, network, &deployment.params)?;
             let Some(user) = user else {
                 return Err(TxError::input(
                     "address",

@@ -191,17 +191,56 @@ impl Wallet {
 
     // ----------------------------------------------------------------------- credit (LETS)
 
+    /// `sigusd` cents as a collateral list (empty for 0).
+    fn sigusd_assets(&self, sigusd: u64) -> Vec<(TokenId, u64)> {
+        if sigusd == 0 {
+            vec![]
+        } else {
+            vec![(self.planner.contracts.params.sigusd_id, sigusd)]
+        }
+    }
+
     /// Joins the LETS vault with `sigusd` cents and `erg` nanoERG of collateral.
     pub async fn join_credit(&self, sigusd: u64, erg: u64) -> Result<Submitted> {
-        self.execute(Action::Join { sigusd, erg }).await
+        let assets = self.sigusd_assets(sigusd);
+        self.execute(Action::Join { erg, assets }).await
+    }
+
+    /// Joins the LETS vault with `erg` nanoERG and listed `assets` of collateral.
+    pub async fn join_with(&self, erg: u64, assets: &[(TokenId, u64)]) -> Result<Submitted> {
+        self.execute(Action::Join {
+            erg,
+            assets: assets.to_vec(),
+        })
+        .await
     }
 
     /// Adds collateral to this wallet's member account.
     pub async fn top_up_credit(&self, sigusd: u64, erg: u64) -> Result<Submitted> {
+        let assets = self.sigusd_assets(sigusd);
+        self.top_up_with(erg, &assets).await
+    }
+
+    /// Adds `erg` nanoERG and listed `assets` to this wallet's member account.
+    pub async fn top_up_with(&self, erg: u64, assets: &[(TokenId, u64)]) -> Result<Submitted> {
         self.execute(Action::TopUp {
             member: None,
-            sigusd,
             erg,
+            assets: assets.to_vec(),
+        })
+        .await
+    }
+
+    /// Takes `erg` nanoERG and listed `assets` of collateral out of this wallet's account.
+    pub async fn withdraw_collateral(
+        &self,
+        erg: u64,
+        assets: &[(TokenId, u64)],
+    ) -> Result<Submitted> {
+        self.execute(Action::WithdrawCollateral {
+            member: None,
+            erg,
+            assets: assets.to_vec(),
         })
         .await
     }
@@ -262,15 +301,24 @@ impl Wallet {
             ));
         }
         let current = members.pop();
-        let (balance, value, held) = current
+        let params = &p.contracts.params;
+        let (balance, value, mut assets) = current
             .as_ref()
-            .map(|m| (m.v.balance, m.v.value, m.v.sigusd))
-            .unwrap_or((0, 0, 0));
+            .map(|m| (m.v.balance, m.v.value, m.v.assets.clone()))
+            .unwrap_or((0, 0, vec![]));
+        let held: u64 = assets
+            .iter()
+            .filter(|(t, _)| *t == params.sigusd_id)
+            .map(|(_, n)| *n)
+            .sum();
+        assets.retain(|(t, _)| *t != params.sigusd_id);
+        assets.push((params.sigusd_id, held + sigusd));
         let after = balance
             .saturating_sub(i64::try_from(mgpuc).map_err(|_| TxError::input("gpuc", "too large"))?);
-        let rate = p.oracle_rate().await?;
-        if !healthy(&p.contracts.params, after, value, held + sigusd, rate) {
-            let need = crate::actions::sigusd_needed(&p.contracts, after, value, rate);
+        let prices = p.prices().await?;
+        if !healthy(params, &prices, after, value, &assets) {
+            let need = crate::actions::sigusd_needed(&p.contracts, after, value, &assets, &prices)
+                .map(|n| n + held + sigusd);
             return Err(TxError::input(
                 "sigusd",
                 match need {

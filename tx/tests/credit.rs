@@ -53,7 +53,11 @@ async fn alice_gets_10_gpuc_with_sigusd() {
         m.v.balance, -10_000,
         "balance fell by exactly the amount withdrawn"
     );
-    assert_eq!(m.v.sigusd, 2000, "20 SigUSD of collateral");
+    assert_eq!(
+        m.v.sigusd(&net.deployment.params),
+        2000,
+        "20 SigUSD of collateral"
+    );
     assert_eq!(
         Some(hex::encode(m.bx.box_id().as_ref())),
         withdraw.box_id,
@@ -106,7 +110,7 @@ async fn every_credit_action_is_submitted_and_mined() {
     net.mine(1).await;
     let m = bob.member().await.unwrap().unwrap();
     assert_eq!(Some(hex::encode(m.bx.box_id().as_ref())), t.box_id);
-    assert_eq!((m.v.sigusd, m.v.balance), (1500, 0));
+    assert_eq!((m.v.sigusd(&net.deployment.params), m.v.balance), (1500, 0));
     assert!(m.v.value >= 3_000_000_000, "ERG collateral added");
 
     alice.deposit_sigusd_for_gpuc(3000, 10_000).await.unwrap();

@@ -57,7 +57,7 @@ async fn a_rosen_deposit_becomes_collateral_and_bridge_out_writes_a_lock_request
     assert_eq!(conv.kind, Some("lets_member"));
     net.mine(1).await;
     let after = alice.member().await.unwrap().unwrap().v;
-    assert_eq!(after.sigusd, before.sigusd + 500);
+    assert_eq!(after.sigusd(&c.params), before.sigusd(&c.params) + 500);
     assert!(after.value >= before.value + 1_000_000_000 - 2_000_001);
     assert_eq!(after.balance, before.balance);
 

@@ -1,11 +1,13 @@
-//! Liquidator: repays an under-collateralised LETS account's debt into the vault at the oracle
-//! price and takes collateral up to the contract's liquidation allowance (ERG first, then
-//! SigUSD). The repayment comes from the operator's own GPUC.
+//! Liquidator: repays an under-collateralised LETS account's debt into the vault and takes
+//! collateral up to the contract's liquidation allowance at the oracle prices (ERG first, then
+//! each listed asset: SigUSD, rsBTC, ...). An account holding an asset whose pool is missing or
+//! stale is left alone (the contract refuses to price it). The repayment comes from the
+//! operator's own GPUC.
 
 use std::sync::Arc;
 
 use dgcm_contracts::build;
-use dgcm_contracts::lets_member::liquidation_allowance;
+use dgcm_contracts::lets_member::{liquidatable, liquidation_take};
 use dgcm_contracts::trees::Contracts;
 
 use crate::executor::{BotKind, Job, Runtime};
@@ -15,10 +17,10 @@ use crate::view::MarketView;
 const MEMBER_KEEP: u64 = 2_000_000;
 
 pub fn liquidator_jobs(c: &Arc<Contracts>, view: &MarketView, rt: &Runtime) -> Vec<Job> {
-    let (Some(vault), Some((oracle, rate))) = (&view.vault, &view.oracle) else {
+    let (Some(vault), Some(prices)) = (&view.vault, &view.prices) else {
         return vec![];
     };
-    if *rate <= 0 || rt.is_busy(&vault.bx.box_id(), view.height) {
+    if prices.rate <= 0 || rt.is_busy(&vault.bx.box_id(), view.height) {
         return vec![];
     }
     let next = view.height + 1;
@@ -27,29 +29,39 @@ pub fn liquidator_jobs(c: &Arc<Contracts>, view: &MarketView, rt: &Runtime) -> V
         .iter()
         .filter(|m| {
             m.v.balance < 0
-                && !m.v.healthy(&c.params, *rate)
+                && liquidatable(&c.params, prices, &m.v)
                 && !rt.is_busy(&m.bx.box_id(), view.height)
         })
         .take(1)
         .map(|m| {
             let repay = m.v.balance.unsigned_abs();
-            let allowance = liquidation_allowance(&c.params, repay as i64, *rate).max(0);
-            // taken = (erg·100 + sigusd·rate)·100000 ≤ allowance
-            let erg_cap = (allowance / (100 * 100_000)) as u64;
-            let take_erg = erg_cap.min(m.v.value.saturating_sub(MEMBER_KEEP));
-            let left = allowance - take_erg as i128 * 100 * 100_000;
-            let take_sigusd = ((left / (*rate as i128 * 100_000)).max(0) as u64).min(m.v.sigusd);
-            let (vault, member, oracle, c) = (vault.clone(), m.clone(), oracle.clone(), c.clone());
+            let (take_erg, take) =
+                liquidation_take(&c.params, prices, &m.v, repay as i64, MEMBER_KEEP);
+            let names: Vec<String> = take
+                .iter()
+                .map(|(id, n)| {
+                    let name = c
+                        .params
+                        .asset_by_id(id)
+                        .map(|a| a.name.as_str())
+                        .unwrap_or("?");
+                    format!("{n} {name}")
+                })
+                .collect();
+            let (vault, member, oracles, c) =
+                (vault.clone(), m.clone(), view.oracles.clone(), c.clone());
             Job {
                 bot: BotKind::Liquidator,
                 what: format!(
-                    "liquidate member {} repaying {repay} mGPUC for {take_erg} nanoERG + {take_sigusd} SigUSD cents",
-                    String::from(member.bx.box_id())
+                    "liquidate member {} repaying {repay} mGPUC for {take_erg} nanoERG{}{}",
+                    String::from(member.bx.box_id()),
+                    if names.is_empty() { "" } else { " + " },
+                    names.join(" + ")
                 ),
                 spends: vec![vault.bx.box_id(), member.bx.box_id()],
                 build: Box::new(move |exec| {
                     build::liquidate(
-                        &c, &vault, &member, repay, take_erg, take_sigusd, &oracle, next, exec,
+                        &c, &vault, &member, repay, take_erg, &take, &oracles, next, exec,
                     )
                 }),
             }

@@ -142,7 +142,7 @@ pub fn rosen_jobs(
     let mut used_members = std::collections::HashSet::new();
     let mut jobs = Vec::new();
     for d in &view.deposits {
-        if d.v.convertible_sigusd(c).is_none() || rt.is_busy(&d.bx.box_id(), view.height) {
+        if d.v.convertible_assets(c).is_none() || rt.is_busy(&d.bx.box_id(), view.height) {
             continue;
         }
         // One conversion per member per round: each spends the member box.

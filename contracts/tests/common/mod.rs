@@ -522,7 +522,10 @@ pub fn asset_price(name: &str) -> i64 {
 
 /// The genuine pool box of a listed asset at `price` nanoERG per whole token.
 pub fn pool_of(e: &Env, name: &str, price: i64) -> ErgoBox {
-    oracle_with(e.c.params.asset(name).expect("listed asset").pool_nft, price)
+    oracle_with(
+        e.c.params.asset(name).expect("listed asset").pool_nft,
+        price,
+    )
 }
 
 pub fn fake_oracle() -> ErgoBox {
