@@ -515,11 +515,21 @@ pub fn arbitration_timeout(
 
 // ------------------------------------------------------------------------------ LETS
 
-/// The pool boxes among `oracles` a transaction needs (distinct boxes, in the given order).
-fn pool_boxes(oracles: &[ErgoBox]) -> Vec<ErgoBox> {
+/// The pool boxes among `oracles` a transaction on an account holding `held` needs: the ERG/USD
+/// pool and the pools of the assets held (distinct boxes, in the given order). Others would only
+/// cost the script a longer fold.
+fn pool_boxes(c: &Contracts, oracles: &[ErgoBox], held: &[(TokenId, u64)]) -> Vec<ErgoBox> {
+    let p = &c.params;
+    let needed = |nft: &TokenId| {
+        *nft == p.oracle_pool_nft
+            || held
+                .iter()
+                .any(|(id, _)| p.asset_by_id(id).is_some_and(|a| a.pool_nft == *nft))
+    };
     let mut out: Vec<ErgoBox> = Vec::new();
     for o in oracles {
-        if !out.iter().any(|b| b.box_id() == o.box_id()) {
+        let nft = o.tokens.as_ref().map(|t| t.first().token_id);
+        if nft.is_some_and(|n| needed(&n)) && !out.iter().any(|b| b.box_id() == o.box_id()) {
             out.push(o.clone());
         }
     }
@@ -662,7 +672,7 @@ pub fn withdraw_collateral(
     }
     let mut d = TxDraft::new(height);
     d.inputs.push(spend(&member.bx, sel_idx(0, 0)));
-    d.data_inputs.extend(pool_boxes(oracles));
+    d.data_inputs.extend(pool_boxes(c, oracles, &m.assets));
     let succ = next.to_candidate(c, height)?;
     if *succ.value.as_u64() != next.value {
         return Err(invalid("the member box would fall below its dust minimum"));
@@ -698,7 +708,7 @@ fn vault_flow(
     let mut d = TxDraft::new(height);
     d.inputs.push(spend(&vault.bx, sel(0)));
     d.inputs.push(spend(&member.bx, sel_idx(0, 1)));
-    d.data_inputs.extend(pool_boxes(oracles));
+    d.data_inputs.extend(pool_boxes(c, oracles, &m.assets));
     d.outputs.push(
         Vault {
             reserve: reserve as u64,
@@ -791,7 +801,7 @@ pub fn transfer(
     let mut d = TxDraft::new(height);
     d.inputs.push(spend(&payer.bx, sel_idx(0, 0)));
     d.inputs.push(spend(&payee.bx, sel(2)));
-    d.data_inputs.extend(pool_boxes(oracles));
+    d.data_inputs.extend(pool_boxes(c, oracles, &p.assets));
     d.outputs.push(
         Member {
             balance: pb,
@@ -862,7 +872,7 @@ pub fn liquidate(
     let mut d = TxDraft::new(height);
     d.inputs.push(spend(&vault.bx, sel(0)));
     d.inputs.push(spend(&member.bx, sel(4)));
-    d.data_inputs.extend(pool_boxes(oracles));
+    d.data_inputs.extend(pool_boxes(c, oracles, &m.assets));
     d.outputs.push(
         Vault {
             reserve: v.reserve + repay,

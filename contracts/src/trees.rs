@@ -389,6 +389,8 @@ pub const ORACLE_MAX_AGE_DEVNET: i32 = 1_000_000;
 
 /// The devnet's listed collateral: SigUSD (priced by the ERG/USD pool) and stand-ins for the Rosen
 /// tokens rsBTC, rsETH and rsUSDT, each with its own stand-in pool (ids derived from names).
+/// rsBTC's pool goes stale after a day of blocks as on a real network (tests refresh it with
+/// `POST /devnet/oracle`); the others, like the ERG/USD pool, after 10^6.
 fn devnet_collateral(id: &dyn Fn(&str) -> TokenId) -> Vec<CollateralAsset> {
     let asset = |name: &str, pool: TokenId, decimals, factor_pct, min_top_up| CollateralAsset {
         name: name.into(),
@@ -400,7 +402,11 @@ fn devnet_collateral(id: &dyn Fn(&str) -> TokenId) -> Vec<CollateralAsset> {
         pool_nft: pool,
         decimals,
         factor_pct,
-        max_age: ORACLE_MAX_AGE_DEVNET,
+        max_age: if name == "rsBTC" {
+            ORACLE_MAX_AGE_DEFAULT
+        } else {
+            ORACLE_MAX_AGE_DEVNET
+        },
         min_top_up,
     };
     vec![

@@ -267,6 +267,12 @@ pub struct DeployArgs {
     /// Membership tokens minted into the vault.
     #[arg(long, default_value_t = crate::wallet::DEFAULT_MEMBERSHIPS)]
     pub memberships: u64,
+    /// The listed collateral assets, a JSON array of {name, token_id, pool_nft, decimals,
+    /// factor_pct, max_age, min_top_up} (as in a deployment file's `collateral`) [default on a
+    /// devnet: its stand-ins SigUSD, rsBTC, rsETH, rsUSDT; elsewhere SigUSD alone, priced by the
+    /// ERG/USD pool].
+    #[arg(long)]
+    pub collateral: Option<PathBuf>,
     /// Where to write the deployment file.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -725,6 +731,11 @@ async fn run_inner(args: TxArgs, node_url: &str) -> Result<Value> {
                     }
                 }
             }
+            let collateral = d
+                .collateral
+                .as_ref()
+                .map(|f| crate::wallet::read_collateral(f))
+                .transpose()?;
             let mut opts = match (&d.sigusd_id, &d.oracle_pool_nft) {
                 (Some(s), Some(o)) => DeployOptions::new(
                     network,
@@ -747,6 +758,7 @@ async fn run_inner(args: TxArgs, node_url: &str) -> Result<Value> {
             opts.memberships = d.memberships;
             opts.fee = fee;
             opts.base = deployment.params.clone();
+            opts.collateral = collateral;
             if opts.network == NetworkPrefix::Mainnet {
                 // the devnet's never-stale oracle bound has no place on a real network
                 opts.base.oracle_max_age = opts

@@ -8,6 +8,7 @@ use dgcm_chain::Signer;
 use dgcm_contracts::codec::candidate;
 use dgcm_contracts::lets_member::{healthy, Member};
 use dgcm_contracts::lets_vault::Vault;
+use dgcm_contracts::trees::CollateralAsset;
 use dgcm_contracts::util::tokens;
 use dgcm_contracts::{Contracts, ProtocolParams, TxDraft, TxPlan, Typed};
 use ergo_lib::chain::transaction::Transaction;
@@ -507,7 +508,30 @@ pub struct DeployOptions {
     pub vault_value: u64,
     /// Committee and numbers (its token ids are replaced).
     pub base: ProtocolParams,
+    /// The listed collateral assets [default: see [`DeployOptions::collateral_list`]].
+    pub collateral: Option<Vec<CollateralAsset>>,
     pub fee: u64,
+}
+
+/// Reads a JSON array of collateral assets (a deployment file's `collateral` field).
+pub fn read_collateral(path: &std::path::Path) -> Result<Vec<CollateralAsset>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| TxError::input("collateral", format!("{}: {e}", path.display())))?;
+    let list: Vec<dgcm_contracts::deployment::AssetFile> = serde_json::from_str(&text)
+        .map_err(|e| TxError::input("collateral", format!("{}: {e}", path.display())))?;
+    list.iter()
+        .map(|a| {
+            Ok(CollateralAsset {
+                name: a.name.clone(),
+                token_id: input::token_id("collateral.token_id", &a.token_id)?,
+                pool_nft: input::token_id("collateral.pool_nft", &a.pool_nft)?,
+                decimals: a.decimals,
+                factor_pct: a.factor_pct,
+                max_age: a.max_age,
+                min_top_up: a.min_top_up,
+            })
+        })
+        .collect()
 }
 
 /// 10⁹ GPUC.
@@ -524,8 +548,38 @@ impl DeployOptions {
             memberships: DEFAULT_MEMBERSHIPS,
             vault_value: 0,
             base: ProtocolParams::devnet_default(),
+            collateral: None,
             fee: DEFAULT_FEE,
         }
+    }
+
+    /// The collateral list a deployment gets: the given one; else the base's with its SigUSD
+    /// entry re-pointed at this SigUSD and ERG/USD pool — on mainnet that entry alone (the
+    /// devnet's rs-token stand-ins mean nothing there).
+    pub fn collateral_list(&self) -> Vec<CollateralAsset> {
+        if let Some(c) = &self.collateral {
+            return c.clone();
+        }
+        let mut list: Vec<CollateralAsset> = self
+            .base
+            .collateral
+            .iter()
+            .map(|a| {
+                if a.token_id == self.base.sigusd_id {
+                    CollateralAsset {
+                        token_id: self.sigusd_id,
+                        pool_nft: self.oracle_pool_nft,
+                        ..a.clone()
+                    }
+                } else {
+                    a.clone()
+                }
+            })
+            .collect();
+        if self.network == NetworkPrefix::Mainnet {
+            list.retain(|a| a.token_id == self.sigusd_id);
+        }
+        list
     }
 
     /// Options for a devnet: its SigUSD stand-in and oracle pool NFT from `GET /devnet/info`.
@@ -594,6 +648,7 @@ pub async fn deploy_vault(
         params: ProtocolParams {
             sigusd_id: opts.sigusd_id,
             oracle_pool_nft: opts.oracle_pool_nft,
+            collateral: opts.collateral_list(),
             ..opts.base.clone()
         },
         network: opts.network,

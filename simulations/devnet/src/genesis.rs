@@ -28,7 +28,14 @@ pub const TOKENS: &[(&str, u32, u64)] = &[
     ("GPUC", 3, 100_000_000),  // 100,000.000 GPUC: a devnet allocation, so tests can trade at once
     ("rsUSDT", 6, 100_000_000_000),
     ("rsADA", 6, 100_000_000_000),
+    ("rsBTC", 8, 1_000_000_000),  // 10 BTC
+    ("rsETH", 8, 10_000_000_000), // 100 ETH
 ];
+
+/// The stand-in pools of the listed collateral assets other than SigUSD (which the ERG/USD pool
+/// prices): (asset, USD per whole token); each pool's R4 is nanoERG per whole token at
+/// [`DEFAULT_ORACLE_RATE`].
+pub const ASSET_POOLS: &[(&str, i64)] = &[("rsBTC", 90_000), ("rsETH", 3_000), ("rsUSDT", 1)];
 
 /// Stand-in ERG/USD rate in the pool box's R4: nanoergs per 1 USD (mainnet pool v2 convention).
 /// 500_000_000 means 1 ERG = 2 USD.
@@ -46,12 +53,17 @@ pub fn protocol() -> ProtocolParams {
     ProtocolParams::devnet_default()
 }
 
-/// Id of a stand-in token, derived from its name; SigUSD and GPUC are the protocol's ids.
+/// Id of a stand-in token, derived from its name; SigUSD, GPUC and the listed collateral assets
+/// (rsBTC, rsETH, rsUSDT) are the protocol's ids.
 pub fn token_id(name: &str) -> TokenId {
+    let p = protocol();
     match name {
-        "SigUSD" => return protocol().sigusd_id,
-        "GPUC" => return protocol().gpuc_id,
+        "SigUSD" => return p.sigusd_id,
+        "GPUC" => return p.gpuc_id,
         _ => {}
+    }
+    if let Some(a) = p.asset(name) {
+        return a.token_id;
     }
     let d = blake2b256(format!("dgcm-devnet/token/{name}").as_bytes());
     TokenId::from(ergo_lib::ergo_chain_types::Digest32::from(d))
@@ -170,6 +182,20 @@ pub fn genesis_boxes(wallets: &[TestWallet], boxes_per_wallet: usize) -> Vec<Erg
         oracle_registers(DEFAULT_ORACLE_RATE, 1),
         &mut out,
     );
+    for (name, usd) in ASSET_POOLS {
+        #[allow(clippy::expect_used)] // the devnet deployment lists every stand-in pool's asset
+        let nft = protocol().asset(name).expect("listed asset").pool_nft;
+        push(
+            10 * ERG,
+            &oracle.tree,
+            vec![Token {
+                token_id: nft,
+                amount: TokenAmount::try_from(1u64).expect("1"),
+            }],
+            oracle_registers(usd * DEFAULT_ORACLE_RATE, 1),
+            &mut out,
+        );
+    }
     // The LETS vault of the devnet deployment.
     #[allow(clippy::expect_used)] // fixed, valid parameters
     let contracts = Contracts::new(protocol()).expect("devnet contracts");

@@ -26,7 +26,7 @@ use crate::traffic::{signed_payment, spendable_boxes};
 pub struct RosenTransfer {
     /// Ergo address that receives the bridged token (e.g. a DGCM Rosen deposit address).
     pub to_address: String,
-    /// Stand-in token name: rsUSDT or rsADA, or ERG (native ERG coming home; amount in
+    /// Stand-in token name: rsUSDT, rsADA, rsBTC or rsETH, or ERG (native ERG coming home; amount in
     /// nanoERG, paid as the box value).
     pub token: String,
     /// Amount in the token's base units, before fees.
@@ -84,7 +84,7 @@ pub fn transfer(state: &mut DevnetState, req: &RosenTransfer) -> Result<RosenTra
             .any(|(n, _, _)| *n == req.token && n.starts_with("rs"))
     {
         return Err(format!(
-            "token: {:?} is not a bridged stand-in (rsUSDT, rsADA) nor ERG",
+            "token: {:?} is not a bridged stand-in (rsUSDT, rsADA, rsBTC, rsETH) nor ERG",
             req.token
         ));
     }
