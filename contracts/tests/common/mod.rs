@@ -487,7 +487,12 @@ pub fn cents(e: &Env, n: u64) -> Vec<(TokenId, u64)> {
 pub const RATE: i64 = 967_821_514;
 
 pub fn oracle_with(nft: TokenId, rate: i64) -> ErgoBox {
-    on_chain(&ErgoBoxCandidate {
+    oracle_at_height(nft, rate, H - 1000)
+}
+
+/// A pool box (NFT `nft`, R4 `rate`, R5 epoch 1) created at `created`.
+pub fn oracle_at_height(nft: TokenId, rate: i64, created: u32) -> ErgoBox {
+    let c = ErgoBoxCandidate {
         value: BoxValue::new(1_000_000).unwrap(),
         ergo_tree: p2pk_tree(&pk("arb3")),
         tokens: tokens(&[(nft, 1)]),
@@ -496,8 +501,11 @@ pub fn oracle_with(nft: TokenId, rate: i64) -> ErgoBox {
             Constant::from(1i32),
         ])
         .unwrap(),
-        creation_height: H - 1000,
-    })
+        creation_height: created,
+    };
+    // on_chain dates every box H − 1000 (and gives it a fresh id); a pool box's age matters here
+    let tx = on_chain(&c).transaction_id;
+    ErgoBox::from_box_candidate(&c, tx, 0).expect("box")
 }
 
 pub fn oracle(e: &Env) -> ErgoBox {
@@ -520,11 +528,18 @@ pub fn asset_price(name: &str) -> i64 {
     }
 }
 
-/// The genuine pool box of a listed asset at `price` nanoERG per whole token.
+/// The genuine pool box of a listed asset at `price` nanoERG per whole token, fresh (created 10
+/// blocks before `H`; the devnet's rsBTC pool goes stale after 720).
 pub fn pool_of(e: &Env, name: &str, price: i64) -> ErgoBox {
-    oracle_with(
+    pool_at(e, name, price, H - 10)
+}
+
+/// The same, created at `created`.
+pub fn pool_at(e: &Env, name: &str, price: i64, created: u32) -> ErgoBox {
+    oracle_at_height(
         e.c.params.asset(name).expect("listed asset").pool_nft,
         price,
+        created,
     )
 }
 
