@@ -30,7 +30,10 @@
 // Selector: context var 0 (Byte); var 1 (Int) = SELF's input index where a path says "index i".
 //
 // Paths
-//   0 owner (owner signs), index i: SELF is INPUTS(i), OUTPUTS(i) is a successor that is healthy,
+//   0 owner (owner signs), index i: SELF is INPUTS(i), OUTPUTS(i) is a successor that is healthy;
+//     when it ends in debt, every asset it gains is priced now, and when the debt grows (d < 0)
+//     every asset it holds is priced now (red team: an asset whose pool lapses blocks liquidation,
+//     so no account in debt takes one on, or borrows beside one, while it is unpriced);
 //     and its balance change d = R4' - R4 is one of:
 //       d == 0                      collateral change only (add/remove ERG or any asset);
 //       i == 1, INPUTS(0) holds VAULT_NFT, d == (GPUC in OUTPUTS(0)) - (GPUC in INPUTS(0))
@@ -44,7 +47,9 @@
 //   3 top up (anyone), index i: SELF is INPUTS(i); OUTPUTS(i) is a successor with the same balance,
 //     value >= SELF.value and every asset >= SELF's, and at least 0.01 ERG or one asset's
 //     ASSET_MIN_TOP_UPS more (v2: a no-op or dust re-spend by anyone would grief the owner's
-//     pending transactions for nothing) (used by rosen_deposit.es).
+//     pending transactions for nothing); an account in debt gains only assets priced now (red
+//     team: a dollar of an asset whose pool has lapsed, added by anyone, shielded an underwater
+//     account from liquidation) (used by rosen_deposit.es).
 //   4 liquidate (anyone): rate > 0, every listed asset SELF holds is priced (a missing or stale
 //     pool never makes an account liquidatable), and SELF is not healthy; SELF is INPUTS(1),
 //     INPUTS(0) holds VAULT_NFT; r = (GPUC in OUTPUTS(0)) - (GPUC in INPUTS(0)) > 0 is repaid into
@@ -109,6 +114,11 @@
         (ASSET_UNITS(k).toBigInt * 100.toBigInt)
     })
   }
+  // every asset `o` holds more of than SELF is priced now / every asset `o` holds is priced now
+  val gainsPriced = {(o: Box) =>
+    ks.forall({(k: Int) => amt((o, ASSET_IDS(k))) <= amt((SELF, ASSET_IDS(k))) || prices(k) > 0L})
+  }
+  val heldPriced = {(o: Box) => ks.forall({(k: Int) => amt((o, ASSET_IDS(k))) == 0L || prices(k) > 0L})}
   val healthy = {(o: Box) =>
     val ob = o.R4[Long].get
     ob >= 0L || (rate > 0L &&
@@ -125,6 +135,7 @@
     val d = o.R4[Long].get - bal
     owner && sigmaProp(
       INPUTS(i).id == SELF.id && succOk(o) && healthy(o) &&
+      (o.R4[Long].get >= 0L || (gainsPriced(o) && (d >= 0L || heldPriced(o)))) &&
       (d == 0L ||
         (i == 1 && isVault && d == vaultDelta(vaultIn)) ||
         (i == 0 && d < 0L && isMember(INPUTS(1)) && OUTPUTS(1).R4[Long].get - INPUTS(1).R4[Long].get == -d))
@@ -148,6 +159,7 @@
     sigmaProp(
       INPUTS(i).id == SELF.id && succOk(o) &&
       o.R4[Long].get == bal && o.value >= SELF.value &&
+      (bal >= 0L || gainsPriced(o)) &&
       ks.forall({(k: Int) => amt((o, ASSET_IDS(k))) >= amt((SELF, ASSET_IDS(k)))}) &&
       (o.value >= SELF.value + 10000000L ||
         ks.exists({(k: Int) => amt((o, ASSET_IDS(k))) >= amt((SELF, ASSET_IDS(k))) + ASSET_MIN_TOP_UPS(k)}))
@@ -161,8 +173,7 @@
       acc + ((amt((SELF, ASSET_IDS(k))) - amt((o, ASSET_IDS(k)))).toBigInt * prices(k).toBigInt + u - 1.toBigInt) / u
     })
     sigmaProp(
-      rate > 0L &&
-      ks.forall({(k: Int) => amt((SELF, ASSET_IDS(k))) == 0L || prices(k) > 0L}) &&
+      rate > 0L && heldPriced(SELF) &&
       !(healthy(SELF)) &&
       INPUTS(1).id == SELF.id && isVault &&
       r > 0L && r == vaultDelta(vaultIn) && bal + r <= 0L && ergOut >= 0L &&

@@ -13,7 +13,9 @@
 //   0 owner (OWNER signs): anything, always.
 //   1 convert (anyone, e.g. the Rosen relay bot): SELF is INPUTS(1) (one deposit per transaction);
 //     INPUTS(0) is the owner's LETS member box (blake2b256(script) == MEMBER_SCRIPT_HASH,
-//     tokens(0)._1 == MEMBERSHIP_ID, R5 == OWNER) spent by its top-up path with index 0;
+//     tokens(0)._1 == MEMBERSHIP_ID, R5 == OWNER) with a balance >= 0, spent by its top-up path
+//     with index 0 (red team: anyone could route a deposit into the owner's abandoned indebted
+//     account, then liquidate it at the discount; an owner in debt converts with their own key);
 //     OUTPUTS(0) is that member's successor (same script, tokens(0), R4 balance, R5 owner) with
 //       value' - value >= SELF.value - MAX_RELAY_FEE       (ERG collateral credited, fee capped), and
 //       every token SELF holds is a listed asset, and for every listed asset
@@ -38,6 +40,7 @@
       blake2b256(m.propositionBytes) == MEMBER_SCRIPT_HASH &&
       m.tokens(0)._1 == MEMBERSHIP_ID &&
       m.R5[SigmaProp].get.propBytes == owner.propBytes &&
+      m.R4[Long].get >= 0L &&
       o.propositionBytes == m.propositionBytes &&
       o.tokens(0) == m.tokens(0) &&
       o.R4[Long].get == m.R4[Long].get &&

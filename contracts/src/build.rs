@@ -15,7 +15,7 @@ use crate::arbitration::Arbitration;
 use crate::codec::{candidate, Typed};
 use crate::lease::{path as lease_path, Lease, LeaseTerms};
 use crate::lets_member::{
-    fully_priced, healthy, within_payout, Member, Prices, MIN_TOP_UP_NANOERG,
+    debt_holdings_ok, fully_priced, healthy, within_payout, Member, Prices, MIN_TOP_UP_NANOERG,
 };
 use crate::lets_vault::Vault;
 use crate::listing::Listing;
@@ -611,12 +611,26 @@ pub fn top_up_enough(c: &Contracts, add_erg: u64, add: &[(TokenId, u64)]) -> boo
             .any(|(id, n)| c.params.asset_by_id(id).is_some_and(|a| *n >= a.min_top_up))
 }
 
-/// Anyone (sel 3, var 1 = 0): adds ERG and/or listed-asset collateral; balance unchanged.
+/// Anyone (sel 3, var 1 = 0): adds ERG and/or listed-asset collateral; balance unchanged. An
+/// account in debt takes only assets priced by the given pool boxes: see [`top_up_priced`].
 pub fn top_up(
     c: &Contracts,
     member: &Typed<Member>,
     add_erg: u64,
     add: &[(TokenId, u64)],
+    height: u32,
+    exec: &Executor,
+) -> Result<TxPlan> {
+    top_up_priced(c, member, add_erg, add, &[], height, exec)
+}
+
+/// [`top_up`] with the `oracles` that price the assets added to an account in debt (data inputs).
+pub fn top_up_priced(
+    c: &Contracts,
+    member: &Typed<Member>,
+    add_erg: u64,
+    add: &[(TokenId, u64)],
+    oracles: &[ErgoBox],
     height: u32,
     exec: &Executor,
 ) -> Result<TxPlan> {
@@ -632,8 +646,14 @@ pub fn top_up(
         .value
         .checked_add(add_erg)
         .ok_or_else(|| invalid("value overflows"))?;
+    let prices = Prices::read(&c.params, oracles, height);
+    debt_holdings_ok(&c.params, &prices, m, &next).map_err(invalid)?;
     let mut d = TxDraft::new(height);
     d.inputs.push(spend(&member.bx, sel_idx(3, 0)));
+    if m.balance < 0 && !add.is_empty() {
+        let gained: Vec<(TokenId, u64)> = add.to_vec();
+        d.data_inputs.extend(pool_boxes(c, oracles, &gained));
+    }
     d.outputs.push(next.to_candidate(c, height)?);
     d.finish(exec)
 }
@@ -670,6 +690,7 @@ pub fn withdraw_collateral(
             "the account would be under-collateralised at the given oracle prices",
         ));
     }
+    debt_holdings_ok(&c.params, &prices, m, &next).map_err(invalid)?;
     let mut d = TxDraft::new(height);
     d.inputs.push(spend(&member.bx, sel_idx(0, 0)));
     d.data_inputs.extend(pool_boxes(c, oracles, &m.assets));
@@ -705,6 +726,11 @@ fn vault_flow(
     if !healthy(&c.params, &prices, balance, m.value, &m.assets) {
         return Err(invalid("the account would be under-collateralised"));
     }
+    let next = Member {
+        balance,
+        ..m.clone()
+    };
+    debt_holdings_ok(&c.params, &prices, m, &next).map_err(invalid)?;
     let mut d = TxDraft::new(height);
     d.inputs.push(spend(&vault.bx, sel(0)));
     d.inputs.push(spend(&member.bx, sel_idx(0, 1)));
@@ -798,6 +824,11 @@ pub fn transfer(
     if !healthy(&c.params, &prices, pb, p.value, &p.assets) {
         return Err(invalid("the payer would be under-collateralised"));
     }
+    let next = Member {
+        balance: pb,
+        ..p.clone()
+    };
+    debt_holdings_ok(&c.params, &prices, p, &next).map_err(invalid)?;
     let mut d = TxDraft::new(height);
     d.inputs.push(spend(&payer.bx, sel_idx(0, 0)));
     d.inputs.push(spend(&payee.bx, sel(2)));
@@ -917,6 +948,13 @@ pub fn convert_rosen(
     let (r, m) = (&deposit.v, &member.v);
     if r.owner != m.owner {
         return Err(invalid("the member account is not the deposit owner's"));
+    }
+    if m.balance < 0 {
+        // the script refuses: anyone could otherwise feed an abandoned account in debt and
+        // liquidate it at the discount
+        return Err(invalid(
+            "the owner's account is in debt: only the owner converts into it (their key)",
+        ));
     }
     let assets = r.convertible_assets(c).ok_or_else(|| {
         invalid("the deposit holds a token that is not a listed collateral asset")

@@ -290,6 +290,42 @@ pub fn fully_priced(p: &ProtocolParams, prices: &Prices, assets: &[(TokenId, u64
         })
 }
 
+/// The script's rule on what an account in debt may hold (paths 0 and 3): going from `before` to
+/// `after` with `after` in debt, every asset it gains must be priced, and when the debt grows every
+/// asset it holds must be (an asset whose pool has lapsed blocks liquidation). `Err` names the
+/// first asset that breaks it.
+pub fn debt_holdings_ok(
+    p: &ProtocolParams,
+    prices: &Prices,
+    before: &Member,
+    after: &Member,
+) -> Result<(), String> {
+    if after.balance >= 0 {
+        return Ok(());
+    }
+    let debt_grows = after.balance < before.balance;
+    for (k, a) in p.collateral.iter().enumerate() {
+        let priced = prices.assets.get(k).copied().unwrap_or(0) > 0;
+        if priced {
+            continue;
+        }
+        let (was, is) = (before.amount(&a.token_id), after.amount(&a.token_id));
+        if is > was {
+            return Err(format!(
+                "{} is unpriced (no fresh pool box): an account in debt cannot take it on",
+                a.name
+            ));
+        }
+        if debt_grows && is > 0 {
+            return Err(format!(
+                "{} is unpriced (no fresh pool box): no borrowing beside it (take it out first)",
+                a.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether anyone may liquidate this account now: fully priced and not healthy.
 pub fn liquidatable(p: &ProtocolParams, prices: &Prices, m: &Member) -> bool {
     fully_priced(p, prices, &m.assets) && !m.healthy(p, prices)

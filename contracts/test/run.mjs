@@ -284,16 +284,30 @@ const fakeOracle = box({ tree: "0008cd" + PK.G3, value: 1_000_000n, assets: [["e
   expect("attack member liquidation of a healthy rsBTC account", reduce(liq(100_000n - 10_000n, [oracle, btcPool])), rejected);
   expect("attack member liquidation with the rsBTC pool missing", reduce(liq(100_000n - 10_000n, [oracle])), rejected);
   expect("attack member liquidation with a stale rsBTC pool", reduce(liq(100_000n - 10_000n, [oracle, pool(1, btcPrice / 2n, HEIGHT - 723)])), rejected);
+  // red team A1: a dollar of rsETH added by anyone while its pool has lapsed shielded the account
+  const shield = out({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [RSBTC, 100_000n], [RSETH, 100_001n]], regs: memberRegs(-30_000n) });
+  const ethFunds = box({ tree: p2pk(OTHER), value: 10_000_000n, assets: [[RSETH, 100_001n]] });
+  const shieldTx = { inputs: [{ box: debtor, ext: selIdx(3, 0) }, { box: ethFunds }], outputs: [shield] };
+  expect("attack member top-up of an unpriced asset into an account in debt", reduce({ ...shieldTx, dataInputs: [oracle, half], index: 0 }), (r) => r === "false");
+  expect("member top-up of a priced asset into an account in debt (anyone)", reduce({ ...shieldTx, dataInputs: [oracle, half, pool(2, 3_000n * rateNanoErgPerUsd)], index: 0 }), "true");
+  const borrowBeside = out({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [RSBTC, 100_000n], [RSETH, 100_001n]], regs: memberRegs(-31_000n) });
+  const withEth = box({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [RSBTC, 100_000n], [RSETH, 100_001n]], regs: memberRegs(-30_000n) });
+  expect("attack member borrows beside an unpriced asset", reduce({ inputs: [{ box: vaultBox, ext: sel(0) }, { box: withEth, ext: selIdx(0, 1) }], outputs: [vaultOut(1_000_000_000n - 1_000n), borrowBeside], dataInputs: [oracle, btcPool], index: 1 }), rejected);
+  expect("member borrows with every held asset priced (owner)", reduce({ inputs: [{ box: vaultBox, ext: sel(0) }, { box: withEth, ext: selIdx(0, 1) }], outputs: [vaultOut(1_000_000_000n - 1_000n), borrowBeside], dataInputs: [oracle, btcPool, pool(2, 3_000n * rateNanoErgPerUsd)], index: 1 }), `dlog:${OWNER}`);
 }
 // ---------------------------------------------------------------- Rosen deposit
 {
-  const m = box({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(-10n) });
+  const m = box({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(0n) });
   const dep = box({ tree: rosen.tree, value: 50_000_000n, assets: [[SIGUSD, 1500n]] });
-  const m2 = out({ tree: member.tree, value: 1_000_000n + 50_000_000n - 2_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 1500n]], regs: memberRegs(-10n) });
+  const m2 = out({ tree: member.tree, value: 1_000_000n + 50_000_000n - 2_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 1500n]], regs: memberRegs(0n) });
   const tx = { inputs: [{ box: m, ext: selIdx(3, 0) }, { box: dep, ext: sel(1) }], outputs: [m2] };
   expect("rosen convert (anyone)", reduce({ ...tx, index: 1 }), "true");
   expect("member top-up (anyone)", reduce({ ...tx, index: 0 }), "true");
-  const m3 = out({ tree: member.tree, value: 1_000_000n + 50_000_000n - 3_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 1500n]], regs: memberRegs(-10n) });
+  const m3 = out({ tree: member.tree, value: 1_000_000n + 50_000_000n - 3_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 1500n]], regs: memberRegs(0n) });
+  // red team A2: the owner's abandoned account in debt, fed a deposit and then liquidated
+  const debtor = box({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(-10n) });
+  const d2 = out({ tree: member.tree, value: 1_000_000n + 50_000_000n - 2_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 1500n]], regs: memberRegs(-10n) });
+  expect("attack rosen convert into the owner's account in debt", reduce({ inputs: [{ box: debtor, ext: selIdx(3, 0) }, { box: dep, ext: sel(1) }], outputs: [d2], dataInputs: [oracle, sigPool], index: 1 }), rejected);
   expect("attack rosen convert relay fee above cap", reduce({ ...tx, outputs: [m3], index: 1 }), rejected);
   const other = box({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(0n, OTHER) });
   const o2 = out({ tree: member.tree, value: 49_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 1500n]], regs: memberRegs(0n, OTHER) });

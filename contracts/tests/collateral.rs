@@ -24,8 +24,17 @@ fn rsbtc_borrow() -> (Env, Typed<Member>, TxPlan, Executor, Vec<ErgoBox>) {
     let m = member_with(&e, "owner", 10_000_000, &[(btc, BTC / 100)], 0);
     let ex = exec_of("owner", ERG, &[]);
     let pools = vec![oracle(&e), pool_of(&e, "rsBTC", asset_price("rsBTC"))];
-    let p = build::withdraw(&e.c, &vault(&e), &m, 300_000, &pools, &tree_of("owner"), H, &ex)
-        .unwrap();
+    let p = build::withdraw(
+        &e.c,
+        &vault(&e),
+        &m,
+        300_000,
+        &pools,
+        &tree_of("owner"),
+        H,
+        &ex,
+    )
+    .unwrap();
     (e, m, p, ex, pools)
 }
 
@@ -59,7 +68,17 @@ fn attack_borrow_against_a_stale_rsbtc_pool() {
     assert_valid(&at_edge, &everyone(), H);
     let pools = [oracle(&e), stale.clone()];
     assert!(
-        build::withdraw(&e.c, &vault(&e), &m, 300_000, &pools, &tree_of("owner"), H, &ex).is_err(),
+        build::withdraw(
+            &e.c,
+            &vault(&e),
+            &m,
+            300_000,
+            &pools,
+            &tree_of("owner"),
+            H,
+            &ex
+        )
+        .is_err(),
         "the builder refuses a stale pool too"
     );
     let bad = refinish(&p, &ex, |d| d.data_inputs = pools.to_vec());
@@ -71,11 +90,28 @@ fn attack_borrow_beyond_rsbtcs_collateral_factor() {
     let (e, m, p, ex, pools) = rsbtc_borrow();
     assert_valid(&p, &everyone(), H);
     // $630 of borrowing value covers 415 GPUC ($628.58 needed) but not 416 ($630.10)
-    let ok = build::withdraw(&e.c, &vault(&e), &m, 415_000, &pools, &tree_of("owner"), H, &ex);
-    assert_valid(&ok.unwrap(), &everyone(), H);
-    assert!(
-        build::withdraw(&e.c, &vault(&e), &m, 416_000, &pools, &tree_of("owner"), H, &ex).is_err()
+    let ok = build::withdraw(
+        &e.c,
+        &vault(&e),
+        &m,
+        415_000,
+        &pools,
+        &tree_of("owner"),
+        H,
+        &ex,
     );
+    assert_valid(&ok.unwrap(), &everyone(), H);
+    assert!(build::withdraw(
+        &e.c,
+        &vault(&e),
+        &m,
+        416_000,
+        &pools,
+        &tree_of("owner"),
+        H,
+        &ex
+    )
+    .is_err());
     let bad = refinish(&p, &ex, |d| {
         d.outputs[0] = Vault {
             value: 2_000_000,
@@ -113,7 +149,10 @@ fn attack_unlisted_token_as_collateral() {
     assert_valid(&p, &wallet(&["other"]), H);
     assert!(build::top_up(&e.c, &m, 10_000_000, &[(junk, 5)], H, &ex).is_err());
     let bad = refinish(&p, &ex, |d| {
-        set_tokens(&mut d.outputs[0], &[(e.c.params.membership_id, 1), (junk, 5)])
+        set_tokens(
+            &mut d.outputs[0],
+            &[(e.c.params.membership_id, 1), (junk, 5)],
+        )
     });
     assert_script_rejects(&bad, &wallet(&["other"]), H, 0);
     // nor by the owner on its own path, nor at a join
@@ -121,7 +160,10 @@ fn attack_unlisted_token_as_collateral() {
     let j = build::join(&e.c, &v, &pk("owner"), ERG, &[], H, &ex).unwrap();
     assert_valid(&j, &everyone(), H);
     let bad = refinish(&j, &ex, |d| {
-        set_tokens(&mut d.outputs[1], &[(e.c.params.membership_id, 1), (junk, 5)])
+        set_tokens(
+            &mut d.outputs[1],
+            &[(e.c.params.membership_id, 1), (junk, 5)],
+        )
     });
     assert_script_rejects(&bad, &everyone(), H, 0);
 }
@@ -151,7 +193,10 @@ fn multi(e: &Env) -> Typed<Member> {
         e,
         "owner",
         ERG,
-        &[(e.c.params.sigusd_id, 2_000), (asset(e, "rsETH"), 2_000_000)],
+        &[
+            (e.c.params.sigusd_id, 2_000),
+            (asset(e, "rsETH"), 2_000_000),
+        ],
         -30_000,
     )
 }
@@ -276,3 +321,81 @@ fn attack_rosen_conversion_of_an_unlisted_token() {
     assert_script_rejects(&bad, &wallet(&["relay"]), H, 1);
 }
 
+/// Red team A1: during a lapse of one asset's pool, anyone topped up an underwater account with a
+/// dollar of that asset, and liquidation (which needs every held asset priced) stopped for the
+/// whole account. An account in debt now gains only assets priced in the same transaction.
+#[test]
+fn attack_shield_an_underwater_account_with_an_unpriced_asset() {
+    let e = env();
+    let eth = asset(&e, "rsETH");
+    let m = member(&e, "owner", ERG, 0, -30_000);
+    let ex = exec_of("other", 2 * ERG, &[(eth, 100_000)]);
+    let priced = [oracle(&e), pool_of(&e, "rsETH", asset_price("rsETH"))];
+    let p = build::top_up_priced(&e.c, &m, 0, &[(eth, 100_000)], &priced, H, &ex).unwrap();
+    assert_valid(&p, &wallet(&["other"]), H);
+    assert!(build::top_up(&e.c, &m, 0, &[(eth, 100_000)], H, &ex).is_err());
+    let bad = refinish(&p, &ex, |d| d.data_inputs = vec![oracle(&e)]);
+    assert_script_rejects(&bad, &wallet(&["other"]), H, 0);
+    // nor may the owner borrow beside an unpriced asset (and so shield the new debt)
+    let held = member_with(&e, "owner", 10 * ERG, &[(eth, 100_000)], -1_000);
+    let both = [oracle(&e), pool_of(&e, "rsETH", asset_price("rsETH"))];
+    let ok = build::withdraw(
+        &e.c,
+        &vault(&e),
+        &held,
+        1_000,
+        &both,
+        &tree_of("owner"),
+        H,
+        &exec_of("owner", ERG, &[]),
+    );
+    let ex2 = exec_of("owner", ERG, &[]);
+    let ok = ok.unwrap();
+    assert_valid(&ok, &wallet(&["owner"]), H);
+    let only_erg = [oracle(&e)];
+    assert!(build::withdraw(
+        &e.c,
+        &vault(&e),
+        &held,
+        1_000,
+        &only_erg,
+        &tree_of("owner"),
+        H,
+        &ex2
+    )
+    .is_err());
+    let bad = refinish(&ok, &ex2, |d| d.data_inputs = only_erg.to_vec());
+    assert_script_rejects(&bad, &wallet(&["owner"]), H, 1);
+}
+
+/// Red team A2: anyone routed the owner's bridged deposit into the owner's abandoned account in
+/// debt, then liquidated it at the discount. Conversions go only into an account not in debt.
+#[test]
+fn attack_rosen_conversion_into_the_owners_account_in_debt() {
+    let e = env();
+    let usdt = asset(&e, "rsUSDT");
+    let d = dgcm_contracts::rosen_deposit::RosenDeposit {
+        value: 10_000_000,
+        owner: pk("owner"),
+        tokens: vec![(usdt, 25_000_000)],
+    };
+    let d =
+        typed::<dgcm_contracts::rosen_deposit::RosenDeposit>(&e, &d.to_candidate(&e.c, H).unwrap());
+    let ex = exec_of("relay", ERG, &[]);
+    let ok = build::convert_rosen(&e.c, &d, &member(&e, "owner", ERG, 0, 0), H, &ex).unwrap();
+    assert_valid(&ok, &wallet(&["relay"]), H);
+    let debtor = member(&e, "owner", ERG, 0, -400_000);
+    assert!(build::convert_rosen(&e.c, &d, &debtor, H, &ex).is_err());
+    let bad = refinish(&ok, &ex, |dr| {
+        dr.inputs[0].bx = debtor.bx.clone();
+        dr.data_inputs = vec![oracle(&e), pool_of(&e, "rsUSDT", asset_price("rsUSDT"))];
+        dr.outputs[0] = Member {
+            value: ERG + 10_000_000 - e.c.params.max_relay_fee as u64,
+            assets: vec![(usdt, 25_000_000)],
+            ..debtor.v.clone()
+        }
+        .to_candidate(&e.c, H)
+        .unwrap();
+    });
+    assert_script_rejects(&bad, &wallet(&["relay"]), H, 1);
+}

@@ -73,15 +73,10 @@ fn honest_top_up_by_anyone() {
     let e = env();
     let m = member(&e, "owner", ERG, 0, -10);
     let sig = e.c.params.sigusd_id;
-    let p = build::top_up(
-        &e.c,
-        &m,
-        ERG,
-        &[(sig, 500)],
-        H,
-        &exec_of("other", 3 * ERG, &[(sig, 500)]),
-    )
-    .unwrap();
+    // an account in debt takes only priced assets: SigUSD's pool (the ERG/USD pool) goes along
+    let ex = exec_of("other", 3 * ERG, &[(sig, 500)]);
+    assert!(build::top_up(&e.c, &m, ERG, &[(sig, 500)], H, &ex).is_err());
+    let p = build::top_up_priced(&e.c, &m, ERG, &[(sig, 500)], &[oracle(&e)], H, &ex).unwrap();
     assert_valid(&p, &wallet(&["other"]), H);
 }
 
@@ -462,7 +457,7 @@ fn attack_member_close_keeping_the_membership_token() {
 
 fn converting() -> (Env, TxPlan, Executor) {
     let e = env();
-    let m = member(&e, "owner", 1_000_000, 0, -10);
+    let m = member(&e, "owner", 1_000_000, 0, 0);
     let d = rosen_deposit(&e, "owner", 50_000_000, 1500);
     let ex = exec_of("exec", ERG, &[]);
     let p = build::convert_rosen(&e.c, &d, &m, H, &ex).unwrap();

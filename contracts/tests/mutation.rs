@@ -95,7 +95,7 @@ use dgcm_contracts::arbitration::Arbitration;
 use dgcm_contracts::build;
 use dgcm_contracts::codec::min_value;
 use dgcm_contracts::lease::Lease;
-use dgcm_contracts::lets_member::Member;
+use dgcm_contracts::lets_member::{liquidation_take, Member, Prices};
 use dgcm_contracts::lets_vault::Vault;
 use dgcm_contracts::listing::Listing;
 use dgcm_contracts::order::Order;
@@ -265,6 +265,15 @@ fn with_collateral(e: &Env, m: &Typed<Member>, n: &Member) -> Typed<Member> {
         ..m.v.clone()
     };
     typed(e, &v.to_candidate(&e.c, H).unwrap())
+}
+
+/// The ERG/USD pool and the rsBTC, rsETH and rsUSDT pools at their stand-in prices.
+fn asset_pools(e: &Env) -> Vec<ErgoBox> {
+    let mut v = vec![oracle(e)];
+    for n in ["rsBTC", "rsETH", "rsUSDT"] {
+        v.push(pool_of(e, n, asset_price(n)));
+    }
+    v
 }
 
 /// Per listed asset, how much more `a` holds than `b` (`None` if `b` holds more of one).
@@ -666,7 +675,8 @@ fn scenarios() -> Vec<Scenario> {
         let m = member(&e, "owner", ERG, 0, -10);
         let sig = e.c.params.sigusd_id;
         let ex = exec_of("other", 3 * ERG, &[(sig, 500)]);
-        let p = build::top_up(&e.c, &m, ERG, &[(sig, 500)], H, &ex).unwrap();
+        let orc = vec![oracle(&e)];
+        let p = build::top_up_priced(&e.c, &m, ERG, &[(sig, 500)], &orc, H, &ex).unwrap();
         let rx = rich_exec(&e, "other");
         // the payer's choice: how much
         let alts: Alts = Box::new(move |outs, h| {
@@ -676,7 +686,7 @@ fn scenarios() -> Vec<Scenario> {
                 .filter_map(|n| {
                     let add_erg = n.value.checked_sub(m.v.value)?;
                     let add = more(&e, n, &m.v)?;
-                    build::top_up(&e.c, &m, add_erg, &add, h, &rx).ok()
+                    build::top_up_priced(&e.c, &m, add_erg, &add, &orc, h, &rx).ok()
                 })
                 .collect()
         });
@@ -740,10 +750,204 @@ fn scenarios() -> Vec<Scenario> {
         ));
     }
 
+    // ---------------------------------------------------------------- LETS, listed assets
+    {
+        // borrowing against SigUSD + rsBTC + rsETH, priced by three pool boxes
+        let e = env();
+        let vt = vault(&e);
+        let (btc, eth) = (asset(&e, "rsBTC"), asset(&e, "rsETH"));
+        let m = member_with(
+            &e,
+            "owner",
+            10_000_000,
+            &[
+                (e.c.params.sigusd_id, 1_000),
+                (btc, 200_000),
+                (eth, 1_000_000),
+            ],
+            0,
+        );
+        let orc = asset_pools(&e);
+        let ex = exec_of("owner", ERG, &[]);
+        let p = build::withdraw(&e.c, &vt, &m, 100_000, &orc, &tree_of("owner"), H, &ex).unwrap();
+        let rx = rich_exec(&e, "owner");
+        let alts: Alts = Box::new(move |outs, h| {
+            let mut r = vec![];
+            let recipients: Vec<ErgoTree> = outs
+                .iter()
+                .filter(|o| e.c.kind_of(&o.ergo_tree).is_none())
+                .map(|o| o.ergo_tree.clone())
+                .collect();
+            for n in parsed::<Member>(&e.c, outs)
+                .into_iter()
+                .filter(|n| n.owner == m.v.owner)
+            {
+                let Ok(amount) = u64::try_from(m.v.balance - n.balance) else {
+                    continue;
+                };
+                let mm = with_collateral(&e, &m, &n);
+                for t in &recipients {
+                    r.extend(build::withdraw(&e.c, &vt, &mm, amount, &orc, t, h, &rx).ok());
+                }
+            }
+            r
+        });
+        v.push(scenario(
+            "member.withdraw.assets",
+            (p, ex),
+            &["owner"],
+            H,
+            false,
+            alts,
+        ));
+    }
+    {
+        // taking rsETH collateral out, priced
+        let e = env();
+        let eth = asset(&e, "rsETH");
+        let m = member_with(
+            &e,
+            "owner",
+            ERG,
+            &[(e.c.params.sigusd_id, 2_000), (eth, 2_000_000)],
+            -30_000,
+        );
+        let orc = asset_pools(&e);
+        let ex = exec_of("owner", ERG, &[]);
+        let p = build::withdraw_collateral(&e.c, &m, 0, &[(eth, 100_000)], &orc, H, &ex).unwrap();
+        let rx = rich_exec(&e, "owner");
+        let alts: Alts = Box::new(move |outs, h| {
+            // the owner's choice: any mix of taking out and adding; the builder takes out, so
+            // start from an account that already holds what the mutant added
+            parsed::<Member>(&e.c, outs)
+                .iter()
+                .filter(|n| n.owner == m.v.owner && n.balance == m.v.balance)
+                .filter_map(|n| {
+                    let mut top = m.v.clone();
+                    top.value = m.v.value.max(n.value);
+                    for a in &e.c.params.collateral {
+                        let x = m.v.amount(&a.token_id).max(n.amount(&a.token_id));
+                        top.set_amount(&e.c.params, a.token_id, x);
+                    }
+                    let mm = with_collateral(&e, &m, &top);
+                    let erg = top.value.checked_sub(n.value)?;
+                    let take = more(&e, &top, n)?;
+                    build::withdraw_collateral(&e.c, &mm, erg, &take, &orc, h, &rx).ok()
+                })
+                .collect()
+        });
+        v.push(scenario(
+            "member.withdraw_collateral",
+            (p, ex),
+            &["owner"],
+            H,
+            false,
+            alts,
+        ));
+    }
+    {
+        let e = env();
+        let btc = asset(&e, "rsBTC");
+        let m = member_with(&e, "owner", ERG, &[(btc, 1_000)], -10);
+        let ex = exec_of("other", 3 * ERG, &[(btc, 5_000)]);
+        let orc = asset_pools(&e);
+        let p = build::top_up_priced(&e.c, &m, 0, &[(btc, 5_000)], &orc, H, &ex).unwrap();
+        let rx = rich_exec(&e, "other");
+        let alts: Alts = Box::new(move |outs, h| {
+            parsed::<Member>(&e.c, outs)
+                .iter()
+                .filter(|n| n.owner == m.v.owner)
+                .filter_map(|n| {
+                    let add_erg = n.value.checked_sub(m.v.value)?;
+                    let add = more(&e, n, &m.v)?;
+                    build::top_up_priced(&e.c, &m, add_erg, &add, &orc, h, &rx).ok()
+                })
+                .collect()
+        });
+        v.push(scenario(
+            "member.top_up.asset",
+            (p, ex),
+            &["other"],
+            H,
+            false,
+            alts,
+        ));
+    }
+    {
+        // rsETH halves: the liquidator takes ERG and rsETH within the discount
+        let e = env();
+        let eth = asset(&e, "rsETH");
+        let m = member_with(
+            &e,
+            "owner",
+            ERG,
+            &[(e.c.params.sigusd_id, 2_000), (eth, 2_000_000)],
+            -30_000,
+        );
+        let vt = vault(&e);
+        let orc = vec![oracle(&e), pool_of(&e, "rsETH", asset_price("rsETH") / 2)];
+        let prices = Prices::read(&e.c.params, &orc, H);
+        let (erg, take) = liquidation_take(&e.c.params, &prices, &m.v, 10_000, 2_000_000);
+        let ex = exec_of("other", ERG, &[(e.gpuc, 10_000)]);
+        let p = build::liquidate(&e.c, &vt, &m, 10_000, erg, &take, &orc, H, &ex).unwrap();
+        let rx = rich_exec(&e, "other");
+        let alts: Alts = Box::new(move |outs, h| {
+            let mut r = vec![];
+            for w in parsed::<Vault>(&e.c, outs) {
+                let Some(repay) = w.reserve.checked_sub(vt.v.reserve) else {
+                    continue;
+                };
+                for n in parsed::<Member>(&e.c, outs)
+                    .into_iter()
+                    .filter(|n| n.owner == m.v.owner)
+                {
+                    let (Some(te), Some(ts)) = (m.v.value.checked_sub(n.value), more(&e, &m.v, &n))
+                    else {
+                        continue;
+                    };
+                    r.extend(build::liquidate(&e.c, &vt, &m, repay, te, &ts, &orc, h, &rx).ok());
+                }
+            }
+            r
+        });
+        v.push(scenario(
+            "member.liquidate.assets",
+            (p, ex),
+            &["other"],
+            H,
+            false,
+            alts,
+        ));
+    }
+    {
+        // bridged rsUSDT and rsBTC converted into collateral
+        let e = env();
+        let m = member(&e, "owner", 1_000_000, 0, 0);
+        let d = RosenDeposit {
+            value: 10_000_000,
+            owner: pk("owner"),
+            tokens: vec![
+                (asset(&e, "rsUSDT"), 25_000_000),
+                (asset(&e, "rsBTC"), 3_000),
+            ],
+        };
+        let d = typed::<RosenDeposit>(&e, &d.to_candidate(&e.c, H).unwrap());
+        let ex = exec_of("exec", ERG, &[]);
+        let p = build::convert_rosen(&e.c, &d, &m, H, &ex).unwrap();
+        v.push(scenario(
+            "rosen.convert.assets",
+            (p, ex),
+            &["exec"],
+            H,
+            false,
+            no_alts(),
+        ));
+    }
+
     // ---------------------------------------------------------------- Rosen
     {
         let e = env();
-        let m = member(&e, "owner", 1_000_000, 0, -10);
+        let m = member(&e, "owner", 1_000_000, 0, 0);
         let d = rosen_deposit(&e, "owner", 50_000_000, 1500);
         let ex = exec_of("exec", ERG, &[]);
         let p = build::convert_rosen(&e.c, &d, &m, H, &ex).unwrap();
@@ -802,6 +1006,8 @@ struct Pool {
     /// Tokens that make a box a protocol member / the vault.
     restricted: Vec<TokenId>,
     oracle: ErgoBox,
+    /// The genuine rsBTC, rsETH and rsUSDT pool boxes.
+    asset_pools: Vec<ErgoBox>,
     fake_oracle: ErgoBox,
     stale_oracle: ErgoBox,
     int_oracle: ErgoBox,
@@ -946,6 +1152,7 @@ impl Pool {
             extra_tokens: vec![("junk", junk), ("GPUC", g), ("SigUSD", c.params.sigusd_id)],
             restricted: vec![c.params.membership_id, c.params.vault_nft],
             oracle: oracle(&e),
+            asset_pools: asset_pools(&e)[1..].to_vec(),
             fake_oracle: fake_oracle(),
             stale_oracle: oracle_with(nft, RATE * 2),
             int_oracle,
@@ -1734,6 +1941,61 @@ fn neighbourhood<'a>(m: &Mutant<'a>, pool: &'a Pool, cats: &[Cat]) -> Vec<Op<'a>
             d.insert(0, p.fake_oracle.clone());
             true
         });
+        if d.data_inputs.len() > 1 {
+            data("last removed", |d, _| {
+                d.pop();
+                true
+            });
+            data(
+                "last replaced by a fake pool (other NFT, same rate)",
+                |d, _| {
+                    let Some(last) = d.last_mut() else {
+                        return false;
+                    };
+                    let mut c = last.as_candidate();
+                    c.tokens = dgcm_contracts::util::tokens(&[(token_id([0xef; 32]), 1)]);
+                    *last = on_chain(&c);
+                    true
+                },
+            );
+            data(
+                "last replaced by another asset's genuine pool at its rate",
+                |d, p| {
+                    let Some(last) = d.last_mut() else {
+                        return false;
+                    };
+                    let Some(other) = p
+                        .asset_pools
+                        .iter()
+                        .find(|b| b.tokens != last.tokens)
+                        .cloned()
+                    else {
+                        return false;
+                    };
+                    let mut c = other.as_candidate();
+                    c.additional_registers = last.additional_registers.clone();
+                    *last = on_chain(&c);
+                    true
+                },
+            );
+            // stale for the rsBTC pool (720 blocks on the devnet deployment), not for 10^6
+            data("last re-created at height 0", |d, _| {
+                let Some(last) = d.last_mut() else {
+                    return false;
+                };
+                let mut c = last.as_candidate();
+                c.creation_height = 0;
+                let Ok(b) = ErgoBox::from_box_candidate(&c, last.transaction_id, 1) else {
+                    return false;
+                };
+                *last = b;
+                true
+            });
+        }
+        data("every asset pool appended", |d, p| {
+            d.extend(p.asset_pools.iter().cloned());
+            true
+        });
         data("the vault appended", |d, p| {
             d.extend(
                 p.protocol
@@ -2177,7 +2439,27 @@ fn needs_signature(tx: &Transaction, b: &Built, idx: usize, state: &ErgoStateCon
 
 fn tokens_ge(o: &ErgoBoxCandidate, h: &[(TokenId, u64)]) -> bool {
     let t = toks(o);
-    t.len() == h.len() && t.iter().zip(h).all(|(a, b)| a.0 == b.0 && a.1 >= b.1)
+    if t.len() == h.len() && t.iter().zip(h).all(|(a, b)| a.0 == b.0 && a.1 >= b.1) {
+        return true;
+    }
+    // A member account's collateral is a set of listed assets read by id (token 0, the
+    // membership, stays first): more of any, or another listed asset besides, is the owner's
+    // gain, in whatever order.
+    static DEPLOYMENT: std::sync::OnceLock<Contracts> = std::sync::OnceLock::new();
+    let c = DEPLOYMENT.get_or_init(|| env().c);
+    let p = &c.params;
+    o.ergo_tree == c.lets_member
+        && t.first() == h.first()
+        && h.iter().skip(1).all(|(id, n)| {
+            t.iter()
+                .filter(|(x, _)| x == id)
+                .map(|(_, a)| *a)
+                .sum::<u64>()
+                >= *n
+        })
+        && t.iter()
+            .skip(1)
+            .all(|(id, _)| p.asset_by_id(id).is_some() || h.iter().any(|(x, _)| x == id))
 }
 
 /// `o` stands for the reference box `h`: same script and registers, tokens ≥, value ≥.

@@ -148,7 +148,7 @@ fn boxes(e: &Env) -> Vec<(Option<Kind>, &'static str, ErgoBox)> {
         )
         .unwrap(),
     );
-    let m = member(e, "owner", 1_000_000, 0, -10);
+    let m = member(e, "owner", 1_000_000, 0, 0);
     plan_outputs(
         "convert_rosen",
         build::convert_rosen(

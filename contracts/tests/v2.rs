@@ -724,7 +724,16 @@ fn attack_member_top_up_of_dust_griefs_the_owner() {
     let e = env();
     let m = member(&e, "owner", ERG, 500, -10);
     let ex = exec_of("other", ERG, &[(e.c.params.sigusd_id, 100)]);
-    let p = build::top_up(&e.c, &m, 0, &[(e.c.params.sigusd_id, 100)], H, &ex).unwrap();
+    let p = build::top_up_priced(
+        &e.c,
+        &m,
+        0,
+        &[(e.c.params.sigusd_id, 100)],
+        &[oracle(&e)],
+        H,
+        &ex,
+    )
+    .unwrap();
     assert_valid(&p, &wallet(&["other"]), H);
     let one = refinish(&p, &ex, |d| {
         set_value(&mut d.outputs[0], ERG + 1);

@@ -636,7 +636,14 @@ impl Planner {
                 }
                 let owner = if member.is_some() { None } else { Some(user) };
                 let m = self.member("member", member.as_ref(), owner).await?;
-                let plan = run(&|e| build::top_up(c, &m, *erg, assets, height, e))?;
+                // an account in debt takes only priced assets: the pools go along as data inputs
+                let oracles = if m.v.balance < 0 && !assets.is_empty() {
+                    self.oracles().await?
+                } else {
+                    vec![]
+                };
+                let plan =
+                    run(&|e| build::top_up_priced(c, &m, *erg, assets, &oracles, height, e))?;
                 (plan, Some((0, "lets_member")))
             }
             Action::WithdrawCollateral {

@@ -146,8 +146,11 @@ pub fn rosen_jobs(
             continue;
         }
         // One conversion per member per round: each spends the member box.
+        // only into an account not in debt: the deposit script refuses the others (the owner
+        // converts into those with their own key)
         let Some(m) = view.members.iter().find(|m| {
             m.v.owner == d.v.owner
+                && m.v.balance >= 0
                 && !used_members.contains(&m.bx.box_id())
                 && !rt.is_busy(&m.bx.box_id(), view.height)
         }) else {
