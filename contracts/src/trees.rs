@@ -601,6 +601,15 @@ impl ProtocolParams {
             if a.min_top_up == 0 || a.min_top_up > i64::MAX as u64 {
                 return Err(bad("min_top_up must be in 1..=2^63-1 (a zero minimum lets anyone re-spend the account for free)".into()));
             }
+            if a.pool_nft == self.oracle_pool_nft && a.max_age < self.oracle_max_age {
+                // else, between the two bounds, a held SigUSD would be unpriced while the debt
+                // is priced: no liquidation of any account holding it (red team)
+                return Err(bad(format!(
+                    "max_age {} is below oracle_max_age {}: an asset priced by the ERG/USD pool \
+                     must not go stale before it",
+                    a.max_age, self.oracle_max_age
+                )));
+            }
             if reserved.contains(&a.token_id) {
                 return Err(bad("token is the GPUC, membership or vault NFT id".into()));
             }

@@ -566,9 +566,11 @@ impl DeployOptions {
             .iter()
             .map(|a| {
                 if a.token_id == self.base.sigusd_id {
+                    // priced by the ERG/USD pool: stale exactly when it is
                     CollateralAsset {
                         token_id: self.sigusd_id,
                         pool_nft: self.oracle_pool_nft,
+                        max_age: self.base.oracle_max_age,
                         ..a.clone()
                     }
                 } else {
