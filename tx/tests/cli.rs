@@ -362,7 +362,17 @@ async fn bad_input_names_the_field_and_submits_nothing() {
             "--sigusd: ",
             "negative",
         ),
-        (vec!["join", "--address", &a], "--sigusd: ", "give --sigusd"),
+        (vec!["join", "--address", &a], "--erg: ", "give --erg, --sigusd"),
+        (
+            vec!["join", "--token", "rsDOGE", "--amount", "1", "--address", &a],
+            "--token: ",
+            "not a listed collateral asset (listed: SigUSD, rsBTC, rsETH, rsUSDT)",
+        ),
+        (
+            vec!["top-up", "--token", "rsBTC", "--amount", "0.000000001", "--address", &a],
+            "--amount: ",
+            "more than 8 decimals",
+        ),
         (
             vec!["withdraw", "--gpuc", "abc", "--address", &a],
             "--gpuc: ",
