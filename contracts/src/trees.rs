@@ -679,7 +679,7 @@ fn placeholder_assets(member: &Compiled) -> Result<Vec<CollateralAsset>, TreeErr
         Ok(token_id(a))
     };
     let mut out = Vec::new();
-    for i in 0..ids.len() {
+    for (i, id) in ids.iter().enumerate() {
         let get = |v: Option<i64>, n: &'static str| {
             v.ok_or_else(|| TreeError::Param(n, "list shorter than ASSET_IDS".into()))
         };
@@ -691,7 +691,7 @@ fn placeholder_assets(member: &Compiled) -> Result<Vec<CollateralAsset>, TreeErr
             })?;
         out.push(CollateralAsset {
             name: format!("asset{i}"),
-            token_id: tid(&ids[i], "ASSET_IDS")?,
+            token_id: tid(id, "ASSET_IDS")?,
             pool_nft: tid(
                 pools.get(i).ok_or_else(|| {
                     TreeError::Param("ASSET_POOLS", "list shorter than ASSET_IDS".into())

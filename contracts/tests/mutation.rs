@@ -612,7 +612,7 @@ fn scenarios() -> Vec<Scenario> {
         let ex = exec_of("owner", ERG, &[(e.gpuc, 5000)]);
         let p = build::deposit(&e.c, &vt, &m, 5000, &[], H, &ex).unwrap();
         let rx = rich_exec(&e, "owner");
-        let orc = vec![oracle(&e)];
+        let orc = [oracle(&e)];
         let alts: Alts = Box::new(move |outs, h| {
             let mut r = vec![];
             for n in parsed::<Member>(&e.c, outs)

@@ -583,7 +583,7 @@ fn attack_withdraw_credit_priced_by_a_stale_oracle() {
         &vault(&e),
         &m,
         10_000,
-        &[fresh.clone()],
+        std::slice::from_ref(&fresh),
         &tree_of("owner"),
         H,
         &ex,
@@ -596,7 +596,7 @@ fn attack_withdraw_credit_priced_by_a_stale_oracle() {
         &vault(&e),
         &m,
         10_000,
-        &[stale.clone()],
+        std::slice::from_ref(&stale),
         &tree_of("owner"),
         H,
         &ex
@@ -619,7 +619,7 @@ fn attack_liquidation_priced_by_a_stale_oracle() {
         10_000,
         0,
         &cents(&e, 1080),
-        &[fresh.clone()],
+        std::slice::from_ref(&fresh),
         H,
         &ex,
     )
@@ -633,7 +633,7 @@ fn attack_liquidation_priced_by_a_stale_oracle() {
         10_000,
         0,
         &cents(&e, 1080),
-        &[stale.clone()],
+        std::slice::from_ref(&stale),
         H,
         &ex
     )
@@ -649,7 +649,16 @@ fn attack_transfer_into_debt_priced_by_a_stale_oracle() {
     let payee = member(&e, "other", ERG, 0, 0);
     let ex = exec_of("owner", ERG, &[]);
     let fresh = oracle_at(&e, H - 100);
-    let p = build::transfer(&e.c, &payer, &payee, 5_000, &[fresh.clone()], H, &ex).unwrap();
+    let p = build::transfer(
+        &e.c,
+        &payer,
+        &payee,
+        5_000,
+        std::slice::from_ref(&fresh),
+        H,
+        &ex,
+    )
+    .unwrap();
     assert_valid(&p, &everyone(), H);
     let stale = oracle_at(&e, H - 5000);
     let bad = refinish(&p, &ex, |d| d.data_inputs = vec![stale.clone()]);
@@ -672,7 +681,7 @@ fn attack_oracle_with_a_negative_rate_prices_nothing() {
         5_000,
         ERG,
         &cents(&e, 0),
-        &[o.clone()],
+        std::slice::from_ref(&o),
         H,
         &ex
     )
