@@ -237,6 +237,10 @@ enum BenchCommand {
         /// Timed repetitions of the round; the median is reported.
         #[arg(long, default_value_t = 5)]
         rounds: usize,
+        /// Add this many hostile groups to the book (three orders and two listings each, with
+        /// max price × hours near the i64 range: a price war the round must bound).
+        #[arg(long, default_value_t = 0)]
+        hostile: usize,
     },
     /// Transactions per second the devnet validates on submission, against bare ergo-lib
     /// validation of the same transactions (build with --release for meaningful figures).
@@ -371,6 +375,7 @@ async fn run(
             listings,
             seed,
             rounds,
+            hostile,
         }) => {
             if orders == 0 || listings == 0 || rounds == 0 {
                 anyhow::bail!("--orders, --listings and --rounds must be at least 1");
@@ -382,7 +387,7 @@ async fn run(
                 }
             }
             let r = tokio::task::spawn_blocking(move || {
-                dgcm_bots::bench::run(orders, listings, seed, rounds)
+                dgcm_bots::bench::run(orders, listings, seed, rounds, hostile)
             })
             .await??;
             println!("{}", serde_json::to_string(&r)?);

@@ -30,6 +30,11 @@ pub struct BotMetrics {
     /// Unix seconds of the last completed round (health: rounds keep coming).
     pub last_round_unix: AtomicI64,
     pub node_errors: AtomicI64,
+    /// Milliseconds the matcher's last policy round took (solved off the other bots' path).
+    pub matcher_solve_ms: AtomicI64,
+    /// Components of the book whose ε the matcher raised to stay within its work budget (orders
+    /// whose values would start a price war).
+    pub matcher_eps_raised: AtomicI64,
 }
 
 impl BotMetrics {
@@ -122,6 +127,16 @@ impl BotMetrics {
                 "bot_node_errors",
                 "Rounds that could not reach the node",
                 &self.node_errors,
+            ),
+            (
+                "bot_matcher_solve_ms",
+                "Milliseconds of the matcher's last policy round",
+                &self.matcher_solve_ms,
+            ),
+            (
+                "bot_matcher_eps_raised",
+                "Book components solved with a coarser epsilon to stay within the work budget",
+                &self.matcher_eps_raised,
             ),
         ] {
             let g: Gauge = Gauge::default();

@@ -430,12 +430,7 @@ async fn dry_run_builds_eip12_and_submits_nothing() {
     let (net, node) = devnet().await;
     let c = contracts();
     let (provider, consumer) = (signer(1), signer(2));
-    let h = height(&node).await;
-    let l = listing(&c, &provider, 1_000, 1_000_000);
-    submit(&node, &provider, |e| build::list_listing(&c, &l, h + 1, e)).await;
-    let o = order(&consumer, 1_200, 1, h as i64 + 500);
-    submit(&node, &consumer, |e| build::place_order(&c, &o, h + 1, e)).await;
-    mine(&net.url(), 1).await;
+    listing_and_order(&net.url(), &node, &c, &provider, &consumer).await;
     let mut cfg = dgcm_bots::BotsConfig::new(net.url(), vec![BotKind::Matcher]);
     cfg.dry_run = true;
     cfg.reward_address =
