@@ -50,6 +50,8 @@ pub struct BotsConfig {
     pub dry_run: bool,
     /// Miner fee per transaction (nanoERG).
     pub fee: u64,
+    /// The least a transaction must earn the operator after fees (nanoERG) to be signed.
+    pub min_profit: i64,
     /// Pause between rounds.
     pub interval: Duration,
     pub metrics_listen: Option<SocketAddr>,
@@ -69,6 +71,7 @@ impl BotsConfig {
             deployment: Deployment::devnet_default(),
             dry_run: false,
             fee: 1_100_000,
+            min_profit: 0,
             interval: Duration::from_millis(500),
             metrics_listen: None,
             rosen_trigger_address: None,
@@ -149,6 +152,7 @@ pub async fn run(
         RuntimeConfig {
             fee: config.fee,
             dry_run: config.dry_run,
+            min_profit: config.min_profit,
             ..Default::default()
         },
         metrics.clone(),

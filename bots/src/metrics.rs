@@ -20,6 +20,8 @@ pub struct BotCounts {
     pub lost: u64,
     pub errors: u64,
     pub fees_nanoerg: u64,
+    /// Jobs skipped because they would earn less than `min_profit` after fees.
+    pub unprofitable: u64,
 }
 
 #[derive(Default)]
@@ -57,6 +59,9 @@ impl BotMetrics {
     pub fn lost(&self, bot: &'static str) {
         self.with(bot, |c| c.lost += 1)
     }
+    pub fn unprofitable(&self, bot: &'static str) {
+        self.with(bot, |c| c.unprofitable += 1)
+    }
     pub fn error(&self, bot: &'static str) {
         self.with(bot, |c| c.errors += 1)
     }
@@ -68,7 +73,7 @@ impl BotMetrics {
     pub fn render(&self) -> String {
         let mut reg = Registry::default();
         type Fam = Family<Vec<(String, String)>, Counter>;
-        let fams: [(&str, &str, Fam); 6] = [
+        let fams: [(&str, &str, Fam); 7] = [
             ("bot_opportunities", "Jobs the bot found", Fam::default()),
             (
                 "bot_txs_submitted",
@@ -95,6 +100,11 @@ impl BotMetrics {
                 "ERG earned by confirmed transactions",
                 Fam::default(),
             ),
+            (
+                "bot_jobs_unprofitable",
+                "Jobs skipped unsigned: they would earn less than min_profit after fees",
+                Fam::default(),
+            ),
         ];
         {
             let m = self.by_bot.lock().unwrap_or_else(|p| p.into_inner());
@@ -107,6 +117,7 @@ impl BotMetrics {
                     c.lost,
                     c.errors,
                     c.fees_nanoerg,
+                    c.unprofitable,
                 ];
                 for (f, v) in fams.iter().zip(vals) {
                     f.2.get_or_create(&l).inc_by(v);

@@ -181,3 +181,106 @@ async fn forge(
         .unwrap();
     node.submit_transaction(&tx).await.unwrap();
 }
+
+/// Zero fee caps: an order whose matcher and lease fee caps are 0, and three lease boxes forged
+/// at the lease script, overdue, whose executor fee cap is 0. Matching or slashing them would be
+/// paid from the operator's wallet (the miner fee, 1.1 mERG each). With `zero = false` (the
+/// honest twin) the same boxes carry 3 mERG fee caps and are matched and slashed at a profit.
+async fn fee_caps(zero: bool) {
+    use dgcm_contracts::lease::{Lease, LeaseTerms};
+    let (net, node) = devnet().await;
+    let c = contracts();
+    let (provider, consumer, operator) = (signer(1), signer(2), signer(5));
+    let cap = if zero { 0 } else { 3_000_000 };
+    let h = height(&node).await;
+    let l = listing(&c, &provider, 1_000, 1_000_000);
+    submit(&node, &provider, |e| build::list_listing(&c, &l, h + 1, e)).await;
+    let mut o = order(&consumer, 1_200, 1, h as i64 + 500);
+    (o.terms.matcher_fee_cap, o.terms.lease_exec_fee_cap) = (cap, cap);
+    submit(&node, &consumer, |e| build::place_order(&c, &o, h + 1, e)).await;
+    mine(&net.url(), 40).await;
+    let h = height(&node).await;
+    for i in 0..3 {
+        let forged = Lease {
+            value: 5_000_000,
+            amount: 1_200,
+            consumer: consumer.pk.clone(),
+            provider: provider.pk.clone(),
+            terms: LeaseTerms {
+                price_per_hour: 1_000,
+                hours: 1,
+                payment: 1_000,
+                collateral: 200,
+                start: h as i64 - 39,
+                deadline: h as i64 - 2 - i,
+                exec_fee_cap: cap,
+                used_blocks: -1,
+                completed_at: -1,
+            },
+            job_spec_hash: vec![7; 32],
+            listing_nft: vec![9; 32],
+            usage_commitment: vec![],
+        };
+        forge(&node, &consumer, forged.to_candidate(&c, h + 1).unwrap()).await;
+    }
+    mine(&net.url(), 1).await;
+    assert_eq!(leases(&node, &c).await.len(), 3);
+    let wallet = |node: dgcm_chain::NodeClient, tree| async move {
+        node.unspent_boxes_by_tree(&tree, true)
+            .await
+            .unwrap()
+            .iter()
+            .map(|b| *b.value.as_u64())
+            .sum::<u64>()
+    };
+    let before = wallet(node.clone(), operator.tree.clone()).await;
+
+    let bots = spawn_bots(
+        &net.url(),
+        vec![BotKind::Matcher, BotKind::Slasher],
+        operator.clone(),
+        |_| {},
+    );
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        mine(&net.url(), 1).await;
+    }
+    let m = &bots.metrics;
+    let (matcher, slasher) = (m.counts("matcher"), m.counts("slasher"));
+    let after = wallet(node.clone(), operator.tree.clone()).await;
+    let orders_left = unspent::<Order>(&node, &c, Kind::Order, true).await.len();
+    let leases_left: Vec<_> = leases(&node, &c).await;
+    if zero {
+        assert_eq!(orders_left, 1, "the zero-fee order is not matched");
+        assert_eq!(
+            leases_left.len(),
+            3,
+            "the forged zero-fee leases are not slashed"
+        );
+        assert_eq!(after, before, "the operator paid nothing");
+        assert_eq!((matcher.submitted, slasher.submitted), (0, 0));
+        assert!(matcher.unprofitable >= 1 && slasher.unprofitable >= 3);
+        assert!(m
+            .render()
+            .contains("bot_jobs_unprofitable_total{bot=\"slasher\"}"));
+    } else {
+        assert_eq!(orders_left, 0, "the order is matched");
+        // The three forged leases are slashed; the new, genuine lease runs.
+        assert_eq!(leases_left.len(), 1);
+        assert!(after > before, "the operator earned: {before} → {after}");
+        assert_eq!((matcher.submitted, slasher.submitted), (1, 3));
+        assert_eq!(matcher.unprofitable + slasher.unprofitable, 0);
+    }
+    bots.stop().await.unwrap();
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_offchain_zero_fee_boxes_cost_the_operator_nothing() {
+    fee_caps(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn honest_twin_fee_capped_boxes_are_worked_at_a_profit() {
+    fee_caps(false).await;
+}

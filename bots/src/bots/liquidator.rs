@@ -39,6 +39,16 @@ pub fn liquidator_jobs(c: &Arc<Contracts>, view: &MarketView, rt: &Runtime) -> V
             let take_erg = erg_cap.min(m.v.value.saturating_sub(MEMBER_KEEP));
             let left = allowance - take_erg as i128 * 100 * 100_000;
             let take_sigusd = ((left / (*rate as i128 * 100_000)).max(0) as u64).min(m.v.sigusd);
+            // At the oracle rate (nanoERG per USD): a mGPUC is worth gpuc_price_cents / 10^5
+            // USD, a SigUSD cent 1/100 USD. The profit check weighs what is repaid against them.
+            let token_prices = vec![
+                (
+                    c.params.gpuc_id,
+                    c.params.gpuc_price_cents as i128 * *rate as i128,
+                    100_000,
+                ),
+                (c.params.sigusd_id, *rate as i128, 100),
+            ];
             let (vault, member, oracle, c) = (vault.clone(), m.clone(), oracle.clone(), c.clone());
             Job {
                 bot: BotKind::Liquidator,
@@ -52,6 +62,7 @@ pub fn liquidator_jobs(c: &Arc<Contracts>, view: &MarketView, rt: &Runtime) -> V
                         &c, &vault, &member, repay, take_erg, take_sigusd, &oracle, next, exec,
                     )
                 }),
+                token_prices,
             }
         })
         .collect()

@@ -128,6 +128,7 @@ impl Book {
                     build: Box::new(move |exec| {
                         build::match_order(&c, &order, &listing, next, exec)
                     }),
+                    token_prices: vec![],
                 }
             })
             .collect();
