@@ -108,7 +108,7 @@ impl Book {
     }
 
     /// The policy round (CPU only; its work is bounded by the book's size, see
-    /// [`policy::WORK_BASE`]) and one match job per pair.
+    /// [`policy::WORK_PER_EDGE`]) and one match job per pair.
     pub fn solve(self, c: &Arc<Contracts>) -> (Vec<Job>, RoundStats) {
         let (pairs, stats) = policy::match_round_stats(&self.bids, &self.asks);
         let next = self.next;
