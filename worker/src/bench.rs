@@ -142,6 +142,7 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
         ..Default::default()
     };
     cfg.docker.host = args.docker_host.clone();
+    cfg.docker.allowed_images.push(args.image.clone());
     cfg.docker.memory_mib = 256;
     cfg.docker.pids_limit = 64;
     cfg.gpu.nvml = false;

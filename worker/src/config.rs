@@ -136,8 +136,14 @@ pub struct DockerConfig {
     /// Between SIGTERM and SIGKILL when a job is stopped at its deadline.
     #[serde(with = "humantime_serde_compat")]
     pub stop_grace: Duration,
-    /// Pull an image that the daemon lacks (needs a reachable registry).
+    /// Pull an image that the daemon lacks (needs a reachable registry); only images that
+    /// `allowed_images` names.
     pub pull: bool,
+    /// The images a job may name, as normalised reference prefixes: `docker.io/library/` (the
+    /// official images; `python:3.12` is `docker.io/library/python:3.12`), `ghcr.io/acme/`, or
+    /// one full name. Anything else is refused, present in the daemon or not. An image a renter
+    /// uploaded for its lease is named by its ID (`sha256:…`) and needs no entry.
+    pub allowed_images: Vec<String>,
     /// The listing offers network egress: jobs get the default bridge network instead of none.
     pub egress: bool,
     /// Request GPUs from the daemon (NVIDIA container runtime needed).
@@ -238,6 +244,7 @@ impl Default for DockerConfig {
             log_cap_bytes: 16 * 1024 * 1024,
             stop_grace: Duration::from_secs(10),
             pull: true,
+            allowed_images: vec!["docker.io/library/".into()],
             egress: false,
             gpus: false,
             oci_runtime: None,

@@ -242,7 +242,10 @@ impl JobManager {
                 reason: "too close to its deadline to run a job".into(),
             });
         }
-        self.runtime.prepare(&spec).await?;
+        let uploaded = self
+            .store
+            .read(|s| s.uploads.get(&lease.lease_id).cloned().unwrap_or_default());
+        let image = self.runtime.prepare(&spec, &uploaded).await?;
 
         let dir = self.job_dir(&lease.lease_id);
         let output = dir.join("output");
@@ -291,6 +294,7 @@ impl JobManager {
         let req = RunRequest {
             lease_id: lease.lease_id.clone(),
             spec,
+            image,
             limits,
             output_dir: output,
             stop_at: ms_to_time(stop_at_ms),
@@ -524,6 +528,8 @@ impl JobManager {
         let req = RunRequest {
             lease_id: j.lease_id.clone(),
             spec: j.spec.clone(),
+            // The container exists already; nothing is created from this.
+            image: j.spec.image.clone(),
             limits,
             output_dir: self.job_dir(&j.lease_id).join("output"),
             stop_at: ms_to_time(j.stop_at_ms),

@@ -424,11 +424,20 @@ async fn image(w: W, req: HttpRequest, path: web::Path<String>, mut payload: web
             "empty; send a `docker save` tarball",
         ));
     }
-    let loaded = d
+    let id = d
         .load_image(body)
         .await
         .map_err(|e| HttpError::new(422, "image_load_failed", e.to_string()))?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "loaded": loaded })))
+    // Only this lease's jobs may name it (by this ID: the upload keeps no name).
+    w.store
+        .update(|s| {
+            let ids = s.uploads.entry(lease_id.clone()).or_default();
+            if !ids.contains(&id) {
+                ids.push(id.clone());
+            }
+        })
+        .map_err(|e| HttpError::new(500, "internal", e.to_string()))?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "image_id": id })))
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {

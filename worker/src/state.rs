@@ -135,6 +135,9 @@ pub struct State {
     /// terms was not made from it (PROTOCOL.md "Provenance").
     #[serde(default)]
     pub published_terms: std::collections::BTreeSet<(i64, i64)>,
+    /// Image IDs each lease uploaded: the only IDs its jobs may name.
+    #[serde(default)]
+    pub uploads: BTreeMap<String, Vec<String>>,
 }
 
 /// The state document behind a lock; every [`Store::update`] is persisted before it returns.

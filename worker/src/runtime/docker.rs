@@ -32,7 +32,7 @@ use bollard::Docker;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 
-use super::{Outcome, RunError, RunRequest, SampleTx, SharedSink};
+use super::{image, Outcome, RunError, RunRequest, SampleTx, SharedSink};
 use crate::config::DockerConfig;
 use crate::metering::UsageSample;
 use crate::state::now_ms;
@@ -141,22 +141,74 @@ impl DockerRuntime {
         Ok(())
     }
 
-    /// `docker load` of a tarball (as `docker save` writes it); returns the daemon's messages.
-    pub async fn load_image(&self, tarball: Bytes) -> Result<Vec<String>, RunError> {
-        let mut s = self
-            .docker
-            .import_image(ImportImageOptions { quiet: true }, tarball, None);
-        let mut out = vec![];
+    /// `docker load` of a tarball (as `docker save` writes it) stripped of every repository name
+    /// first ([`image::strip_names`]): the image is known by its ID only, which is returned.
+    pub async fn load_image(&self, tarball: Bytes) -> Result<String, RunError> {
+        let stripped = image::strip_names(&tarball)
+            .map_err(|e| RunError::Image(format!("body: not a `docker save` tarball ({e})")))?;
+        let mut s = self.docker.import_image(
+            ImportImageOptions { quiet: true },
+            Bytes::from(stripped),
+            None,
+        );
+        let mut ids = vec![];
         while let Some(step) = s.next().await {
             let info = step.map_err(|e| RunError::Image(format!("docker load: {e}")))?;
             if let Some(err) = info.error {
                 return Err(RunError::Image(format!("docker load: {err}")));
             }
-            if let Some(s) = info.stream {
-                out.push(s.trim().to_string());
+            for line in info.stream.iter().flat_map(|s| s.lines()) {
+                if let Some(id) = line
+                    .trim()
+                    .strip_prefix("Loaded image ID: ")
+                    .and_then(image::as_image_id)
+                {
+                    ids.push(id);
+                } else if let Some(name) = line.trim().strip_prefix("Loaded image: ") {
+                    // Names were stripped; a daemon that still reports one is not trusted.
+                    return Err(RunError::Image(format!(
+                        "docker load kept the name {name}; refusing the upload"
+                    )));
+                }
             }
         }
-        Ok(out)
+        match ids.as_slice() {
+            [id] => Ok(id.clone()),
+            [] => Err(RunError::Image(
+                "body: the tarball holds no image".to_string(),
+            )),
+            _ => Err(RunError::Image(format!(
+                "body: the tarball holds {} images; upload one",
+                ids.len()
+            ))),
+        }
+    }
+
+    /// The ID of the image a job of a lease that uploaded `uploaded` may run as `image`: one of
+    /// its own uploads (named by ID), or an allowed name (pulled when absent and `pull`).
+    pub async fn resolve(&self, image: &str, uploaded: &[String]) -> Result<String, RunError> {
+        if let Some(id) = image::as_image_id(image) {
+            if !uploaded.contains(&id) {
+                return Err(RunError::Image(format!(
+                    "{id} was not uploaded for this lease: a job runs an image its own lease \
+                     uploaded (POST /v1/leases/{{id}}/image) or one the provider allows"
+                )));
+            }
+            return match self.docker.inspect_image(&id).await {
+                Ok(_) => Ok(id),
+                Err(e) => Err(RunError::Image(format!(
+                    "{id}: not in the daemon any more ({e}); upload it again"
+                ))),
+            };
+        }
+        image::allowed(image, &self.cfg.allowed_images).map_err(RunError::Image)?;
+        self.ensure_image(image).await?;
+        let i = self
+            .docker
+            .inspect_image(image)
+            .await
+            .map_err(|e| RunError::Image(format!("{image}: {e}")))?;
+        i.id.ok_or_else(|| RunError::Image(format!("{image}: the daemon gave no image ID")))
     }
 
     /// Paths the image declares as volumes: each gets a size-capped tmpfs instead of a
@@ -232,7 +284,7 @@ impl DockerRuntime {
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         Config {
-            image: Some(req.spec.image.clone()),
+            image: Some(req.image.clone()),
             cmd: (!req.spec.command.is_empty()).then(|| req.spec.command.clone()),
             env: Some(env),
             user: Some(self.cfg.user.clone()),
@@ -251,7 +303,7 @@ impl DockerRuntime {
     /// Creates the container, attaches to its output, starts it.
     pub async fn start(&self, req: &RunRequest, sink: SharedSink) -> Result<DockerJob, RunError> {
         let name = container_name(&req.lease_id);
-        let volumes = self.image_volumes(&req.spec.image).await;
+        let volumes = self.image_volumes(&req.image).await;
         // A container of an earlier, failed start of this lease's job is removed first.
         let _ = self
             .docker
@@ -555,6 +607,7 @@ mod tests {
                 env: [("K".to_string(), "V".to_string())].into(),
                 resources: Default::default(),
             },
+            image: format!("sha256:{}", "c".repeat(64)),
             limits: Limits {
                 memory_bytes: 64 << 20,
                 cpu_millis: 1500,
@@ -570,6 +623,11 @@ mod tests {
             stop_now: Arc::new(tokio::sync::Notify::new()),
         };
         let c = rt.container_config(&req, &["/data".to_string()]);
+        assert_eq!(
+            c.image,
+            Some(req.image.clone()),
+            "created from the resolved ID"
+        );
         let h = c.host_config.unwrap();
         assert_eq!(h.network_mode.as_deref(), Some("none"));
         assert_eq!(h.readonly_rootfs, Some(true));

@@ -7,6 +7,7 @@
 //! (SIGTERM, grace, SIGKILL) and returns the [`Outcome`].
 
 pub mod docker;
+pub mod image;
 pub mod process;
 
 use std::path::PathBuf;
@@ -34,6 +35,9 @@ pub struct Limits {
 pub struct RunRequest {
     pub lease_id: String,
     pub spec: JobSpec,
+    /// What the container is created from: the image ID resolved at submission (docker), or
+    /// the spec's image (process).
+    pub image: String,
     pub limits: Limits,
     /// Mounted read-write at `/output` (docker) or the working directory (process).
     pub output_dir: PathBuf,
@@ -106,11 +110,12 @@ impl Runtime {
         }
     }
 
-    /// Makes sure the job's image can run (docker: present, or pulled when allowed).
-    pub async fn prepare(&self, spec: &JobSpec) -> Result<(), RunError> {
+    /// Makes sure the job's image can run and returns what to run (docker: the image ID of an
+    /// upload of this lease, `uploaded`, or of an allowed name, pulled when absent and allowed).
+    pub async fn prepare(&self, spec: &JobSpec, uploaded: &[String]) -> Result<String, RunError> {
         match self {
-            Runtime::Docker(d) => d.ensure_image(&spec.image).await,
-            Runtime::Process(p) => p.check(spec),
+            Runtime::Docker(d) => d.resolve(&spec.image, uploaded).await,
+            Runtime::Process(p) => p.check(spec).map(|()| spec.image.clone()),
         }
     }
 

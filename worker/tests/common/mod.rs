@@ -59,6 +59,20 @@ pub async fn docker(test: &str) -> Option<bollard::Docker> {
     None
 }
 
+/// A job manager (no chain) on the test daemon with `tweak` applied to [`config`], or `None`
+/// when the test is skipped ([`docker`]).
+pub async fn manager(
+    test: &str,
+    tweak: impl FnOnce(&mut WorkerConfig),
+) -> Option<(tempfile::TempDir, Arc<JobManager>)> {
+    docker(test).await?;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    tweak(&mut cfg);
+    let jm = dgcm_worker::local_job_manager(&cfg).await.unwrap();
+    Some((dir, jm))
+}
+
 /// A worker config on `dir` with small, fast limits.
 pub fn config(dir: &Path) -> WorkerConfig {
     let mut c = WorkerConfig {
@@ -74,6 +88,7 @@ pub fn config(dir: &Path) -> WorkerConfig {
     c.docker.stop_grace = Duration::from_secs(1);
     c.docker.sample_interval = Duration::from_millis(200);
     c.docker.pull = false;
+    c.docker.allowed_images.push(image());
     c.gpu.nvml = false;
     c
 }
