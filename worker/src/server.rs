@@ -111,6 +111,7 @@ impl From<JobError> for HttpError {
             JobError::NotFound(_) => (404, "no_job"),
             JobError::NotReady(_) => (409, "not_ready"),
             JobError::TooLarge(_) => (413, "too_large"),
+            JobError::NoGpuFree(_) => (409, "no_gpu_free"),
             JobError::Internal(_) => (500, "internal"),
         };
         HttpError::new(status, reason, e.to_string())

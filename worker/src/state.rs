@@ -114,6 +114,9 @@ pub struct JobRecord {
     pub completion_error: Option<String>,
     #[serde(default)]
     pub completion_attempts: u32,
+    /// GPU indices allocated to the job (held until it finishes).
+    #[serde(default)]
+    pub gpu_ids: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -230,3 +230,156 @@ async fn attack_offchain_a_job_names_only_allowed_images() {
     assert!(log.contains("ran"));
     remove_image(&docker, &format!("dgcm/not-allowed:{tag}")).await;
 }
+
+/// `sh -c script` asking for one GPU, on a fresh lease `secs` from its deadline.
+fn gpu_job(script: &str, secs: u64) -> (JobSpec, dgcm_worker::state::LeaseRecord) {
+    let mut spec = sh(script);
+    spec.resources.gpus = Some(1);
+    let lease = lease_for(&spec, secs);
+    (spec, lease)
+}
+
+/// A worker with two GPUs. The GPUs are a stand-in (no NVIDIA runtime here: `docker.gpus` off,
+/// `gpu.count` = 2 without NVML): what is real is the allocation table and the container's
+/// `NVIDIA_VISIBLE_DEVICES`, which the NVIDIA runtime would obey.
+async fn two_gpus(
+    test: &str,
+) -> Option<(
+    tempfile::TempDir,
+    std::sync::Arc<dgcm_worker::jobs::JobManager>,
+)> {
+    manager(test, |c| c.gpu.count = 2).await
+}
+
+/// Two jobs hold both GPUs; a third paying job is refused (409 `no_gpu_free`) instead of
+/// sharing one, and gets GPU 0 once its holder has finished. Before the fix GPUs were requested
+/// by count and every job was given one, the same one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_offchain_a_third_gpu_job_is_refused_while_two_hold_both() {
+    let test = "attack_offchain_a_third_gpu_job_is_refused_while_two_hold_both";
+    let Some((_d, jm)) = two_gpus(test).await else {
+        return;
+    };
+    let (a, la) = gpu_job("echo gpu=$NVIDIA_VISIBLE_DEVICES; sleep 2", 60);
+    let (b, lb) = gpu_job("echo gpu=$NVIDIA_VISIBLE_DEVICES; sleep 30", 60);
+    jm.submit(&la, a).await.unwrap();
+    jm.submit(&lb, b).await.unwrap();
+    let (c, lc) = gpu_job("echo gpu=$NVIDIA_VISIBLE_DEVICES", 60);
+    match jm.submit(&lc, c.clone()).await {
+        Err(dgcm_worker::jobs::JobError::NoGpuFree(e)) => {
+            assert!(e.contains("0 of this worker's 2 GPUs are free"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(jm.job(&lc.lease_id).is_none(), "nothing recorded");
+    let (j, _) = finished(&jm, &la.lease_id, Duration::from_secs(30)).await;
+    assert_eq!(j.gpu_ids, vec![0]);
+    let (lc2, c2) = (lease_for(&c, 60), c);
+    jm.submit(&lc2, c2).await.unwrap();
+    let (j, log) = finished(&jm, &lc2.lease_id, Duration::from_secs(30)).await;
+    assert_eq!(
+        (j.gpu_ids.clone(), j.status),
+        (vec![0], JobStatus::Succeeded),
+        "{log}"
+    );
+    assert!(log.contains("gpu=0"), "{log}");
+    let table = jm.gpu_allocation();
+    assert_eq!(
+        table,
+        vec![None, Some(lb.lease_id.clone())],
+        "B still holds GPU 1"
+    );
+    jm.stop(&lb.lease_id);
+    finished(&jm, &lb.lease_id, Duration::from_secs(30)).await;
+}
+
+/// Its honest twin: one lease gets GPU 0, the next GPU 1, each seeing only its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn honest_twin_two_gpu_jobs_get_gpu_0_and_gpu_1() {
+    let test = "honest_twin_two_gpu_jobs_get_gpu_0_and_gpu_1";
+    let Some((_d, jm)) = two_gpus(test).await else {
+        return;
+    };
+    let (a, la) = gpu_job("echo gpu=$NVIDIA_VISIBLE_DEVICES; sleep 1", 60);
+    let (b, lb) = gpu_job("echo gpu=$NVIDIA_VISIBLE_DEVICES; sleep 1", 60);
+    jm.submit(&la, a).await.unwrap();
+    jm.submit(&lb, b).await.unwrap();
+    for (l, want) in [(&la, 0u32), (&lb, 1)] {
+        let (j, log) = finished(&jm, &l.lease_id, Duration::from_secs(30)).await;
+        assert_eq!(
+            (j.gpu_ids, j.status),
+            (vec![want], JobStatus::Succeeded),
+            "{log}"
+        );
+        assert!(log.contains(&format!("gpu={want}\n")), "{log}");
+    }
+    assert_eq!(jm.gpu_allocation(), vec![None, None], "both given back");
+}
+
+/// The job's environment cannot name GPUs or preload a library (refused at submission, naming
+/// the variable), and an image whose own environment says `NVIDIA_VISIBLE_DEVICES=all` and
+/// `LD_PRELOAD=…` runs with neither; the honest twin's ordinary variable passes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_offchain_job_and_image_environment_cannot_choose_gpus_or_preload() {
+    let test = "attack_offchain_job_and_image_environment_cannot_choose_gpus_or_preload";
+    let tag = rand_tag();
+    let name = format!("dgcm/env-image:{tag}");
+    let n2 = name.clone();
+    let Some((_d, jm)) = manager(test, move |c| c.docker.allowed_images.push(n2)).await else {
+        return;
+    };
+    for (k, v) in [
+        ("NVIDIA_VISIBLE_DEVICES", "all"),
+        ("LD_PRELOAD", "/tmp/x.so"),
+        ("nvidia_driver_capabilities", "all"),
+    ] {
+        let mut spec = sh("true");
+        spec.env.insert(k.into(), v.into());
+        let lease = lease_for(&spec, 30);
+        match jm.submit(&lease, spec).await {
+            Err(dgcm_worker::jobs::JobError::Spec { field, reason }) => {
+                assert_eq!(field, format!("env.{k}"));
+                assert!(reason.contains("reserved"), "{reason}");
+            }
+            other => panic!("{k}: {other:?}"),
+        }
+    }
+    // An image that declares both in its own environment.
+    let docker = dgcm_worker::runtime::docker::connect(None).await.unwrap();
+    let c = docker
+        .create_container(
+            None::<CreateContainerOptions<String>>,
+            Config {
+                image: Some(image()),
+                cmd: Some(vec!["true".to_string()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    docker
+        .commit_container(
+            CommitContainerOptions {
+                container: c.id.clone(),
+                repo: "dgcm/env-image".to_string(),
+                tag: tag.clone(),
+                changes: Some(
+                    "ENV NVIDIA_VISIBLE_DEVICES=all\nENV LD_PRELOAD=/tmp/evil.so".to_string(),
+                ),
+                ..Default::default()
+            },
+            Config::<String>::default(),
+        )
+        .await
+        .unwrap();
+    dgcm_worker::runtime::docker::DockerRuntime::new(docker.clone(), Default::default())
+        .remove(&c.id)
+        .await;
+    let mut spec = sh("echo vis=$NVIDIA_VISIBLE_DEVICES pre=[$LD_PRELOAD] epochs=$EPOCHS");
+    spec.image = name.clone();
+    spec.env.insert("EPOCHS".into(), "3".into());
+    let (j, log) = run(&jm, spec, 20).await;
+    assert_eq!(j.status, JobStatus::Succeeded, "{log}");
+    assert!(log.contains("vis=void pre=[] epochs=3"), "{log}");
+    remove_image(&docker, &name).await;
+}

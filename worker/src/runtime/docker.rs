@@ -9,7 +9,8 @@
 //! | privileges | all capabilities dropped, `no-new-privileges`, not privileged |
 //! | memory | limit = the job's memory, swap = 0 (memory-swap = memory); OOM kill reported |
 //! | CPU, pids | `nano_cpus` from the job's CPU, `pids_limit` |
-//! | GPUs | a device request (`nvidia`, capability `gpu`) only when `worker.docker.gpus` |
+//! | GPUs | by index from the job manager's allocation table (`device_ids`, never a count); a device request only when `worker.docker.gpus` |
+//! | environment | the job's own (no `NVIDIA_*`, `LD_*`), then `NVIDIA_VISIBLE_DEVICES` = the allocated indices (`void`), `NVIDIA_DRIVER_CAPABILITIES`, empty `LD_PRELOAD`, over the image's |
 //! | deadline | `docker stop` with the grace (SIGTERM, then SIGKILL), at the stop time |
 //! | daemon logs | json-file capped at 8 MiB (the worker keeps its own capped copy) |
 //!
@@ -230,10 +231,13 @@ impl DockerRuntime {
         let l = &req.limits;
         let mut labels = HashMap::new();
         labels.insert(LEASE_LABEL.to_string(), req.lease_id.clone());
-        let device_requests = (self.cfg.gpus && l.gpus > 0).then(|| {
+        // By index: the worker's allocation table gave this job these GPUs and no other job
+        // holds them.
+        let ids: Vec<String> = l.gpu_ids.iter().map(|i| i.to_string()).collect();
+        let device_requests = (self.cfg.gpus && !ids.is_empty()).then(|| {
             vec![DeviceRequest {
                 driver: Some("nvidia".into()),
-                count: Some(l.gpus as i64),
+                device_ids: Some(ids.clone()),
                 capabilities: Some(vec![vec!["gpu".into()]]),
                 ..Default::default()
             }]
@@ -277,12 +281,26 @@ impl DockerRuntime {
             oom_kill_disable: Some(false),
             ..Default::default()
         };
-        let env: Vec<String> = req
+        // The job's own variables (checked at submission: no NVIDIA_*, no LD_*), then the ones
+        // the worker sets, which also override any the image declares: the NVIDIA runtime reads
+        // NVIDIA_VISIBLE_DEVICES from the container's environment, so an image saying `all`
+        // would otherwise reach every GPU; LD_PRELOAD is emptied.
+        let mut env: Vec<String> = req
             .spec
             .env
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
+        env.push(format!(
+            "NVIDIA_VISIBLE_DEVICES={}",
+            if ids.is_empty() {
+                "void".to_string()
+            } else {
+                ids.join(",")
+            }
+        ));
+        env.push("NVIDIA_DRIVER_CAPABILITIES=compute,utility".into());
+        env.push("LD_PRELOAD=".into());
         Config {
             image: Some(req.image.clone()),
             cmd: (!req.spec.command.is_empty()).then(|| req.spec.command.clone()),
@@ -614,6 +632,7 @@ mod tests {
                 pids: 50,
                 tmpfs_mib: 8,
                 gpus: 0,
+                gpu_ids: vec![],
                 egress: false,
             },
             output_dir: "/state/jobs/x/output".into(),
@@ -652,7 +671,16 @@ mod tests {
         assert!(tmpfs["/tmp"].contains("size=8m"));
         assert!(tmpfs["/data"].contains("size=8m"), "image volume on tmpfs");
         assert_eq!(c.user.as_deref(), Some("65534:65534"));
-        assert_eq!(c.env, Some(vec!["K=V".to_string()]));
+        assert_eq!(
+            c.env,
+            Some(vec![
+                "K=V".to_string(),
+                "NVIDIA_VISIBLE_DEVICES=void".into(),
+                "NVIDIA_DRIVER_CAPABILITIES=compute,utility".into(),
+                "LD_PRELOAD=".into()
+            ]),
+            "no GPU visible, whatever the image's environment says"
+        );
 
         let gpu_cfg = DockerConfig {
             gpus: true,
@@ -662,10 +690,21 @@ mod tests {
         let rt = DockerRuntime::new(rt.docker.clone(), gpu_cfg);
         let mut req = req;
         req.limits.gpus = 2;
+        req.limits.gpu_ids = vec![1, 3];
         req.limits.egress = true;
-        let h = rt.container_config(&req, &[]).host_config.unwrap();
+        let c = rt.container_config(&req, &[]);
+        assert!(c
+            .env
+            .unwrap()
+            .contains(&"NVIDIA_VISIBLE_DEVICES=1,3".to_string()));
+        let h = c.host_config.unwrap();
         let d = &h.device_requests.unwrap()[0];
-        assert_eq!(d.count, Some(2));
+        assert_eq!(
+            d.device_ids,
+            Some(vec!["1".to_string(), "3".into()]),
+            "by index"
+        );
+        assert_eq!(d.count, None, "never by count");
         assert_eq!(d.capabilities, Some(vec![vec!["gpu".to_string()]]));
         assert_eq!(h.network_mode.as_deref(), Some("bridge"), "egress offered");
     }

@@ -27,6 +27,8 @@ pub struct Limits {
     pub pids: i64,
     pub tmpfs_mib: u64,
     pub gpus: u32,
+    /// The GPU indices allocated to this job (`gpus` of them), from the worker's table.
+    pub gpu_ids: Vec<u32>,
     pub egress: bool,
 }
 
