@@ -66,6 +66,10 @@ pub struct WorkerConfig {
     /// Jobs are stopped this many blocks before the lease deadline, so that the completion
     /// transaction still lands in time (`HEIGHT <= deadline`).
     pub stop_margin_blocks: u32,
+    /// Blocks a lease must be under before it is served (a challenge answered): 1 = in a block,
+    /// 2 = one more on top, … (at most 30). 0 also serves leases still in the mempool, which a
+    /// renter could double-spend: for a devnet only.
+    pub lease_confirmations: u32,
     /// Blocks claimed when completing a lease whose consumer never submitted a job (the no-show
     /// rule; one hour by default, never more than the blocks that passed since the start).
     pub no_show_blocks: u32,
@@ -193,6 +197,7 @@ impl Default for WorkerConfig {
             token_ttl: Duration::from_secs(3600),
             nonce_ttl: Duration::from_secs(300),
             stop_margin_blocks: 2,
+            lease_confirmations: 1,
             no_show_blocks: 30,
             runtime: "docker".into(),
             allow_process_runtime: false,
@@ -309,6 +314,12 @@ impl WorkerConfig {
     /// Checks every value; errors name the field and the reason.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listen_addr()?;
+        if self.lease_confirmations > 30 {
+            bail!(
+                "worker.lease_confirmations: {} is more than 30 blocks",
+                self.lease_confirmations
+            );
+        }
         // the deployment file (or protocol), the GPUC override and the network
         self.deployment()?;
         if !(self.node.starts_with("http://") || self.node.starts_with("https://")) {

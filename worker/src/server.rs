@@ -95,6 +95,7 @@ impl From<LeaseError> for HttpError {
             LeaseError::OtherProvider(_) => (403, "other_provider"),
             LeaseError::Completed(_) => (403, "lease_completed"),
             LeaseError::PastDeadline(..) => (403, "lease_over"),
+            LeaseError::Unconfirmed(..) => (409, "lease_unconfirmed"),
             LeaseError::Node(_) => (503, "node_unavailable"),
         };
         HttpError::new(status, reason, e.to_string())

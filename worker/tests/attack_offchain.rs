@@ -383,3 +383,50 @@ async fn attack_offchain_job_and_image_environment_cannot_choose_gpus_or_preload
     assert!(log.contains("vis=void pre=[] epochs=3"), "{log}");
     remove_image(&docker, &name).await;
 }
+
+/// The challenge for `lease`: (status, body).
+async fn challenge_of(m: &Market, lease: &str) -> (u16, serde_json::Value) {
+    m.post("/v1/auth/challenge", serde_json::json!({"lease_id": lease}))
+        .await
+}
+
+/// A lease still in the mempool (its renter could double-spend the order behind it) is not
+/// served: 409 `lease_unconfirmed`. The honest twin: the same lease, once in a block, is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_offchain_a_lease_in_the_mempool_is_not_served() {
+    let test = "attack_offchain_a_lease_in_the_mempool_is_not_served";
+    if docker(test).await.is_none() {
+        return;
+    }
+    let m = market(sh("true"), sh("true"), |_| {}).await;
+    let lease = m.direct_lease(1000, 100).await;
+    let (s, v) = challenge_of(&m, &lease).await;
+    assert_eq!(
+        (s, v["reason"].as_str()),
+        (409, Some("lease_unconfirmed")),
+        "{v}"
+    );
+    mine(&m.devnet.url(), 1).await;
+    let (s, v) = challenge_of(&m, &lease).await;
+    assert_eq!(s, 200, "{v}");
+    m.stop().await;
+}
+
+/// With `lease_confirmations = 3` a lease in the last two blocks is not served yet; three blocks
+/// deep it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn honest_twin_a_lease_is_served_at_the_configured_depth() {
+    let test = "honest_twin_a_lease_is_served_at_the_configured_depth";
+    if docker(test).await.is_none() {
+        return;
+    }
+    let m = market(sh("true"), sh("true"), |c| c.lease_confirmations = 3).await;
+    let lease = m.direct_lease(1000, 100).await;
+    for depth in 1..=3 {
+        mine(&m.devnet.url(), 1).await;
+        let (s, v) = challenge_of(&m, &lease).await;
+        let want = if depth < 3 { 409 } else { 200 };
+        assert_eq!(s, want, "depth {depth}: {v}");
+    }
+    m.stop().await;
+}

@@ -473,6 +473,53 @@ impl Market {
         (s, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// A lease box written directly at the lease script by consumer A (output 0 of its own
+    /// transaction) naming this worker's key and listing, at `price` and `coll_per_hour`:
+    /// submitted, not mined. Its box id.
+    pub async fn direct_lease(&self, price: i64, coll_per_hour: i64) -> String {
+        use dgcm_contracts::lease::{Lease, LeaseTerms};
+        let nft = self
+            .worker
+            .worker
+            .store
+            .read(|s| s.listing_nft.clone())
+            .unwrap();
+        let h = self.node.info().await.unwrap().full_height.unwrap() + 1;
+        let lease = Lease {
+            value: 5_000_000,
+            amount: (price + coll_per_hour) as u64,
+            consumer: self.consumer_a.pk.clone(),
+            provider: self.provider.pk.clone(),
+            terms: LeaseTerms {
+                price_per_hour: price,
+                hours: 1,
+                payment: price,
+                collateral: coll_per_hour,
+                start: h as i64,
+                deadline: h as i64 + 30 + 45,
+                exec_fee_cap: 1_000_000,
+                used_blocks: -1,
+                completed_at: -1,
+            },
+            job_spec_hash: vec![3; 32],
+            listing_nft: hex::decode(&nft).unwrap(),
+            usage_commitment: vec![],
+        };
+        let mut d = TxDraft::new(h);
+        d.outputs
+            .push(lease.to_candidate(&self.contracts, h).unwrap());
+        let plan = d
+            .finish(&exec_of(&self.node, &self.consumer_a).await)
+            .unwrap();
+        let ctx = self.node.state_context().await.unwrap();
+        let tx = self
+            .consumer_a
+            .sign(plan.unsigned, plan.inputs, plan.data_inputs, &ctx)
+            .unwrap();
+        self.node.submit_transaction(&tx).await.unwrap();
+        hex::encode(tx.outputs.first().box_id().as_ref())
+    }
+
     /// The (confirmed) lease box the transaction `tx` created.
     pub async fn lease_of_tx(&self, tx: &str) -> ErgoBox {
         self.node
