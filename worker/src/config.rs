@@ -161,6 +161,13 @@ pub struct DockerConfig {
     pub sample_interval: Duration,
     /// Largest results archive served (the output directory as tar).
     pub max_results_mib: u64,
+    /// Quota of a job's `/output` (host disk): checked every sample and when the job ends; a
+    /// job over it is stopped, its output deleted, and it ends `failed` saying why.
+    pub max_output_mib: u64,
+    /// Open files per job process (`nofile` ulimit, soft = hard).
+    pub nofile: u64,
+    /// Log followers (`logs?follow=true`) one lease may hold open at once.
+    pub max_log_followers: usize,
 }
 
 /// The GPU spec used when NVML is unavailable (and NVML switch).
@@ -256,6 +263,9 @@ impl Default for DockerConfig {
             max_image_mib: 2048,
             sample_interval: Duration::from_secs(1),
             max_results_mib: 1024,
+            max_output_mib: 1024,
+            nofile: 4096,
+            max_log_followers: 4,
         }
     }
 }

@@ -113,6 +113,27 @@ pub struct JobManager {
     hook: std::sync::Mutex<Option<FinishHook>>,
     /// GPU index → the lease whose job holds it: two jobs never share a GPU.
     gpu_table: std::sync::Mutex<Vec<Option<String>>>,
+    /// Log followers open per lease (`docker.max_log_followers` at most).
+    followers: Arc<std::sync::Mutex<HashMap<String, usize>>>,
+}
+
+/// One open log follower of a lease; counted down when dropped (the stream ended or the client
+/// went away).
+pub struct FollowerSlot {
+    map: Arc<std::sync::Mutex<HashMap<String, usize>>>,
+    lease_id: String,
+}
+
+impl Drop for FollowerSlot {
+    fn drop(&mut self) {
+        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(&self.lease_id) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                m.remove(&self.lease_id);
+            }
+        }
+    }
 }
 
 fn ms_to_time(ms: u64) -> SystemTime {
@@ -137,6 +158,22 @@ impl JobManager {
             live: std::sync::Mutex::new(HashMap::new()),
             hook: std::sync::Mutex::new(None),
             gpu_table: std::sync::Mutex::new(vec![None; gpus]),
+            followers: Arc::new(std::sync::Mutex::new(HashMap::new())),
+        })
+    }
+
+    /// A log follower slot for `lease_id`, or `None` when it already holds
+    /// `docker.max_log_followers` (each follower is a task and an open file on the worker).
+    pub fn follower(&self, lease_id: &str) -> Option<FollowerSlot> {
+        let mut m = self.followers.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(lease_id.to_string()).or_insert(0);
+        if *n >= self.settings.docker.max_log_followers {
+            return None;
+        }
+        *n += 1;
+        Some(FollowerSlot {
+            map: self.followers.clone(),
+            lease_id: lease_id.to_string(),
         })
     }
 
@@ -176,6 +213,46 @@ impl JobManager {
                 *slot = None;
             }
         }
+    }
+
+    /// Frees the disk a finished job used — its folder (output, log, usage, results archive)
+    /// and the images its lease uploaded that no other lease uploaded too — once nothing can
+    /// ask for them (the caller knows the lease's dispute window has closed). The record stays,
+    /// marked `cleaned_ms`.
+    pub async fn clean(&self, lease_id: &str) {
+        let Some(j) = self.job(lease_id) else { return };
+        if !j.status.finished() || j.cleaned_ms.is_some() {
+            return;
+        }
+        let dir = self.job_dir(lease_id);
+        if let Err(e) = tokio::fs::remove_dir_all(&dir).await {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(lease = %lease_id, error = %e, "removing the job folder failed");
+                return;
+            }
+        }
+        let (mine, others): (Vec<String>, Vec<String>) = self.store.read(|s| {
+            let mine = s.uploads.get(lease_id).cloned().unwrap_or_default();
+            let others = s
+                .uploads
+                .iter()
+                .filter(|(l, _)| l.as_str() != lease_id)
+                .flat_map(|(_, ids)| ids.clone())
+                .collect();
+            (mine, others)
+        });
+        if let Runtime::Docker(d) = self.runtime.as_ref() {
+            for id in mine.iter().filter(|id| !others.contains(id)) {
+                d.remove_image(id).await;
+            }
+        }
+        let _ = self.store.update(|s| {
+            s.uploads.remove(lease_id);
+            if let Some(r) = s.jobs.get_mut(lease_id) {
+                r.cleaned_ms = Some(now_ms());
+            }
+        });
+        tracing::info!(lease = %lease_id, "job files and uploads removed after the dispute window");
     }
 
     /// The GPU allocation table: index → lease holding it.
@@ -290,6 +367,7 @@ impl JobManager {
             // Filled from the allocation table at submission.
             gpu_ids: vec![],
             egress: d.egress,
+            output_bytes: d.max_output_mib.saturating_mul(1024 * 1024),
         })
     }
 
@@ -368,6 +446,7 @@ impl JobManager {
             completion_error: None,
             completion_attempts: 0,
             gpu_ids: limits.gpu_ids.clone(),
+            cleaned_ms: None,
         };
         let inserted = self
             .store

@@ -322,11 +322,27 @@ async fn logs(w: W, req: HttpRequest, path: web::Path<String>, q: web::Query<Log
     };
     let path = w.jobs.log_path(&lease_id);
     if follow {
+        use futures::StreamExt;
+        let slot = w.jobs.follower(&lease_id).ok_or_else(|| {
+            HttpError::new(
+                429,
+                "too_many_followers",
+                format!(
+                    "this lease already follows its log {} times (worker.docker.max_log_followers)",
+                    w.cfg.docker.max_log_followers
+                ),
+            )
+        })?;
         let rx = w.jobs.progress(&lease_id);
+        // The slot lives as long as the stream.
+        let stream = crate::metering::follow_log(path, rx).map(move |chunk| {
+            let _ = &slot;
+            chunk
+        });
         return Ok(HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
             .insert_header(("cache-control", "no-cache"))
-            .streaming(crate::metering::follow_log(path, rx)));
+            .streaming(stream));
     }
     let bytes = tokio::fs::read(&path).await.unwrap_or_default();
     Ok(HttpResponse::Ok()

@@ -117,6 +117,10 @@ pub struct JobRecord {
     /// GPU indices allocated to the job (held until it finishes).
     #[serde(default)]
     pub gpu_ids: Vec<u32>,
+    /// When its files (output, log, usage, results) and uploaded images were removed, after
+    /// the lease's dispute window closed.
+    #[serde(default)]
+    pub cleaned_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -430,3 +430,125 @@ async fn honest_twin_a_lease_is_served_at_the_configured_depth() {
     }
     m.stop().await;
 }
+
+/// A job that writes past its `/output` quota (2 MiB here) is stopped, its output deleted, and
+/// it ends `failed` saying why, whether it is still writing or has already exited; before the
+/// fix `/output` had no quota and filled the host's disk. The honest twin writes 1 MiB, keeps
+/// it, and runs under the `nofile` ulimit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_offchain_a_job_over_its_output_quota_is_stopped_and_its_output_deleted() {
+    let test = "attack_offchain_a_job_over_its_output_quota_is_stopped_and_its_output_deleted";
+    let Some((_d, jm)) = manager(test, |c| c.docker.max_output_mib = 2).await else {
+        return;
+    };
+    for script in [
+        "dd if=/dev/zero of=/output/big bs=1M count=8; sleep 20",
+        "dd if=/dev/zero of=/output/big bs=1M count=8",
+    ] {
+        let spec = sh(script);
+        let lease = lease_for(&spec, 60);
+        jm.submit(&lease, spec).await.unwrap();
+        let (j, log) = finished(&jm, &lease.lease_id, Duration::from_secs(20)).await;
+        assert_eq!(j.status, JobStatus::Failed, "{script}: {log}");
+        assert!(j.detail.unwrap().contains("/output quota"), "{script}");
+        let out = jm.job_dir(&lease.lease_id).join("output");
+        assert_eq!(
+            std::fs::read_dir(&out).unwrap().count(),
+            0,
+            "{script}: deleted"
+        );
+    }
+    let (j, log) = run(
+        &jm,
+        sh("dd if=/dev/zero of=/output/ok bs=1M count=1 2>/dev/null; echo nofile=$(ulimit -n)"),
+        20,
+    )
+    .await;
+    assert_eq!(j.status, JobStatus::Succeeded, "{log}");
+    assert!(log.contains("nofile=4096"), "{log}");
+    let out = jm.job_dir(&j.lease_id).join("output").join("ok");
+    assert_eq!(std::fs::metadata(out).unwrap().len(), 1 << 20);
+}
+
+/// One lease cannot hold more than `max_log_followers` (2 here) log followers open: the next is
+/// refused with 429 (each is a task and an open file on the worker); once they have ended, a new
+/// one is served (the honest twin).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_offchain_log_followers_per_lease_are_bounded() {
+    let test = "attack_offchain_log_followers_per_lease_are_bounded";
+    if docker(test).await.is_none() {
+        return;
+    }
+    let spec = sh("echo started; sleep 30");
+    let m = market(spec.clone(), sh("true"), |c| c.docker.max_log_followers = 2).await;
+    let t = m.token(&m.lease_a, &m.consumer_a).await;
+    let (s, v) = m.submit(&m.lease_a, &t, &spec).await;
+    assert!((200..300).contains(&s), "{v}");
+    let follow = || {
+        m.http
+            .get(m.url(&format!("/v1/leases/{}/logs?follow=true", m.lease_a)))
+            .bearer_auth(&t)
+            .send()
+    };
+    let a = follow().await.unwrap();
+    let b = follow().await.unwrap();
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    let c = follow().await.unwrap();
+    assert_eq!(c.status().as_u16(), 429);
+    // A follower holds its slot until its stream ends (at the latest when the job does: the
+    // lease deadline bounds it); then the slots come back.
+    m.worker.worker.jobs.stop(&m.lease_a);
+    let (a, b) = (a.text().await.unwrap(), b.text().await.unwrap());
+    assert!(a.contains("started") && b.contains("started"), "{a}");
+    let d = follow().await.unwrap();
+    assert_eq!(d.status().as_u16(), 200);
+    assert!(d.text().await.unwrap().contains("started"));
+    m.stop().await;
+}
+
+/// A finished job's files stay while its lease can still be disputed (the honest twin: its
+/// results are served after the completion), and are removed once the deadline, the challenge
+/// window and a margin have passed (before the fix they were kept forever, and enough finished
+/// jobs filled the disk).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_offchain_job_files_are_removed_after_the_dispute_window() {
+    let test = "attack_offchain_job_files_are_removed_after_the_dispute_window";
+    if docker(test).await.is_none() {
+        return;
+    }
+    let spec = sh("echo evidence > /output/f; echo done");
+    let m = market(spec.clone(), sh("true"), |_| {}).await;
+    let t = m.token(&m.lease_a, &m.consumer_a).await;
+    let (s, v) = m.submit(&m.lease_a, &t, &spec).await;
+    assert!((200..300).contains(&s), "{v}");
+    let jm = m.worker.worker.jobs.clone();
+    let (j, _) = finished(&jm, &m.lease_a, Duration::from_secs(30)).await;
+    assert_eq!(j.status, JobStatus::Succeeded);
+    let dir = jm.job_dir(&m.lease_a);
+    mine(&m.devnet.url(), 5).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (s, _, _) = m
+        .get(&format!("/v1/leases/{}/results", m.lease_a), &t)
+        .await;
+    assert_eq!(s, 200, "served inside the window");
+    assert!(dir.exists());
+    let deadline = m
+        .worker
+        .worker
+        .store
+        .read(|s| s.leases[&m.lease_a].deadline_height);
+    let window = m.contracts.params.challenge_window + dgcm_worker::CLEAN_MARGIN_BLOCKS;
+    let now = m.node.info().await.unwrap().full_height.unwrap() as i64;
+    mine(&m.devnet.url(), (deadline + window - now + 1) as u32).await;
+    let t0 = std::time::Instant::now();
+    while dir.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "{} still there",
+            dir.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(jm.job(&m.lease_a).unwrap().cleaned_ms.is_some());
+    m.stop().await;
+}

@@ -28,7 +28,9 @@ use bollard::container::{
     StatsOptions, StopContainerOptions, WaitContainerOptions,
 };
 use bollard::image::{CreateImageOptions, ImportImageOptions};
-use bollard::models::{DeviceRequest, HostConfig, HostConfigLogConfig};
+use bollard::models::{
+    DeviceRequest, HealthConfig, HostConfig, HostConfigLogConfig, ResourcesUlimits,
+};
 use bollard::Docker;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
@@ -37,6 +39,19 @@ use super::{image, Outcome, RunError, RunRequest, SampleTx, SharedSink};
 use crate::config::DockerConfig;
 use crate::metering::UsageSample;
 use crate::state::now_ms;
+
+/// Removes what is inside `dir` (not `dir` itself); symbolic links are removed, not followed.
+fn clear_dir(dir: &std::path::Path) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            let _ = match p.symlink_metadata() {
+                Ok(m) if m.is_dir() => std::fs::remove_dir_all(&p),
+                _ => std::fs::remove_file(&p),
+            };
+        }
+    }
+}
 
 /// Label put on every job container (value: the lease id).
 pub const LEASE_LABEL: &str = "dgcm.lease";
@@ -279,6 +294,21 @@ impl DockerRuntime {
             }),
             ipc_mode: Some("private".into()),
             oom_kill_disable: Some(false),
+            // Open files per process; no core dumps on host disk. (`nproc` counts processes per
+            // uid across the host, and every job runs as the same uid: the per-container
+            // `pids_limit` bounds processes instead.)
+            ulimits: Some(vec![
+                ResourcesUlimits {
+                    name: Some("nofile".into()),
+                    soft: Some(self.cfg.nofile as i64),
+                    hard: Some(self.cfg.nofile as i64),
+                },
+                ResourcesUlimits {
+                    name: Some("core".into()),
+                    soft: Some(0),
+                    hard: Some(0),
+                },
+            ]),
             ..Default::default()
         };
         // The job's own variables (checked at submission: no NVIDIA_*, no LD_*), then the ones
@@ -314,6 +344,11 @@ impl DockerRuntime {
             tty: Some(false),
             open_stdin: Some(false),
             host_config: Some(host),
+            // An image's HEALTHCHECK would run through the daemon outside the job's own limits.
+            healthcheck: Some(HealthConfig {
+                test: Some(vec!["NONE".into()]),
+                ..Default::default()
+            }),
             ..Default::default()
         }
     }
@@ -425,19 +460,31 @@ impl DockerRuntime {
             .duration_since(SystemTime::now())
             .unwrap_or(Duration::ZERO);
         let mut deadline_hit = false;
+        let mut over_quota: Option<u64> = None;
         let exited = tokio::select! {
             r = self.wait_exit(&job.id) => Some(r),
             _ = tokio::time::sleep(until_stop) => None,
             _ = req.stop_now.notified() => None,
+            size = super::output_over_quota(req) => {
+                over_quota = Some(size);
+                None
+            }
         };
         if exited.is_none() {
-            deadline_hit = true;
+            deadline_hit = over_quota.is_none();
+            let why = match over_quota {
+                Some(_) => format!(
+                    "/output is over its quota of {} bytes: stopping the job",
+                    req.limits.output_bytes
+                ),
+                None => "lease deadline reached: stopping the job".to_string(),
+            };
             let _ = job
                 .sink
                 .lock()
                 .await
                 .note(&format!(
-                    "lease deadline reached: stopping the job (SIGTERM, {}s grace, then SIGKILL)",
+                    "{why} (SIGTERM, {}s grace, then SIGKILL)",
                     req.stop_grace.as_secs()
                 ))
                 .await;
@@ -480,6 +527,25 @@ impl DockerRuntime {
             Err(e) => Outcome::Failed(format!("inspect after exit: {e}")),
         };
         self.remove(&job.id).await;
+        // Also a job that wrote past its quota between two checks and exited.
+        let dir = req.output_dir.clone();
+        let size = match over_quota {
+            Some(s) => s,
+            None => {
+                tokio::task::spawn_blocking(move || super::dir_size(&dir, super::MAX_OUTPUT_FILES))
+                    .await
+                    .unwrap_or(0)
+            }
+        };
+        if size > req.limits.output_bytes {
+            // Its disk goes back to the host now; the renter gets the reason, not the files.
+            let dir = req.output_dir.clone();
+            let _ = tokio::task::spawn_blocking(move || clear_dir(&dir)).await;
+            return Outcome::Failed(format!(
+                "the job wrote more than its /output quota of {} bytes                  (worker.docker.max_output_mib); its output was deleted",
+                req.limits.output_bytes
+            ));
+        }
         outcome
     }
 
@@ -495,6 +561,26 @@ impl DockerRuntime {
             Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
             Some(Err(e)) => Err(e.to_string()),
             None => Err("wait stream ended".into()),
+        }
+    }
+
+    /// Removes an image by ID (an upload whose lease is over); errors are logged only.
+    pub async fn remove_image(&self, id: &str) {
+        if let Err(e) = self
+            .docker
+            .remove_image(
+                id,
+                Some(bollard::image::RemoveImageOptions {
+                    force: true,
+                    ..Default::default()
+                }),
+                None,
+            )
+            .await
+        {
+            if !is_404(&e) {
+                tracing::warn!(image = %id, error = %e, "removing an uploaded image failed");
+            }
         }
     }
 
@@ -634,6 +720,7 @@ mod tests {
                 gpus: 0,
                 gpu_ids: vec![],
                 egress: false,
+                output_bytes: 1 << 20,
             },
             output_dir: "/state/jobs/x/output".into(),
             stop_at: SystemTime::now(),
@@ -671,6 +758,14 @@ mod tests {
         assert!(tmpfs["/tmp"].contains("size=8m"));
         assert!(tmpfs["/data"].contains("size=8m"), "image volume on tmpfs");
         assert_eq!(c.user.as_deref(), Some("65534:65534"));
+        assert_eq!(
+            c.healthcheck.as_ref().and_then(|h| h.test.clone()),
+            Some(vec!["NONE".to_string()])
+        );
+        let u = h.ulimits.clone().unwrap();
+        assert!(u
+            .iter()
+            .any(|u| u.name.as_deref() == Some("nofile") && u.hard == Some(4096)));
         assert_eq!(
             c.env,
             Some(vec![
