@@ -203,6 +203,8 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
                     deadline_height: 1000,
                     job_spec_hash: hex::encode(job_spec_hash(&spec)),
                     deadline_ms: now_ms() + 3_600_000,
+                    evidence_until_height: None,
+                    evidence_until_ms: None,
                 };
                 let t0 = Instant::now();
                 jobs.submit(&lease, spec)

@@ -446,6 +446,7 @@ impl JobManager {
             completion_error: None,
             completion_attempts: 0,
             gpu_ids: limits.gpu_ids.clone(),
+            completion_height: None,
             cleaned_ms: None,
         };
         let inserted = self

@@ -317,6 +317,7 @@ impl Worker {
                 match &r {
                     Ok(tx) => {
                         j.completion_tx = Some(tx.clone());
+                        j.completion_height = Some(chain.height());
                         j.completion_error = None;
                     }
                     Err(e) => j.completion_error = Some(format!("{e:#}")),

@@ -552,3 +552,98 @@ async fn attack_offchain_job_files_are_removed_after_the_dispute_window() {
     assert!(jm.job(&m.lease_a).unwrap().cleaned_ms.is_some());
     m.stop().await;
 }
+
+/// A market whose lease A ran `echo evidence` and whose completion is on chain (the lease box
+/// spent): (market, the completion height the worker recorded).
+async fn completed_lease(test: &str) -> Option<(Market, u32)> {
+    docker(test).await?;
+    let spec = sh("echo evidence > /output/f; echo logged");
+    let m = market(spec.clone(), sh("true"), |_| {}).await;
+    let t = m.token(&m.lease_a, &m.consumer_a).await;
+    let (s, v) = m.submit(&m.lease_a, &t, &spec).await;
+    assert!((200..300).contains(&s), "{v}");
+    let jm = m.worker.worker.jobs.clone();
+    finished(&jm, &m.lease_a, Duration::from_secs(30)).await;
+    let t0 = std::time::Instant::now();
+    let posted = loop {
+        if let Some(h) = jm.job(&m.lease_a).and_then(|j| j.completion_height) {
+            break h;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "no completion posted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    mine(&m.devnet.url(), 1).await;
+    let id = dgcm_worker::chain::parse_box_id(&m.lease_a).unwrap();
+    assert!(
+        m.node.unspent_box(&id).await.unwrap().is_none(),
+        "lease box spent"
+    );
+    Some((m, posted))
+}
+
+/// Once the completion has spent the lease box, the renter can still get a fresh token (the
+/// old one may have expired) and download the job record, logs and results while the lease can
+/// be disputed; before the fix the challenge answered 404 and the evidence was out of reach.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_offchain_a_completed_lease_keeps_its_evidence_within_the_window() {
+    let Some((m, _)) =
+        completed_lease("attack_offchain_a_completed_lease_keeps_its_evidence_within_the_window")
+            .await
+    else {
+        return;
+    };
+    let t = m.token(&m.lease_a, &m.consumer_a).await;
+    let (s, job) = m
+        .get_json(&format!("/v1/leases/{}/job", m.lease_a), &t)
+        .await;
+    assert_eq!(
+        (s, job["status"].as_str()),
+        (200, Some("succeeded")),
+        "{job}"
+    );
+    let (s, log, _) = m.get(&format!("/v1/leases/{}/logs", m.lease_a), &t).await;
+    assert!(s == 200 && String::from_utf8_lossy(&log).contains("logged"));
+    let (s, tar, _) = m
+        .get(&format!("/v1/leases/{}/results", m.lease_a), &t)
+        .await;
+    assert!(s == 200 && !tar.is_empty());
+    // Another key still gets nothing.
+    let (s, _) = m.token_with(&m.lease_a, &m.consumer_b).await;
+    assert_eq!(s, 401);
+    m.stop().await;
+}
+
+/// Its honest twin: a completed lease admits no new job, and its access ends with its dispute
+/// window (a fresh challenge is refused, an issued token too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn honest_twin_evidence_access_ends_with_the_window_and_admits_no_job() {
+    let Some((m, posted)) =
+        completed_lease("honest_twin_evidence_access_ends_with_the_window_and_admits_no_job").await
+    else {
+        return;
+    };
+    let t = m.token(&m.lease_a, &m.consumer_a).await;
+    let (s, v) = m.submit(&m.lease_a, &t, &sh("echo again")).await;
+    assert_eq!(
+        (s, v["reason"].as_str()),
+        (403, Some("lease_completed")),
+        "{v}"
+    );
+    let end = posted as i64 + 30 + m.contracts.params.challenge_window;
+    let now = m.node.info().await.unwrap().full_height.unwrap() as i64;
+    mine(&m.devnet.url(), (end - now + 1) as u32).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (s, _) = m
+        .post(
+            "/v1/auth/challenge",
+            serde_json::json!({"lease_id": m.lease_a}),
+        )
+        .await;
+    assert_eq!(s, 404, "the window closed");
+    let (s, _, _) = m.get(&format!("/v1/leases/{}/job", m.lease_a), &t).await;
+    assert_eq!(s, 401, "the token ended with the window");
+    m.stop().await;
+}

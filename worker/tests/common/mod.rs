@@ -119,6 +119,8 @@ pub fn lease_for(spec: &JobSpec, secs: u64) -> LeaseRecord {
         deadline_height: 1_000_000,
         job_spec_hash: hex::encode(job_spec_hash(spec)),
         deadline_ms: now_ms() + secs * 1000,
+        evidence_until_height: None,
+        evidence_until_ms: None,
     }
 }
 
