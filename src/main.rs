@@ -210,6 +210,12 @@ struct BotArgs {
     /// Directory for the Rosen path journal.
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// The least a transaction must earn the operator, in nanoERG after the miner fee and any
+    /// funding from its wallet, to be signed; others (an order or lease with a fee cap of 0, a
+    /// dust deposit) are skipped and counted in /metrics as bot_jobs_unprofitable
+    /// [default: [bot] min_profit, else 0: never pay out of pocket].
+    #[arg(long, env = "DGCM_BOT__MIN_PROFIT")]
+    min_profit: Option<i64>,
     /// Deployment file written by `dgcm tx deploy-vault`: the contracts the bots build with and
     /// their address network [default: [bot] deployment, else the built-in devnet deployment].
     #[arg(long, env = "DGCM_DEPLOYMENT")]
@@ -237,6 +243,10 @@ enum BenchCommand {
         /// Timed repetitions of the round; the median is reported.
         #[arg(long, default_value_t = 5)]
         rounds: usize,
+        /// Add this many hostile groups to the book (three orders and two listings each, with
+        /// max price × hours near the i64 range: a price war the round must bound).
+        #[arg(long, default_value_t = 0)]
+        hostile: usize,
     },
     /// Transactions per second the devnet validates on submission, against bare ergo-lib
     /// validation of the same transactions (build with --release for meaningful figures).
@@ -371,6 +381,7 @@ async fn run(
             listings,
             seed,
             rounds,
+            hostile,
         }) => {
             if orders == 0 || listings == 0 || rounds == 0 {
                 anyhow::bail!("--orders, --listings and --rounds must be at least 1");
@@ -382,7 +393,7 @@ async fn run(
                 }
             }
             let r = tokio::task::spawn_blocking(move || {
-                dgcm_bots::bench::run(orders, listings, seed, rounds)
+                dgcm_bots::bench::run(orders, listings, seed, rounds, hostile)
             })
             .await??;
             println!("{}", serde_json::to_string(&r)?);
@@ -579,6 +590,7 @@ fn bots_config(args: BotArgs, s: settings::BotSettings) -> anyhow::Result<dgcm_b
     config.deployment = deployment;
     config.dry_run = args.dry_run;
     config.fee = s.fee;
+    config.min_profit = args.min_profit.unwrap_or(s.min_profit);
     config.interval = interval;
     config.metrics_listen = Some(metrics_listen);
     config.rosen_trigger_address = s.rosen_trigger_address;
@@ -847,6 +859,7 @@ mod tests {
             reward_address: None,
             metrics_listen: None,
             state_dir: None,
+            min_profit: None,
             deployment,
         }
     }

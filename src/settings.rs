@@ -32,6 +32,9 @@ pub struct BotSettings {
     pub network: Option<String>,
     /// Miner fee per transaction, nanoERG.
     pub fee: u64,
+    /// The least a transaction must earn the operator after fees (nanoERG) to be signed; jobs
+    /// below it are skipped and counted (`bot_jobs_unprofitable`).
+    pub min_profit: i64,
     /// Pause between rounds (e.g. `500ms`).
     pub interval: String,
     pub metrics_listen: String,
@@ -51,6 +54,7 @@ impl Default for BotSettings {
             deployment: None,
             network: None,
             fee: 1_100_000,
+            min_profit: 0,
             interval: "500ms".into(),
             metrics_listen: "127.0.0.1:9102".into(),
             rosen_trigger_address: None,

@@ -17,6 +17,7 @@ use dgcm_chain::{NodeClient, NodeError, Signer};
 use dgcm_contracts::tx::{fund, BuildError, Executor, FundError, TxPlan};
 use ergo_lib::chain::transaction::TxId;
 use ergo_lib::ergotree_ir::chain::ergo_box::{BoxId, ErgoBox};
+use ergo_lib::ergotree_ir::chain::token::TokenId;
 use ergo_lib::ergotree_ir::ergo_tree::ErgoTree;
 
 use crate::metrics::BotMetrics;
@@ -53,6 +54,10 @@ pub struct Job {
     pub what: String,
     pub spends: Vec<BoxId>,
     pub build: BuildFn,
+    /// What the tokens the job moves between the operator and the transaction are worth, for
+    /// the profit check: (token, nanoERG per `den` units, `den`). A job that would spend a token
+    /// of the operator's with no price here is refused; tokens received without one count as 0.
+    pub token_prices: Vec<(TokenId, i128, i128)>,
 }
 
 /// What happened to a job this round.
@@ -66,6 +71,9 @@ pub enum Outcome {
     Lost(String),
     /// Not buildable now (e.g. no funds); retried next block.
     Refused(String),
+    /// Built, but it would earn less than `min_profit` after the miner fee (e.g. an order or a
+    /// lease whose fee cap is 0, a dust deposit): not signed; looked at again next block.
+    Unprofitable(String),
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +93,9 @@ pub struct RuntimeConfig {
     pub dry_run: bool,
     /// Give up on a claim whose transaction left the mempool unconfirmed after this long.
     pub claim_timeout: Duration,
+    /// The least a job must earn the operator (nanoERG, after the miner fee and whatever its
+    /// wallet puts in) to be signed; below it the job is skipped and counted.
+    pub min_profit: i64,
 }
 
 impl Default for RuntimeConfig {
@@ -93,6 +104,7 @@ impl Default for RuntimeConfig {
             fee: 1_100_000,
             dry_run: false,
             claim_timeout: Duration::from_secs(120),
+            min_profit: 0,
         }
     }
 }
@@ -249,8 +261,28 @@ impl Runtime {
                     continue;
                 }
             };
-            let earned = change_value(&plan, &self.reward)
-                .saturating_sub(funding_value(&plan, job.spends.len()));
+            // Checked before anything is signed: a box's registers (fee caps, amounts) are
+            // whatever its creator wrote, and funding from the wallet is the operator's money.
+            let profit = match profit(&plan, job.spends.len(), &self.reward, &job.token_prices) {
+                Ok(p) if p >= self.config.min_profit as i128 => p,
+                r => {
+                    let why = match r {
+                        Ok(p) => format!(
+                            "earns {p} nanoERG after fees, below min_profit {}",
+                            self.config.min_profit
+                        ),
+                        Err(e) => e,
+                    };
+                    tracing::info!(bot = label, what = %job.what, reason = %why, "skipped: not profitable");
+                    self.metrics.unprofitable(label);
+                    for b in &job.spends {
+                        self.cooling.insert(*b, view.height);
+                    }
+                    outcomes.push(Outcome::Unprofitable(why));
+                    continue;
+                }
+            };
+            let earned = u64::try_from(profit).unwrap_or(0);
             if self.config.dry_run {
                 let json = dgcm_contracts::eip12::unsigned_json(&plan)
                     .unwrap_or_else(|e| serde_json::json!({"error": e.to_string()}));
@@ -360,18 +392,46 @@ pub fn is_stale(e: &NodeError) -> bool {
     e.is_lost_race() || e.to_string().contains("reduced to false")
 }
 
-fn change_value(plan: &TxPlan, reward: &ErgoTree) -> u64 {
-    plan.change_index
+/// What `plan` nets the operator in nanoERG: its change output (at `reward`) less its funding
+/// inputs (they follow the `protocol_inputs`), ERG and tokens, the tokens at `prices`. The miner
+/// fee is in it: a job whose protocol boxes do not pay it is paid from the funding. Refuses a
+/// plan that takes a token from the wallet that has no price.
+pub fn profit(
+    plan: &TxPlan,
+    protocol_inputs: usize,
+    reward: &ErgoTree,
+    prices: &[(TokenId, i128, i128)],
+) -> Result<i128, String> {
+    let mut erg: i128 = 0;
+    let mut tokens: HashMap<TokenId, i128> = HashMap::new();
+    if let Some(o) = plan
+        .change_index
         .and_then(|i| plan.unsigned.output_candidates.get(i))
         .filter(|o| &o.ergo_tree == reward)
-        .map_or(0, |o| *o.value.as_u64())
-}
-
-/// ERG the executor put in: its funding inputs follow the protocol inputs.
-fn funding_value(plan: &TxPlan, protocol_inputs: usize) -> u64 {
-    plan.inputs
-        .iter()
-        .skip(protocol_inputs)
-        .map(|b| *b.value.as_u64())
-        .sum()
+    {
+        erg += *o.value.as_u64() as i128;
+        for t in o.tokens.iter().flatten() {
+            *tokens.entry(t.token_id).or_default() += *t.amount.as_u64() as i128;
+        }
+    }
+    for b in plan.inputs.iter().skip(protocol_inputs) {
+        erg -= *b.value.as_u64() as i128;
+        for t in b.tokens.iter().flatten() {
+            *tokens.entry(t.token_id).or_default() -= *t.amount.as_u64() as i128;
+        }
+    }
+    for (id, net) in tokens {
+        match prices.iter().find(|p| p.0 == id) {
+            Some(&(_, num, den)) if den > 0 => erg += net * num / den,
+            _ if net < 0 => {
+                return Err(format!(
+                    "spends {} of token {} from the operator's wallet, which has no price",
+                    -net,
+                    String::from(id)
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(erg)
 }

@@ -50,6 +50,8 @@ pub struct BotsConfig {
     pub dry_run: bool,
     /// Miner fee per transaction (nanoERG).
     pub fee: u64,
+    /// The least a transaction must earn the operator after fees (nanoERG) to be signed.
+    pub min_profit: i64,
     /// Pause between rounds.
     pub interval: Duration,
     pub metrics_listen: Option<SocketAddr>,
@@ -69,6 +71,7 @@ impl BotsConfig {
             deployment: Deployment::devnet_default(),
             dry_run: false,
             fee: 1_100_000,
+            min_profit: 0,
             interval: Duration::from_millis(500),
             metrics_listen: None,
             rosen_trigger_address: None,
@@ -125,15 +128,7 @@ pub async fn run(
         }
         None => None,
     };
-    let has = |k| config.bots.contains(&k);
-    let needs = view::Needs {
-        orders: has(BotKind::Matcher),
-        listings: has(BotKind::Matcher),
-        leases: has(BotKind::Settler) || has(BotKind::Slasher),
-        lets: has(BotKind::Liquidator),
-        rosen: has(BotKind::RosenRelay),
-    };
-    let mut relay = bots::RosenRelay::new(
+    let relay = bots::RosenRelay::new(
         match &config.rosen_trigger_address {
             Some(a) => Some(
                 address_tree(a, network)
@@ -150,45 +145,176 @@ pub async fn run(
     if let Some(d) = &config.state_dir {
         std::fs::create_dir_all(d).with_context(|| format!("state_dir: {}", d.display()))?;
     }
-    let mut rt = Runtime::new(
+    let rt = Arc::new(tokio::sync::Mutex::new(Runtime::new(
         node.clone(),
         signer,
         reward,
         RuntimeConfig {
             fee: config.fee,
             dry_run: config.dry_run,
+            min_profit: config.min_profit,
             ..Default::default()
         },
         metrics.clone(),
-    );
+    )));
     tracing::info!(bots = ?config.bots, node = %config.node, dry_run = config.dry_run, "bots starting");
-    let mut rosen_scan: Option<i32> = None;
-    let mut backoff = config.interval;
-    tokio::pin!(stop);
-    loop {
-        if needs.rosen && rosen_scan.is_none() {
-            rosen_scan = register_rosen_scan(&node, &contracts, config.state_dir.as_ref()).await;
+    // One loop per bot: a bot whose round is slow (the matcher's policy on a hostile book, a
+    // Rosen scan that hangs) never holds the others. They share one runtime (claims, cooling,
+    // the operator's wallet), locked only while a round resolves claims, lists its jobs and
+    // submits them; the matcher's policy runs on a blocking thread outside the lock.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let lane = Lane {
+        node,
+        contracts,
+        rt,
+        metrics,
+        interval: config.interval,
+        state_dir: config.state_dir.clone(),
+        network,
+    };
+    let mut bots_seen = config.bots.clone();
+    bots_seen.sort();
+    bots_seen.dedup();
+    let mut relay = Some(relay);
+    let mut lanes = tokio::task::JoinSet::new();
+    for bot in bots_seen {
+        let relay = if bot == BotKind::RosenRelay {
+            relay.take()
+        } else {
+            None
+        };
+        lanes.spawn(lane.clone().run(bot, relay, stop_rx.clone()));
+    }
+    stop.await;
+    let _ = stop_tx.send(true);
+    while let Some(r) = lanes.join_next().await {
+        if let Err(e) = r {
+            tracing::error!(error = %e, "a bot loop ended abnormally");
         }
-        let round = async {
-            let v = view::MarketView::fetch(&node, &contracts, needs, rosen_scan).await?;
-            rt.resolve_claims(&v).await;
-            let mut jobs = Vec::new();
-            for bot in &config.bots {
-                match bot {
-                    BotKind::Matcher => jobs.extend(bots::matcher_jobs(&contracts, &v, &rt)),
-                    BotKind::Settler => jobs.extend(bots::settler_jobs(&contracts, &v, &rt)),
-                    BotKind::Slasher => jobs.extend(bots::slasher_jobs(&contracts, &v, &rt)),
-                    BotKind::Liquidator => jobs.extend(bots::liquidator_jobs(&contracts, &v, &rt)),
-                    BotKind::RosenRelay => {}
+    }
+    tracing::info!("bots stopped");
+    Ok(())
+}
+
+/// What every bot's loop shares.
+#[derive(Clone)]
+struct Lane {
+    node: NodeClient,
+    contracts: Arc<Contracts>,
+    rt: Arc<tokio::sync::Mutex<Runtime>>,
+    metrics: Arc<BotMetrics>,
+    interval: Duration,
+    state_dir: Option<PathBuf>,
+    network: ergo_lib::ergotree_ir::chain::address::NetworkPrefix,
+}
+
+impl Lane {
+    /// `bot`'s loop until `stop` turns true: a round, then the interval (doubling up to 10 s
+    /// while the node fails).
+    async fn run(
+        self,
+        bot: BotKind,
+        mut relay: Option<bots::RosenRelay>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let needs = view::Needs {
+            orders: bot == BotKind::Matcher,
+            listings: bot == BotKind::Matcher,
+            leases: matches!(bot, BotKind::Settler | BotKind::Slasher),
+            lets: bot == BotKind::Liquidator,
+            rosen: bot == BotKind::RosenRelay,
+        };
+        let mut rosen_scan: Option<i32> = None;
+        let mut backoff = self.interval;
+        loop {
+            if needs.rosen && rosen_scan.is_none() {
+                rosen_scan =
+                    register_rosen_scan(&self.node, &self.contracts, self.state_dir.as_ref()).await;
+            }
+            match self.round(bot, needs, rosen_scan, relay.as_mut()).await {
+                Ok(()) => {
+                    backoff = self.interval;
+                    self.metrics.rounds.fetch_add(1, Ordering::Relaxed);
+                    self.metrics
+                        .last_round_unix
+                        .store(unix_now(), Ordering::Relaxed);
+                }
+                Err(e) => {
+                    self.metrics.node_errors.fetch_add(1, Ordering::Relaxed);
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    tracing::warn!(bot = bot.name(), error = %e, retry_in = ?backoff, "round failed; backing off");
                 }
             }
-            let mut outcomes = rt.execute(jobs, &v).await;
-            if needs.rosen {
-                relay.refresh(&node).await;
-                let (jobs, deposits): (Vec<_>, Vec<_>) =
-                    bots::rosen_jobs(&contracts, &v, &rt, network)
-                        .into_iter()
-                        .unzip();
+            tokio::select! {
+                _ = stop.changed() => break,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            if *stop.borrow() {
+                break;
+            }
+        }
+    }
+
+    async fn round(
+        &self,
+        bot: BotKind,
+        needs: view::Needs,
+        rosen_scan: Option<i32>,
+        relay: Option<&mut bots::RosenRelay>,
+    ) -> Result<(), dgcm_chain::NodeError> {
+        let c = &self.contracts;
+        let v = view::MarketView::fetch(&self.node, c, needs, rosen_scan).await?;
+        self.metrics
+            .height
+            .store(v.height as i64, Ordering::Relaxed);
+        if bot == BotKind::Matcher {
+            let book = {
+                let mut rt = self.rt.lock().await;
+                rt.resolve_claims(&v).await;
+                bots::matcher::Book::new(&v, &rt)
+            };
+            let c2 = c.clone();
+            let t0 = std::time::Instant::now();
+            let (jobs, stats) = tokio::task::spawn_blocking(move || book.solve(&c2))
+                .await
+                .unwrap_or_default();
+            let ms = t0.elapsed().as_millis() as i64;
+            self.metrics.matcher_solve_ms.store(ms, Ordering::Relaxed);
+            if stats.raised > 0 {
+                self.metrics
+                    .matcher_eps_raised
+                    .fetch_add(stats.raised as i64, Ordering::Relaxed);
+                tracing::warn!(
+                    eps = stats.eps,
+                    raised = stats.raised,
+                    ms,
+                    "order values would have stretched the round; solved with a coarser epsilon"
+                );
+            }
+            self.rt.lock().await.execute(jobs, &v).await;
+            return Ok(());
+        }
+        let mut rt = self.rt.lock().await;
+        rt.resolve_claims(&v).await;
+        match bot {
+            BotKind::Settler => {
+                let jobs = bots::settler_jobs(c, &v, &rt);
+                rt.execute(jobs, &v).await;
+            }
+            BotKind::Slasher => {
+                let jobs = bots::slasher_jobs(c, &v, &rt);
+                rt.execute(jobs, &v).await;
+            }
+            BotKind::Liquidator => {
+                let jobs = bots::liquidator_jobs(c, &v, &rt);
+                rt.execute(jobs, &v).await;
+            }
+            BotKind::RosenRelay => {
+                let Some(relay) = relay else { return Ok(()) };
+                relay.refresh(&self.node).await;
+                let (jobs, deposits): (Vec<_>, Vec<_>) = bots::rosen_jobs(c, &v, &rt, self.network)
+                    .into_iter()
+                    .unzip();
                 let out = rt.execute(jobs, &v).await;
                 for (o, d) in out.iter().zip(&deposits) {
                     if let Outcome::Submitted(tx) = o {
@@ -196,30 +322,11 @@ pub async fn run(
                         relay.record(&path);
                     }
                 }
-                outcomes.extend(out);
             }
-            metrics.height.store(v.height as i64, Ordering::Relaxed);
-            Ok::<_, dgcm_chain::NodeError>(outcomes)
-        };
-        match round.await {
-            Ok(_) => {
-                backoff = config.interval;
-                metrics.rounds.fetch_add(1, Ordering::Relaxed);
-                metrics.last_round_unix.store(unix_now(), Ordering::Relaxed);
-            }
-            Err(e) => {
-                metrics.node_errors.fetch_add(1, Ordering::Relaxed);
-                backoff = (backoff * 2).min(Duration::from_secs(10));
-                tracing::warn!(error = %e, retry_in = ?backoff, "round failed; backing off");
-            }
+            BotKind::Matcher => {}
         }
-        tokio::select! {
-            _ = &mut stop => break,
-            _ = tokio::time::sleep(backoff) => {}
-        }
+        Ok(())
     }
-    tracing::info!("bots stopped");
-    Ok(())
 }
 
 /// Registers (once per state directory) the node scan that tracks Rosen deposit boxes.

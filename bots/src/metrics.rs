@@ -20,6 +20,8 @@ pub struct BotCounts {
     pub lost: u64,
     pub errors: u64,
     pub fees_nanoerg: u64,
+    /// Jobs skipped because they would earn less than `min_profit` after fees.
+    pub unprofitable: u64,
 }
 
 #[derive(Default)]
@@ -30,6 +32,11 @@ pub struct BotMetrics {
     /// Unix seconds of the last completed round (health: rounds keep coming).
     pub last_round_unix: AtomicI64,
     pub node_errors: AtomicI64,
+    /// Milliseconds the matcher's last policy round took (solved off the other bots' path).
+    pub matcher_solve_ms: AtomicI64,
+    /// Components of the book whose ε the matcher raised to stay within its work budget (orders
+    /// whose values would start a price war).
+    pub matcher_eps_raised: AtomicI64,
 }
 
 impl BotMetrics {
@@ -52,6 +59,9 @@ impl BotMetrics {
     pub fn lost(&self, bot: &'static str) {
         self.with(bot, |c| c.lost += 1)
     }
+    pub fn unprofitable(&self, bot: &'static str) {
+        self.with(bot, |c| c.unprofitable += 1)
+    }
     pub fn error(&self, bot: &'static str) {
         self.with(bot, |c| c.errors += 1)
     }
@@ -63,7 +73,7 @@ impl BotMetrics {
     pub fn render(&self) -> String {
         let mut reg = Registry::default();
         type Fam = Family<Vec<(String, String)>, Counter>;
-        let fams: [(&str, &str, Fam); 6] = [
+        let fams: [(&str, &str, Fam); 7] = [
             ("bot_opportunities", "Jobs the bot found", Fam::default()),
             (
                 "bot_txs_submitted",
@@ -90,6 +100,11 @@ impl BotMetrics {
                 "ERG earned by confirmed transactions",
                 Fam::default(),
             ),
+            (
+                "bot_jobs_unprofitable",
+                "Jobs skipped unsigned: they would earn less than min_profit after fees",
+                Fam::default(),
+            ),
         ];
         {
             let m = self.by_bot.lock().unwrap_or_else(|p| p.into_inner());
@@ -102,6 +117,7 @@ impl BotMetrics {
                     c.lost,
                     c.errors,
                     c.fees_nanoerg,
+                    c.unprofitable,
                 ];
                 for (f, v) in fams.iter().zip(vals) {
                     f.2.get_or_create(&l).inc_by(v);
@@ -122,6 +138,16 @@ impl BotMetrics {
                 "bot_node_errors",
                 "Rounds that could not reach the node",
                 &self.node_errors,
+            ),
+            (
+                "bot_matcher_solve_ms",
+                "Milliseconds of the matcher's last policy round",
+                &self.matcher_solve_ms,
+            ),
+            (
+                "bot_matcher_eps_raised",
+                "Book components solved with a coarser epsilon to stay within the work budget",
+                &self.matcher_eps_raised,
             ),
         ] {
             let g: Gauge = Gauge::default();

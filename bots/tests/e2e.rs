@@ -309,9 +309,25 @@ async fn liquidation_when_the_oracle_price_drops() {
         "healthy at 1 ERG = 2 USD"
     );
 
+    // At 1 ERG = 1 USD the account is insolvent: its 10 ERG are worth less than the 12.12 USD of
+    // GPUC a liquidator would repay, so liquidating it would cost the operator (profit check).
     post(
         &format!("{}/devnet/oracle", net.url()),
         serde_json::json!({"rate": 1_000_000_000}),
+    )
+    .await;
+    for _ in 0..2 {
+        mine(&net.url(), 1).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    let counts = bots.metrics.counts("liquidator");
+    assert_eq!(counts.submitted, 0, "not liquidated at a loss");
+    assert!(counts.unprofitable >= 1, "{counts:?}");
+    // At 1 ERG = 1.43 USD it is unhealthy (14.3 USD < 150 % of 12.12) and solvent: the
+    // liquidator earns the discount (7 % of the debt) less the miner fee.
+    post(
+        &format!("{}/devnet/oracle", net.url()),
+        serde_json::json!({"rate": 700_000_000}),
     )
     .await;
     mine(&net.url(), 1).await;
@@ -442,12 +458,7 @@ async fn dry_run_builds_eip12_and_submits_nothing() {
     let (net, node) = devnet().await;
     let c = contracts();
     let (provider, consumer) = (signer(1), signer(2));
-    let h = height(&node).await;
-    let l = listing(&c, &provider, 1_000, 1_000_000);
-    submit(&node, &provider, |e| build::list_listing(&c, &l, h + 1, e)).await;
-    let o = order(&consumer, 1_200, 1, h as i64 + 500);
-    submit(&node, &consumer, |e| build::place_order(&c, &o, h + 1, e)).await;
-    mine(&net.url(), 1).await;
+    listing_and_order(&net.url(), &node, &c, &provider, &consumer).await;
     let mut cfg = dgcm_bots::BotsConfig::new(net.url(), vec![BotKind::Matcher]);
     cfg.dry_run = true;
     cfg.reward_address =

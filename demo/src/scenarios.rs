@@ -431,6 +431,8 @@ async fn bobs_worker(
     wc.gpu.model = MODEL.into();
     wc.gpu.vram_mib = 24_576;
     wc.gpu.count = 1;
+    // Bob allows the demo's job image (it is in his daemon, not a registry's).
+    wc.docker.allowed_images.push(stack.options.image.clone());
     let worker = dgcm_worker::start(wc).await.context("Bob's worker")?;
     n.say(format!(
         "Bob starts his worker at {} ({} runtime); it lists his GPU at 1 GPUC/hour with 0.5 GPUC/hour of collateral from a 4 GPUC stake",

@@ -99,8 +99,10 @@ pub struct AssetsConfig {
     pub gpuc_price_cents: i64,
     /// nanoERG placed in a box that delivers a token (also the smallest ERG delivery).
     pub token_box_nanoerg: u64,
-    /// Refuse quotes when the oracle pool box is older than this many blocks (none: no check).
-    pub oracle_max_age_blocks: Option<u32>,
+    /// Refuse quotes when the oracle pool box is older than this many blocks (0: no check).
+    /// On by default: a fiat price must not come from a pool that stopped posting (the ERG/USD
+    /// pool posts about every 30 blocks; the protocol's own bound is a day).
+    pub oracle_max_age_blocks: u32,
 }
 
 impl std::fmt::Debug for AssetsConfig {
@@ -251,6 +253,9 @@ impl Default for LimitsConfig {
     }
 }
 
+/// [`AssetsConfig::oracle_max_age_blocks`] unless set: two hours of blocks.
+pub const DEFAULT_ORACLE_MAX_AGE_BLOCKS: u32 = 60;
+
 impl Default for AssetsConfig {
     /// The devnet deployment (`ProtocolParams::devnet_default()`, which the devnet's genesis
     /// uses for its oracle pool, SigUSD and GPUC).
@@ -262,7 +267,7 @@ impl Default for AssetsConfig {
             gpuc_id: p.gpuc_id,
             gpuc_price_cents: p.gpuc_price_cents,
             token_box_nanoerg: 1_000_000,
-            oracle_max_age_blocks: None,
+            oracle_max_age_blocks: DEFAULT_ORACLE_MAX_AGE_BLOCKS,
         }
     }
 }

@@ -321,6 +321,14 @@ pub fn parse_stripe_event(body: &[u8]) -> Result<Event, WebhookError> {
                 reason: kind.clone(),
             }
         }
+        k if k.starts_with("charge.dispute.") => Action::Disputed {
+            payment_id: text(obj, "payment_intent")?,
+            what: format!(
+                "{k}: status {}, reason {}",
+                obj.get("status").and_then(|x| x.as_str()).unwrap_or("?"),
+                obj.get("reason").and_then(|x| x.as_str()).unwrap_or("?")
+            ),
+        },
         "charge.refunded" => Action::Refunded {
             payment_id: text(obj, "payment_intent")?,
             refund_id: obj

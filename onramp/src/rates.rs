@@ -64,7 +64,8 @@ pub async fn erg_usd(node: &NodeClient, assets: &AssetsConfig) -> Result<Rate, R
         return Err(RateError::NoOracle(String::from(assets.oracle_pool_nft)));
     };
     let box_id = String::from(b.box_id());
-    if let Some(limit) = assets.oracle_max_age_blocks {
+    let limit = assets.oracle_max_age_blocks;
+    if limit > 0 {
         let tip = node.info().await?.full_height.unwrap_or(0);
         let age = tip.saturating_sub(b.creation_height);
         if age > limit {

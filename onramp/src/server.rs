@@ -410,8 +410,13 @@ async fn webhook(
             return Err(ApiError::field("body", e));
         }
     };
-    let out = db(&app, move |c| ledger::record_event(c, &event)).await?;
+    let kind = event.kind.clone();
+    let lim = limits(&app);
+    let out = db(&app, move |c| ledger::record_event(c, &event, &lim)).await?;
     app.metrics.webhook(&out.outcome);
+    if out.outcome == "chargeback_flagged" {
+        tracing::warn!(order = ?out.order_id, event = %kind, "payment reversed after it was accepted: order flagged");
+    }
     if out.outcome == "paid" || out.outcome == "refund_flagged" {
         tracing::info!(order = ?out.order_id, outcome = %out.outcome, "payment recorded");
         app.notify.notify_one();
@@ -484,6 +489,13 @@ async fn get_order(app: web::Data<App>, id: web::Path<String>) -> Reply {
             "refund_id": p.refund_id,
         })
     });
+    // Money that went back after the payment was accepted, beside the payout it paid for.
+    let chargeback = pay.filter(|p| p.chargeback.is_some()).map(|p| {
+        json!({
+            "reason": p.chargeback,
+            "flagged_at": p.chargeback_at.map(ledger::rfc3339),
+        })
+    });
     let history: Vec<Value> = log
         .iter()
         .map(|e| json!({"at": ledger::rfc3339(e.at), "status": e.status, "note": e.note}))
@@ -504,6 +516,7 @@ async fn get_order(app: web::Data<App>, id: web::Path<String>) -> Reply {
         "payment": payment,
         "transaction": transaction,
         "refund": refund,
+        "chargeback": chargeback,
         "last_error": o.last_error,
         "attempts": o.attempts,
         "next_attempt_at": o.next_attempt_at.map(ledger::rfc3339),

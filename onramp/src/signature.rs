@@ -13,6 +13,13 @@ type HmacSha256 = Hmac<Sha256>;
 /// The header's name.
 pub const HEADER: &str = "Stripe-Signature";
 
+/// Longest header accepted: a timestamp and a few 64-hex-digit signatures fit many times over.
+/// Checked before anything is parsed, so a crafted header costs nothing.
+pub const MAX_HEADER_LEN: usize = 1024;
+
+/// Most `v1` entries accepted (secret rotation needs two or three).
+pub const MAX_V1: usize = 8;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
     #[error("Stripe-Signature: header missing")]
@@ -52,8 +59,15 @@ pub fn verify(
     now: i64,
 ) -> Result<i64, SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
+    if header.len() > MAX_HEADER_LEN {
+        return Err(SignatureError::Malformed(format!(
+            "{} bytes, longer than {MAX_HEADER_LEN}",
+            header.len()
+        )));
+    }
     let mut t: Option<(i64, &str)> = None;
     let mut sigs: Vec<Vec<u8>> = Vec::new();
+    let mut v1_entries = 0usize;
     for part in header.split(',') {
         let Some((k, v)) = part.trim().split_once('=') else {
             return Err(SignatureError::Malformed(format!(
@@ -70,9 +84,18 @@ pub fn verify(
                 }
             }
             "v1" => {
-                // A v1 entry that is not hex cannot match; skip it like an unknown scheme.
+                v1_entries += 1;
+                if v1_entries > MAX_V1 {
+                    return Err(SignatureError::Malformed(format!(
+                        "more than {MAX_V1} v1= entries"
+                    )));
+                }
+                // A v1 entry that is not 32 bytes of hex cannot match; skip it like an unknown
+                // scheme.
                 if let Ok(b) = hex::decode(v) {
-                    sigs.push(b);
+                    if b.len() == 32 {
+                        sigs.push(b);
+                    }
                 }
             }
             _ => {} // other schemes (v0, ...) are ignored, as Stripe's libraries do
@@ -83,9 +106,9 @@ pub fn verify(
         return Err(SignatureError::Malformed("no v1= signature".into()));
     }
     // Check the signature first: an attacker learns nothing about the tolerance from timing.
-    let ok = sigs
-        .iter()
-        .any(|s| mac(secret, t_text, payload).is_some_and(|m| m.verify_slice(s).is_ok()));
+    // One MAC over the payload, compared (in constant time) with each entry.
+    let m = mac(secret, t_text, payload).ok_or(SignatureError::Mismatch)?;
+    let ok = sigs.iter().any(|s| m.clone().verify_slice(s).is_ok());
     if !ok {
         return Err(SignatureError::Mismatch);
     }
@@ -154,7 +177,15 @@ mod tests {
             verify("whsec_a", None, body, TOL, 0),
             Err(SignatureError::Missing)
         );
-        for bad in ["", "t=1", "v1=00", "t=x,v1=00", "garbage", "t=1,t=2,v1=00"] {
+        for bad in [
+            "",
+            "t=1",
+            "v1=00",
+            "t=x,v1=00",
+            "garbage",
+            "t=1,t=2,v1=00",
+            "t=1,v1=00",
+        ] {
             assert!(
                 matches!(
                     verify("whsec_a", Some(bad), body, TOL, 1),

@@ -203,15 +203,7 @@ async fn onramp_pays_erg_end_to_end_and_the_order_tells_the_story() {
     );
     assert_eq!(o["events"].as_array().unwrap().len(), 1);
 
-    let m = env
-        .http
-        .get(format!("{}/metrics", env.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = env.metrics().await;
     assert!(m.contains("dgcm_onramp_payouts_confirmed_total 1"), "{m}");
     assert!(
         m.contains("dgcm_onramp_webhooks_total{outcome=\"paid\"} 1"),
@@ -370,15 +362,7 @@ async fn onramp_forged_or_stale_signature_is_refused_and_nothing_paid() {
         0
     );
     assert_eq!(env.holdings(&u).await.2, 0);
-    let m = env
-        .http
-        .get(format!("{}/metrics", env.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = env.metrics().await;
     assert!(
         m.contains("dgcm_onramp_webhooks_total{outcome=\"bad_signature\"} 5"),
         "{m}"
@@ -584,20 +568,23 @@ async fn onramp_limits_are_enforced_per_address_and_per_day() {
     let v = refused(&env, quote("25.01", &a), "fiat_amount").await;
     assert_eq!(v["error"], "limit_exceeded");
 
-    // Per address: 25 committed, then 10 more is refused for a but fine for b.
+    // Per address: 25 paid, then 10 more is refused for a but fine for b.
     let q1 = env.quote("25", "SigUSD", &a).await;
-    // Two quotes for a within the limit each; only committed checkouts count.
+    // Two quotes for a within the limit each; only paid orders count.
     let q1b = env.quote("5", "SigUSD", &a).await;
-    env.checkout(q1["id"].as_str().unwrap()).await;
+    let s1 = env.checkout(q1["id"].as_str().unwrap()).await;
+    env.pay(&s1, 1).await;
     let v = refused(&env, quote("10", &a), "address").await;
     assert_eq!(v["error"], "limit_exceeded");
     assert!(v["detail"].as_str().unwrap().contains("per-address"), "{v}");
     // 25 + 5 = 30 ≤ 30: still allowed at checkout.
-    env.checkout(q1b["id"].as_str().unwrap()).await;
+    let s1b = env.checkout(q1b["id"].as_str().unwrap()).await;
+    env.pay(&s1b, 1).await;
 
-    // Per day across addresses: 30 committed; b takes 20 → 50; c's 5 is over.
+    // Per day across addresses: 30 paid; b takes 20 → 50; c's 5 is over.
     let q2 = env.quote("20", "SigUSD", &b).await;
-    env.checkout(q2["id"].as_str().unwrap()).await;
+    let s2 = env.checkout(q2["id"].as_str().unwrap()).await;
+    env.pay(&s2, 1).await;
     let v = refused(&env, quote("5", &c), "fiat_amount").await;
     assert!(v["detail"].as_str().unwrap().contains("daily"), "{v}");
     env.shutdown().await;
@@ -605,15 +592,13 @@ async fn onramp_limits_are_enforced_per_address_and_per_day() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onramp_checkout_rechecks_limits_for_quotes_given_earlier() {
-    let mut env = Env::new().await;
-    let mut cfg = env.config();
-    cfg.limits.per_address_daily_cents = 3000;
-    env.start(cfg).await;
+    let env = Env::with_address_limit(3000).await;
     let a = addr(&user("recheck"));
     // Both quotes fit alone; together they do not.
     let q1 = env.quote("20", "ERG", &a).await;
     let q2 = env.quote("20", "ERG", &a).await;
-    env.checkout(q1["id"].as_str().unwrap()).await;
+    let s1 = env.checkout(q1["id"].as_str().unwrap()).await;
+    env.pay(&s1, 1).await;
     let (s, v) = env
         .post(
             &format!("/v1/quotes/{}/checkout", q2["id"].as_str().unwrap()),

@@ -184,7 +184,7 @@ impl Auth {
         let Some(lease) = lease else {
             return self.refuse(AuthError::UnknownNonce);
         };
-        if lease.deadline_ms <= now {
+        if lease.access_end_ms() <= now {
             return self.refuse(AuthError::LeaseOver);
         }
         let Some(consumer) = pk_from_hex(&lease.consumer_pk) else {
@@ -195,7 +195,7 @@ impl Auth {
             return self.refuse(AuthError::BadSignature);
         }
         let token = random_hex();
-        let expires_ms = (now + self.token_ttl.as_millis() as u64).min(lease.deadline_ms);
+        let expires_ms = (now + self.token_ttl.as_millis() as u64).min(lease.access_end_ms());
         self.store
             .update(|s| {
                 s.tokens.insert(
@@ -229,7 +229,7 @@ impl Auth {
             let deadline = rec
                 .as_ref()
                 .and_then(|r| s.leases.get(&r.lease_id))
-                .map(|l| l.deadline_height);
+                .map(|l| l.access_end_height());
             (rec, deadline)
         });
         let Some(rec) = rec else {

@@ -142,6 +142,7 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
         ..Default::default()
     };
     cfg.docker.host = args.docker_host.clone();
+    cfg.docker.allowed_images.push(args.image.clone());
     cfg.docker.memory_mib = 256;
     cfg.docker.pids_limit = 64;
     cfg.gpu.nvml = false;
@@ -202,6 +203,8 @@ pub async fn bench(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
                     deadline_height: 1000,
                     job_spec_hash: hex::encode(job_spec_hash(&spec)),
                     deadline_ms: now_ms() + 3_600_000,
+                    evidence_until_height: None,
+                    evidence_until_ms: None,
                 };
                 let t0 = Instant::now();
                 jobs.submit(&lease, spec)

@@ -54,6 +54,10 @@ pub enum LeaseError {
     Completed(String),
     #[error("lease {0} is past its deadline (height {1} > {2})")]
     PastDeadline(String, u32, i64),
+    #[error(
+        "lease {0} is not under {1} block(s) yet (worker.lease_confirmations): ask again later"
+    )]
+    Unconfirmed(String, u32),
     #[error("node: {0}")]
     Node(String),
 }
@@ -65,6 +69,8 @@ pub struct ChainCtx {
     pub network: NetworkPrefix,
     pub fee: u64,
     pub block_time: Duration,
+    /// `worker.lease_confirmations`.
+    pub confirmations: u32,
     height: AtomicU32,
 }
 
@@ -134,6 +140,7 @@ impl ChainCtx {
             network,
             fee: cfg.fee_nanoerg,
             block_time: cfg.block_time,
+            confirmations: cfg.lease_confirmations,
             height: AtomicU32::new(0),
         })
     }
@@ -182,15 +189,47 @@ impl ChainCtx {
         }
     }
 
-    /// The lease box `lease_id` (mempool included), checked to be ours and open.
+    /// The lease box `lease_id`, checked to be ours, open, and under `confirmations` blocks
+    /// (a lease still in the mempool could be double-spent by its renter; 0 accepts it).
     pub async fn open_lease(&self, lease_id: &str) -> Result<Typed<Lease>, LeaseError> {
         let id = parse_box_id(lease_id)?;
-        let bx = self
-            .client
-            .unspent_box_with_pool(&id)
-            .await
-            .map_err(|e| LeaseError::Node(e.to_string()))?
-            .ok_or_else(|| LeaseError::NotFound(lease_id.into()))?;
+        let node = |e: dgcm_chain::NodeError| LeaseError::Node(e.to_string());
+        let bx = if self.confirmations == 0 {
+            self.client.unspent_box_with_pool(&id).await.map_err(node)?
+        } else {
+            match self.client.unspent_box(&id).await.map_err(node)? {
+                Some(b) => Some(b),
+                None => match self.client.unspent_box_with_pool(&id).await.map_err(node)? {
+                    Some(_) => {
+                        return Err(LeaseError::Unconfirmed(lease_id.into(), self.confirmations))
+                    }
+                    None => None,
+                },
+            }
+        }
+        .ok_or_else(|| LeaseError::NotFound(lease_id.into()))?;
+        if self.confirmations > 1 {
+            // In the UTXO set: its transaction is in a block. Deep enough when that block is
+            // not one of the last confirmations − 1.
+            let tip = self
+                .refresh_height()
+                .await
+                .map_err(|e| LeaseError::Node(e.to_string()))?;
+            let from = tip.saturating_sub(self.confirmations - 2);
+            for h in from..=tip {
+                for b in self.client.block_ids_at(h).await.map_err(node)? {
+                    let block = self.client.block(&b).await.map_err(node)?;
+                    if block
+                        .block_transactions
+                        .transactions
+                        .iter()
+                        .any(|t| t.id() == bx.transaction_id)
+                    {
+                        return Err(LeaseError::Unconfirmed(lease_id.into(), self.confirmations));
+                    }
+                }
+            }
+        }
         let lease: Typed<Lease> = Typed::parse(&self.contracts, bx)
             .map_err(|e| LeaseError::NotALease(lease_id.into(), e.to_string()))?;
         if lease.v.provider != *self.pk() {

@@ -66,6 +66,10 @@ pub struct WorkerConfig {
     /// Jobs are stopped this many blocks before the lease deadline, so that the completion
     /// transaction still lands in time (`HEIGHT <= deadline`).
     pub stop_margin_blocks: u32,
+    /// Blocks a lease must be under before it is served (a challenge answered): 1 = in a block,
+    /// 2 = one more on top, … (at most 30). 0 also serves leases still in the mempool, which a
+    /// renter could double-spend: for a devnet only.
+    pub lease_confirmations: u32,
     /// Blocks claimed when completing a lease whose consumer never submitted a job (the no-show
     /// rule; one hour by default, never more than the blocks that passed since the start).
     pub no_show_blocks: u32,
@@ -136,8 +140,14 @@ pub struct DockerConfig {
     /// Between SIGTERM and SIGKILL when a job is stopped at its deadline.
     #[serde(with = "humantime_serde_compat")]
     pub stop_grace: Duration,
-    /// Pull an image that the daemon lacks (needs a reachable registry).
+    /// Pull an image that the daemon lacks (needs a reachable registry); only images that
+    /// `allowed_images` names.
     pub pull: bool,
+    /// The images a job may name, as normalised reference prefixes: `docker.io/library/` (the
+    /// official images; `python:3.12` is `docker.io/library/python:3.12`), `ghcr.io/acme/`, or
+    /// one full name. Anything else is refused, present in the daemon or not. An image a renter
+    /// uploaded for its lease is named by its ID (`sha256:…`) and needs no entry.
+    pub allowed_images: Vec<String>,
     /// The listing offers network egress: jobs get the default bridge network instead of none.
     pub egress: bool,
     /// Request GPUs from the daemon (NVIDIA container runtime needed).
@@ -151,6 +161,13 @@ pub struct DockerConfig {
     pub sample_interval: Duration,
     /// Largest results archive served (the output directory as tar).
     pub max_results_mib: u64,
+    /// Quota of a job's `/output` (host disk): checked every sample and when the job ends; a
+    /// job over it is stopped, its output deleted, and it ends `failed` saying why.
+    pub max_output_mib: u64,
+    /// Open files per job process (`nofile` ulimit, soft = hard).
+    pub nofile: u64,
+    /// Log followers (`logs?follow=true`) one lease may hold open at once.
+    pub max_log_followers: usize,
 }
 
 /// The GPU spec used when NVML is unavailable (and NVML switch).
@@ -187,6 +204,7 @@ impl Default for WorkerConfig {
             token_ttl: Duration::from_secs(3600),
             nonce_ttl: Duration::from_secs(300),
             stop_margin_blocks: 2,
+            lease_confirmations: 1,
             no_show_blocks: 30,
             runtime: "docker".into(),
             allow_process_runtime: false,
@@ -238,12 +256,16 @@ impl Default for DockerConfig {
             log_cap_bytes: 16 * 1024 * 1024,
             stop_grace: Duration::from_secs(10),
             pull: true,
+            allowed_images: vec!["docker.io/library/".into()],
             egress: false,
             gpus: false,
             oci_runtime: None,
             max_image_mib: 2048,
             sample_interval: Duration::from_secs(1),
             max_results_mib: 1024,
+            max_output_mib: 1024,
+            nofile: 4096,
+            max_log_followers: 4,
         }
     }
 }
@@ -302,6 +324,12 @@ impl WorkerConfig {
     /// Checks every value; errors name the field and the reason.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listen_addr()?;
+        if self.lease_confirmations > 30 {
+            bail!(
+                "worker.lease_confirmations: {} is more than 30 blocks",
+                self.lease_confirmations
+            );
+        }
         // the deployment file (or protocol), the GPUC override and the network
         self.deployment()?;
         if !(self.node.starts_with("http://") || self.node.starts_with("https://")) {

@@ -37,6 +37,9 @@ pub enum JobError {
     NotReady(String),
     #[error("{0}")]
     TooLarge(String),
+    /// Every GPU this worker has is allocated to a running job.
+    #[error("{0}")]
+    NoGpuFree(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -49,6 +52,36 @@ impl From<RunError> for JobError {
             RunError::Runtime(m) => JobError::Internal(m),
         }
     }
+}
+
+/// Names the worker sets itself and a job may not: `NVIDIA_*` (which GPUs and driver parts the
+/// NVIDIA runtime hands the container) and `LD_*` (the dynamic loader). Everything else is a
+/// plain name (letters, digits, `_`, not starting with a digit).
+pub const RESERVED_ENV_PREFIXES: [&str; 2] = ["NVIDIA_", "LD_"];
+
+/// The job's environment against [`RESERVED_ENV_PREFIXES`] and the name shape.
+fn check_env(spec: &JobSpec) -> Result<(), JobError> {
+    for k in spec.env.keys() {
+        let plain = k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !k.starts_with(|c: char| c.is_ascii_digit());
+        if !plain {
+            return Err(JobError::Spec {
+                field: format!("env.{k}"),
+                reason: "a variable name is letters, digits and _, not starting with a digit"
+                    .into(),
+            });
+        }
+        if let Some(p) = RESERVED_ENV_PREFIXES
+            .iter()
+            .find(|p| k.to_ascii_uppercase().starts_with(*p))
+        {
+            return Err(JobError::Spec {
+                field: format!("env.{k}"),
+                reason: format!("{p}* is reserved: the worker sets it (GPUs, loader) itself"),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn internal(e: impl std::fmt::Display) -> JobError {
@@ -78,6 +111,29 @@ pub struct JobManager {
     pub settings: JobSettings,
     live: std::sync::Mutex<HashMap<String, Live>>,
     hook: std::sync::Mutex<Option<FinishHook>>,
+    /// GPU index → the lease whose job holds it: two jobs never share a GPU.
+    gpu_table: std::sync::Mutex<Vec<Option<String>>>,
+    /// Log followers open per lease (`docker.max_log_followers` at most).
+    followers: Arc<std::sync::Mutex<HashMap<String, usize>>>,
+}
+
+/// One open log follower of a lease; counted down when dropped (the stream ended or the client
+/// went away).
+pub struct FollowerSlot {
+    map: Arc<std::sync::Mutex<HashMap<String, usize>>>,
+    lease_id: String,
+}
+
+impl Drop for FollowerSlot {
+    fn drop(&mut self) {
+        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(&self.lease_id) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                m.remove(&self.lease_id);
+            }
+        }
+    }
 }
 
 fn ms_to_time(ms: u64) -> SystemTime {
@@ -92,6 +148,7 @@ impl JobManager {
         runtime: Arc<Runtime>,
         settings: JobSettings,
     ) -> Arc<JobManager> {
+        let gpus = settings.gpu_count as usize;
         Arc::new(JobManager {
             store,
             metrics,
@@ -100,7 +157,107 @@ impl JobManager {
             settings,
             live: std::sync::Mutex::new(HashMap::new()),
             hook: std::sync::Mutex::new(None),
+            gpu_table: std::sync::Mutex::new(vec![None; gpus]),
+            followers: Arc::new(std::sync::Mutex::new(HashMap::new())),
         })
+    }
+
+    /// A log follower slot for `lease_id`, or `None` when it already holds
+    /// `docker.max_log_followers` (each follower is a task and an open file on the worker).
+    pub fn follower(&self, lease_id: &str) -> Option<FollowerSlot> {
+        let mut m = self.followers.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(lease_id.to_string()).or_insert(0);
+        if *n >= self.settings.docker.max_log_followers {
+            return None;
+        }
+        *n += 1;
+        Some(FollowerSlot {
+            map: self.followers.clone(),
+            lease_id: lease_id.to_string(),
+        })
+    }
+
+    fn gpu_table(&self) -> std::sync::MutexGuard<'_, Vec<Option<String>>> {
+        self.gpu_table.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Allocates `n` free GPUs (lowest indices first) to `lease_id`, or refuses when fewer are
+    /// free: GPUs are handed out by index, never by count, so two paying jobs never share one.
+    fn allocate_gpus(&self, lease_id: &str, n: u32) -> Result<Vec<u32>, JobError> {
+        if n == 0 {
+            return Ok(vec![]);
+        }
+        let mut t = self.gpu_table();
+        let free: Vec<u32> = (0..t.len() as u32)
+            .filter(|&i| t[i as usize].is_none())
+            .take(n as usize)
+            .collect();
+        if free.len() < n as usize {
+            let busy = t.iter().filter(|x| x.is_some()).count();
+            return Err(JobError::NoGpuFree(format!(
+                "resources.gpus: {n} asked, {} of this worker's {} GPUs are free ({busy} held by                  running jobs); try again when one finishes",
+                free.len(),
+                t.len()
+            )));
+        }
+        for &i in &free {
+            t[i as usize] = Some(lease_id.to_string());
+        }
+        Ok(free)
+    }
+
+    /// Gives back the GPUs `lease_id` holds.
+    fn release_gpus(&self, lease_id: &str) {
+        for slot in self.gpu_table().iter_mut() {
+            if slot.as_deref() == Some(lease_id) {
+                *slot = None;
+            }
+        }
+    }
+
+    /// Frees the disk a finished job used — its folder (output, log, usage, results archive)
+    /// and the images its lease uploaded that no other lease uploaded too — once nothing can
+    /// ask for them (the caller knows the lease's dispute window has closed). The record stays,
+    /// marked `cleaned_ms`.
+    pub async fn clean(&self, lease_id: &str) {
+        let Some(j) = self.job(lease_id) else { return };
+        if !j.status.finished() || j.cleaned_ms.is_some() {
+            return;
+        }
+        let dir = self.job_dir(lease_id);
+        if let Err(e) = tokio::fs::remove_dir_all(&dir).await {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(lease = %lease_id, error = %e, "removing the job folder failed");
+                return;
+            }
+        }
+        let (mine, others): (Vec<String>, Vec<String>) = self.store.read(|s| {
+            let mine = s.uploads.get(lease_id).cloned().unwrap_or_default();
+            let others = s
+                .uploads
+                .iter()
+                .filter(|(l, _)| l.as_str() != lease_id)
+                .flat_map(|(_, ids)| ids.clone())
+                .collect();
+            (mine, others)
+        });
+        if let Runtime::Docker(d) = self.runtime.as_ref() {
+            for id in mine.iter().filter(|id| !others.contains(id)) {
+                d.remove_image(id).await;
+            }
+        }
+        let _ = self.store.update(|s| {
+            s.uploads.remove(lease_id);
+            if let Some(r) = s.jobs.get_mut(lease_id) {
+                r.cleaned_ms = Some(now_ms());
+            }
+        });
+        tracing::info!(lease = %lease_id, "job files and uploads removed after the dispute window");
+    }
+
+    /// The GPU allocation table: index → lease holding it.
+    pub fn gpu_allocation(&self) -> Vec<Option<String>> {
+        self.gpu_table().clone()
     }
 
     pub fn set_finish_hook(&self, hook: FinishHook) {
@@ -190,10 +347,16 @@ impl JobManager {
                 format!("{} (and at least 1)", d.pids_limit),
             ));
         }
+        // Without `docker.gpus` (no NVIDIA runtime) a job gets none unless it asks; what it asks
+        // for is still allocated by index (the GPUs the listing advertises).
         let default_gpus = if d.gpus { self.settings.gpu_count } else { 0 };
         let gpus = r.gpus.unwrap_or(default_gpus);
-        if gpus > default_gpus {
-            return Err(over("gpus", gpus.to_string(), default_gpus.to_string()));
+        if gpus > self.settings.gpu_count {
+            return Err(over(
+                "gpus",
+                gpus.to_string(),
+                self.settings.gpu_count.to_string(),
+            ));
         }
         Ok(Limits {
             memory_bytes: (memory_mib * 1024 * 1024) as i64,
@@ -201,7 +364,10 @@ impl JobManager {
             pids,
             tmpfs_mib: d.tmpfs_mib,
             gpus,
+            // Filled from the allocation table at submission.
+            gpu_ids: vec![],
             egress: d.egress,
+            output_bytes: d.max_output_mib.saturating_mul(1024 * 1024),
         })
     }
 
@@ -234,7 +400,8 @@ impl JobManager {
             field: e.field,
             reason: e.reason,
         })?;
-        let limits = self.limits(&spec)?;
+        check_env(&spec)?;
+        let mut limits = self.limits(&spec)?;
         let stop_at_ms = self.stop_at_ms(lease);
         if stop_at_ms <= now_ms() + 1000 {
             return Err(JobError::Spec {
@@ -242,7 +409,11 @@ impl JobManager {
                 reason: "too close to its deadline to run a job".into(),
             });
         }
-        self.runtime.prepare(&spec).await?;
+        let uploaded = self
+            .store
+            .read(|s| s.uploads.get(&lease.lease_id).cloned().unwrap_or_default());
+        let image = self.runtime.prepare(&spec, &uploaded).await?;
+        limits.gpu_ids = self.allocate_gpus(&lease.lease_id, limits.gpus)?;
 
         let dir = self.job_dir(&lease.lease_id);
         let output = dir.join("output");
@@ -274,6 +445,9 @@ impl JobManager {
             completion_tx: None,
             completion_error: None,
             completion_attempts: 0,
+            gpu_ids: limits.gpu_ids.clone(),
+            completion_height: None,
+            cleaned_ms: None,
         };
         let inserted = self
             .store
@@ -286,11 +460,13 @@ impl JobManager {
             })
             .map_err(internal)?;
         if !inserted {
+            self.release_gpus(&lease.lease_id);
             return Err(JobError::Exists("starting".into()));
         }
         let req = RunRequest {
             lease_id: lease.lease_id.clone(),
             spec,
+            image,
             limits,
             output_dir: output,
             stop_at: ms_to_time(stop_at_ms),
@@ -454,6 +630,7 @@ impl JobManager {
             })
             .inc();
         self.live().remove(lease_id);
+        self.release_gpus(lease_id);
         tracing::info!(lease = %lease_id, ?status, %detail, "job finished");
         self.run_hook(lease_id).await;
     }
@@ -520,10 +697,22 @@ impl JobManager {
             .container
             .clone()
             .unwrap_or_else(|| crate::runtime::docker::container_name(&j.lease_id));
-        let limits = self.limits(&j.spec)?;
+        let mut limits = self.limits(&j.spec)?;
+        // The container keeps the GPUs it was created with: hold them again.
+        {
+            let mut t = self.gpu_table();
+            for &i in &j.gpu_ids {
+                if let Some(slot) = t.get_mut(i as usize) {
+                    *slot = Some(j.lease_id.clone());
+                }
+            }
+        }
+        limits.gpu_ids = j.gpu_ids.clone();
         let req = RunRequest {
             lease_id: j.lease_id.clone(),
             spec: j.spec.clone(),
+            // The container exists already; nothing is created from this.
+            image: j.spec.image.clone(),
             limits,
             output_dir: self.job_dir(&j.lease_id).join("output"),
             stop_at: ms_to_time(j.stop_at_ms),

@@ -317,6 +317,7 @@ impl Worker {
                 match &r {
                     Ok(tx) => {
                         j.completion_tx = Some(tx.clone());
+                        j.completion_height = Some(chain.height());
                         j.completion_error = None;
                     }
                     Err(e) => j.completion_error = Some(format!("{e:#}")),
@@ -417,6 +418,19 @@ impl Worker {
             }
         }
         self.complete_idle_leases(chain, height).await;
+        // Disk: a lease is completed by its deadline at the latest, and disputed within the
+        // challenge window after that; past both (and a margin) nobody can ask for its job's
+        // evidence any more.
+        let keep = chain.contracts.params.challenge_window + CLEAN_MARGIN_BLOCKS;
+        for j in st.jobs.values() {
+            let over = st
+                .leases
+                .get(&j.lease_id)
+                .is_some_and(|l| height as i64 > l.deadline_height + keep);
+            if over && j.status.finished() && j.cleaned_ms.is_none() {
+                self.jobs.clean(&j.lease_id).await;
+            }
+        }
         if listing_due {
             if let Some(l) = &self.listing {
                 match l.sync().await {
@@ -490,6 +504,9 @@ fn build_slack() -> i64 {
 }
 
 /// Runs the worker until `shutdown` completes.
+/// Blocks past a lease's deadline and challenge window before its job's files are removed.
+pub const CLEAN_MARGIN_BLOCKS: i64 = 30;
+
 pub async fn run(config: WorkerConfig, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let running = start(config).await?;
     println!(

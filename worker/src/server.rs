@@ -95,6 +95,7 @@ impl From<LeaseError> for HttpError {
             LeaseError::OtherProvider(_) => (403, "other_provider"),
             LeaseError::Completed(_) => (403, "lease_completed"),
             LeaseError::PastDeadline(..) => (403, "lease_over"),
+            LeaseError::Unconfirmed(..) => (409, "lease_unconfirmed"),
             LeaseError::Node(_) => (503, "node_unavailable"),
         };
         HttpError::new(status, reason, e.to_string())
@@ -111,6 +112,7 @@ impl From<JobError> for HttpError {
             JobError::NotFound(_) => (404, "no_job"),
             JobError::NotReady(_) => (409, "not_ready"),
             JobError::TooLarge(_) => (413, "too_large"),
+            JobError::NoGpuFree(_) => (409, "no_gpu_free"),
             JobError::Internal(_) => (500, "internal"),
         };
         HttpError::new(status, reason, e.to_string())
@@ -225,22 +227,33 @@ async fn challenge(w: W, body: web::Bytes) -> Res {
         .chain
         .as_ref()
         .ok_or_else(|| HttpError::new(503, "no_chain", "this worker has no chain connection"))?;
-    let lease = chain.open_lease(&r.lease_id).await.map_err(|e| {
-        let h = HttpError::from(e);
-        w.metrics.refused(h.reason);
-        h
-    })?;
-    provenance(&w, &lease)?;
-    let t = &lease.v.terms;
     let lease_id = r.lease_id.to_ascii_lowercase();
-    let record = LeaseRecord {
-        lease_id: lease_id.clone(),
-        consumer_pk: pk_hex(&lease.v.consumer),
-        hours: t.hours,
-        start_height: t.start,
-        deadline_height: t.deadline,
-        job_spec_hash: hex::encode(&lease.v.job_spec_hash),
-        deadline_ms: chain.time_of_height(t.deadline),
+    let record = match chain.open_lease(&r.lease_id).await {
+        Ok(lease) => {
+            provenance(&w, &lease)?;
+            let t = &lease.v.terms;
+            LeaseRecord {
+                lease_id: lease_id.clone(),
+                consumer_pk: pk_hex(&lease.v.consumer),
+                hours: t.hours,
+                start_height: t.start,
+                deadline_height: t.deadline,
+                job_spec_hash: hex::encode(&lease.v.job_spec_hash),
+                deadline_ms: chain.time_of_height(t.deadline),
+                evidence_until_height: None,
+                evidence_until_ms: None,
+            }
+        }
+        // Completed (its box spent by our completion): the renter may still need the evidence
+        // to dispute, until the window closes.
+        Err(e) => match evidence_record(&w, chain, &lease_id) {
+            Some(rec) => rec,
+            None => {
+                let h = HttpError::from(e);
+                w.metrics.refused(h.reason);
+                return Err(h);
+            }
+        },
     };
     let (nonce, message, expires_ms) = w.auth.challenge(record)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
@@ -249,6 +262,34 @@ async fn challenge(w: W, body: web::Bytes) -> Res {
         "message": message,
         "expires_ms": expires_ms,
     })))
+}
+
+/// A lease we served and completed, while its dispute window is open: its stored record (the
+/// chain checks were made when it was first served) with the evidence window's end. The window
+/// runs from `completedAt` (at most 30 blocks after the completion was posted) for the
+/// challenge window.
+fn evidence_record(
+    w: &Worker,
+    chain: &crate::chain::ChainCtx,
+    lease_id: &str,
+) -> Option<LeaseRecord> {
+    let (rec, job) = w.store.read(|s| {
+        (
+            s.leases.get(lease_id).cloned(),
+            s.jobs.get(lease_id).cloned(),
+        )
+    });
+    let (rec, job) = (rec?, job?);
+    let posted = job.completion_height? as i64;
+    let end = posted + 30 + chain.contracts.params.challenge_window;
+    if chain.height() as i64 > end || job.cleaned_ms.is_some() {
+        return None;
+    }
+    Some(LeaseRecord {
+        evidence_until_height: Some(end),
+        evidence_until_ms: Some(chain.time_of_height(end)),
+        ..rec
+    })
 }
 
 #[derive(Deserialize)]
@@ -285,6 +326,13 @@ fn job_json(w: &Worker, lease_id: &str) -> Result<serde_json::Value, HttpError> 
 async fn submit(w: W, req: HttpRequest, path: web::Path<String>, body: web::Bytes) -> Res {
     let lease_id = path.into_inner().to_ascii_lowercase();
     let lease = authorize(&w, &req, &lease_id)?;
+    if lease.evidence_until_height.is_some() {
+        return Err(HttpError::new(
+            403,
+            "lease_completed",
+            "this lease is completed: its evidence can be read until its dispute window closes,              no job can be submitted",
+        ));
+    }
     let spec =
         JobSpec::from_json(&body).map_err(|e| HttpError::new(400, "bad_spec", e.to_string()))?;
     w.jobs.submit(&lease, spec).await?;
@@ -320,11 +368,27 @@ async fn logs(w: W, req: HttpRequest, path: web::Path<String>, q: web::Query<Log
     };
     let path = w.jobs.log_path(&lease_id);
     if follow {
+        use futures::StreamExt;
+        let slot = w.jobs.follower(&lease_id).ok_or_else(|| {
+            HttpError::new(
+                429,
+                "too_many_followers",
+                format!(
+                    "this lease already follows its log {} times (worker.docker.max_log_followers)",
+                    w.cfg.docker.max_log_followers
+                ),
+            )
+        })?;
         let rx = w.jobs.progress(&lease_id);
+        // The slot lives as long as the stream.
+        let stream = crate::metering::follow_log(path, rx).map(move |chunk| {
+            let _ = &slot;
+            chunk
+        });
         return Ok(HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
             .insert_header(("cache-control", "no-cache"))
-            .streaming(crate::metering::follow_log(path, rx)));
+            .streaming(stream));
     }
     let bytes = tokio::fs::read(&path).await.unwrap_or_default();
     Ok(HttpResponse::Ok()
@@ -424,11 +488,20 @@ async fn image(w: W, req: HttpRequest, path: web::Path<String>, mut payload: web
             "empty; send a `docker save` tarball",
         ));
     }
-    let loaded = d
+    let id = d
         .load_image(body)
         .await
         .map_err(|e| HttpError::new(422, "image_load_failed", e.to_string()))?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "loaded": loaded })))
+    // Only this lease's jobs may name it (by this ID: the upload keeps no name).
+    w.store
+        .update(|s| {
+            let ids = s.uploads.entry(lease_id.clone()).or_default();
+            if !ids.contains(&id) {
+                ids.push(id.clone());
+            }
+        })
+        .map_err(|e| HttpError::new(500, "internal", e.to_string()))?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "image_id": id })))
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {

@@ -41,6 +41,27 @@ pub struct LeaseRecord {
     pub job_spec_hash: String,
     /// Wall-clock estimate of the deadline (ms), from the height when the lease was seen.
     pub deadline_ms: u64,
+    /// Set once the lease is completed: its evidence (job record, logs, usage, results) stays
+    /// readable until this height, when its dispute window closes (no job can be submitted).
+    #[serde(default)]
+    pub evidence_until_height: Option<i64>,
+    /// Wall-clock estimate of `evidence_until_height` (ms).
+    #[serde(default)]
+    pub evidence_until_ms: Option<u64>,
+}
+
+impl LeaseRecord {
+    /// The last height a token for this lease is good for: its deadline, or the end of its
+    /// dispute window once completed, whichever is later.
+    pub fn access_end_height(&self) -> i64 {
+        self.deadline_height
+            .max(self.evidence_until_height.unwrap_or(i64::MIN))
+    }
+
+    /// [`LeaseRecord::access_end_height`] as wall-clock time (ms).
+    pub fn access_end_ms(&self) -> u64 {
+        self.deadline_ms.max(self.evidence_until_ms.unwrap_or(0))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +135,16 @@ pub struct JobRecord {
     pub completion_error: Option<String>,
     #[serde(default)]
     pub completion_attempts: u32,
+    /// GPU indices allocated to the job (held until it finishes).
+    #[serde(default)]
+    pub gpu_ids: Vec<u32>,
+    /// Chain height when its completion was posted (the dispute window runs from there).
+    #[serde(default)]
+    pub completion_height: Option<u32>,
+    /// When its files (output, log, usage, results) and uploaded images were removed, after
+    /// the lease's dispute window closed.
+    #[serde(default)]
+    pub cleaned_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -135,6 +166,9 @@ pub struct State {
     /// terms was not made from it (PROTOCOL.md "Provenance").
     #[serde(default)]
     pub published_terms: std::collections::BTreeSet<(i64, i64)>,
+    /// Image IDs each lease uploaded: the only IDs its jobs may name.
+    #[serde(default)]
+    pub uploads: BTreeMap<String, Vec<String>>,
 }
 
 /// The state document behind a lock; every [`Store::update`] is persisted before it returns.

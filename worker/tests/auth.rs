@@ -204,56 +204,14 @@ async fn auth_token_of_lease_a_on_lease_b_is_forbidden() {
 /// honest twin, the same box on the listed terms, gets a challenge.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_a_lease_on_terms_the_listing_never_carried_is_refused() {
-    use dgcm_contracts::lease::{Lease, LeaseTerms};
     let m = m(Duration::from_secs(3600)).await;
-    let nft = m
-        .worker
-        .worker
-        .store
-        .read(|s| s.listing_nft.clone())
-        .unwrap();
-    let forge = |price: i64, coll_per_hour: i64, h: u32| Lease {
-        value: 5_000_000,
-        amount: (price + coll_per_hour) as u64,
-        consumer: m.consumer_a.pk.clone(),
-        provider: m.provider.pk.clone(),
-        terms: LeaseTerms {
-            price_per_hour: price,
-            hours: 1,
-            payment: price,
-            collateral: coll_per_hour,
-            start: h as i64,
-            deadline: h as i64 + 30 + 45,
-            exec_fee_cap: 1_000_000,
-            used_blocks: -1,
-            completed_at: -1,
-        },
-        job_spec_hash: vec![3; 32],
-        listing_nft: hex::decode(&nft).unwrap(),
-        usage_commitment: vec![],
-    };
     for (price, coll, want) in [(1, 0, 403), (1000, 100, 200)] {
-        let h = m.node.info().await.unwrap().full_height.unwrap() + 1;
-        let mut d = dgcm_contracts::TxDraft::new(h);
-        d.outputs
-            .push(forge(price, coll, h).to_candidate(&m.contracts, h).unwrap());
-        let exec = dgcm_contracts::Executor {
-            funding: m
-                .node
-                .unspent_boxes_by_tree(&m.consumer_a.tree, true)
-                .await
-                .unwrap(),
-            change: m.consumer_a.tree.clone(),
-            fee: 1_100_000,
-        };
-        let plan = d.finish(&exec).unwrap();
-        let tx = sign_submit(&m.node, &m.consumer_a, plan).await;
+        let lease_id = m.direct_lease(price, coll).await;
         mine(&m.devnet.url(), 1).await;
-        let lease_box = m.lease_of_tx(&tx).await;
         let (s, v) = m
             .post(
                 "/v1/auth/challenge",
-                serde_json::json!({"lease_id": hex::encode(lease_box.box_id().as_ref())}),
+                serde_json::json!({"lease_id": lease_id}),
             )
             .await;
         assert_eq!(s, want, "price {price}, collateral {coll}/h: {v}");

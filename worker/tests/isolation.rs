@@ -9,21 +9,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use dgcm_worker::state::JobStatus;
 
-async fn manager(
-    test: &str,
-    tweak: impl FnOnce(&mut dgcm_worker::WorkerConfig),
-) -> Option<(
-    tempfile::TempDir,
-    std::sync::Arc<dgcm_worker::jobs::JobManager>,
-)> {
-    docker(test).await?;
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = config(dir.path());
-    tweak(&mut cfg);
-    let jm = dgcm_worker::local_job_manager(&cfg).await.unwrap();
-    Some((dir, jm))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn isolation_fork_bomb_is_contained() {
     let Some((_d, jm)) = manager("isolation_fork_bomb_is_contained", |c| {

@@ -50,6 +50,19 @@ pub fn liquidator_jobs(c: &Arc<Contracts>, view: &MarketView, rt: &Runtime) -> V
                 .collect();
             let (vault, member, oracles, c) =
                 (vault.clone(), m.clone(), view.oracles.clone(), c.clone());
+            // What the profit check weighs (nanoERG per base unit, as num/den): the repaid mGPUC
+            // at GPUC_PRICE_CENTS and the ERG/USD rate, each listed asset at its own pool.
+            let mut token_prices = vec![(
+                c.params.gpuc_id,
+                c.params.gpuc_price_cents as i128 * prices.rate as i128,
+                100_000,
+            )];
+            for (k, a) in c.params.collateral.iter().enumerate() {
+                let price = prices.assets.get(k).copied().unwrap_or(0);
+                if price > 0 {
+                    token_prices.push((a.token_id, price as i128, a.unit() as i128));
+                }
+            }
             Job {
                 bot: BotKind::Liquidator,
                 what: format!(
@@ -64,6 +77,7 @@ pub fn liquidator_jobs(c: &Arc<Contracts>, view: &MarketView, rt: &Runtime) -> V
                         &c, &vault, &member, repay, take_erg, &take, &oracles, next, exec,
                     )
                 }),
+                token_prices,
             }
         })
         .collect()

@@ -172,6 +172,7 @@ pub fn rosen_jobs(
                 what: format!("convert Rosen deposit {}", info.box_id),
                 spends: vec![member.bx.box_id(), dep.bx.box_id()],
                 build: Box::new(move |exec| build::convert_rosen(&c, &dep, &member, next, exec)),
+                token_prices: vec![],
             },
             info,
         ));

@@ -27,6 +27,7 @@ pub fn settler_jobs(c: &Arc<Contracts>, view: &MarketView, rt: &Runtime) -> Vec<
                 what: format!("finalise lease {}", String::from(lease.bx.box_id())),
                 spends: vec![lease.bx.box_id()],
                 build: Box::new(move |exec| build::finalise(&c, &lease, next as u32, exec)),
+                token_prices: vec![],
             }
         })
         .collect()
@@ -49,6 +50,7 @@ pub fn slasher_jobs(c: &Arc<Contracts>, view: &MarketView, rt: &Runtime) -> Vec<
                 what: format!("slash lease {}", String::from(lease.bx.box_id())),
                 spends: vec![lease.bx.box_id()],
                 build: Box::new(move |exec| build::slash(&c, &lease, next as u32, exec)),
+                token_prices: vec![],
             }
         })
         .collect()

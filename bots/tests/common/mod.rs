@@ -124,6 +124,28 @@ pub fn order(consumer: &Signer, max_price: i64, hours: i64, expiry: i64) -> Orde
     }
 }
 
+/// One listing at 1 GPUC per hour and one order for it (1.2 GPUC max, 1 hour), mined.
+pub async fn listing_and_order(
+    url: &str,
+    node: &NodeClient,
+    c: &Contracts,
+    provider: &Signer,
+    consumer: &Signer,
+) {
+    let h = height(node).await;
+    let l = listing(c, provider, 1_000, 1_000_000);
+    submit(node, provider, |e| {
+        dgcm_contracts::build::list_listing(c, &l, h + 1, e)
+    })
+    .await;
+    let o = order(consumer, 1_200, 1, h as i64 + 500);
+    submit(node, consumer, |e| {
+        dgcm_contracts::build::place_order(c, &o, h + 1, e)
+    })
+    .await;
+    mine(url, 1).await;
+}
+
 pub async fn unspent<T: dgcm_contracts::codec::BoxKind>(
     node: &NodeClient,
     c: &Contracts,

@@ -111,9 +111,11 @@ impl Status {
         Status::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
-    /// Statuses whose amount counts towards the limits.
-    pub const COMMITTED: [Status; 7] = [
-        Status::CheckoutOpen,
+    /// Statuses whose amount counts towards the limits: paid, or a payment clearing. An open
+    /// checkout reserves nothing (anyone can open one for any address, unpaid, and would hold
+    /// that address's limit for the quote's lifetime); a payment that would exceed a limit is
+    /// flagged for refund when it arrives ([`record_event`]).
+    pub const COMMITTED: [Status; 6] = [
         Status::PaymentPending,
         Status::Paid,
         Status::Signed,
@@ -172,6 +174,10 @@ pub struct PaymentRow {
     pub refund_reason: Option<String>,
     pub refund_flagged_at: Option<OffsetDateTime>,
     pub refund_id: Option<String>,
+    /// Why the money went back after the payment was accepted (a refund we did not ask for, a
+    /// dispute), the latest first: the order is flagged for an operator.
+    pub chargeback: Option<String>,
+    pub chargeback_at: Option<OffsetDateTime>,
 }
 
 /// An order with its provider side.
@@ -586,6 +592,12 @@ pub enum Action {
         payment_id: String,
         refund_id: Option<String>,
     },
+    /// The payer disputes the charge (`charge.dispute.*`): `what` is the event type and the
+    /// dispute's status and reason.
+    Disputed {
+        payment_id: String,
+        what: String,
+    },
     Ignored,
 }
 
@@ -636,8 +648,26 @@ fn lock_by_checkout(
     }
 }
 
-/// Records `e` once and applies it to its order, in one database transaction.
-pub fn record_event(conn: &mut PgConnection, e: &Event) -> Result<EventOutcome, LedgerError> {
+/// The order the provider's payment `payment_id` paid, locked.
+fn lock_by_payment(conn: &mut PgConnection, payment_id: &str) -> QueryResult<Option<Order>> {
+    let id: Option<String> = onramp_payments::table
+        .filter(onramp_payments::payment_id.eq(payment_id))
+        .select(onramp_payments::order_id)
+        .first(conn)
+        .optional()?;
+    match id {
+        Some(id) => lock(conn, &id),
+        None => Ok(None),
+    }
+}
+
+/// Records `e` once and applies it to its order, in one database transaction; a payment is
+/// checked against `limits` (under [`LIMITS_LOCK`]) as it arrives.
+pub fn record_event(
+    conn: &mut PgConnection,
+    e: &Event,
+    limits: &Limits,
+) -> Result<EventOutcome, LedgerError> {
     conn.transaction(|conn| {
         let inserted = diesel::insert_into(onramp_events::table)
             .values((
@@ -661,7 +691,7 @@ pub fn record_event(conn: &mut PgConnection, e: &Event) -> Result<EventOutcome, 
                 outcome: "duplicate".into(),
             });
         }
-        let (order_id, outcome) = apply_action(conn, e)?;
+        let (order_id, outcome) = apply_action(conn, e, limits)?;
         diesel::update(onramp_events::table.find((&e.provider, &e.id)))
             .set((
                 onramp_events::outcome.eq(&outcome),
@@ -676,7 +706,11 @@ pub fn record_event(conn: &mut PgConnection, e: &Event) -> Result<EventOutcome, 
     })
 }
 
-fn apply_action(conn: &mut PgConnection, e: &Event) -> QueryResult<(Option<String>, String)> {
+fn apply_action(
+    conn: &mut PgConnection,
+    e: &Event,
+    limits: &Limits,
+) -> Result<(Option<String>, String), LedgerError> {
     match &e.action {
         Action::Paid {
             checkout_id,
@@ -731,7 +765,24 @@ fn apply_action(conn: &mut PgConnection, e: &Event) -> QueryResult<(Option<Strin
             ) {
                 Some(format!("payment for an order in status {}", o.row.status))
             } else {
-                None
+                // Checkouts reserve nothing: the limits are checked as the money arrives, one
+                // payment at a time. A payment already clearing was counted when it started.
+                diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                    .bind::<BigInt, _>(LIMITS_LOCK)
+                    .execute(conn)?;
+                let counted = status == Some(Status::PaymentPending);
+                match check_limits(
+                    conn,
+                    limits,
+                    &o.address,
+                    if counted { 0 } else { o.fiat_cents },
+                    now(),
+                )? {
+                    Some(CheckoutRefusal::Limit(_, reason)) => {
+                        Some(format!("at payment: {reason}"))
+                    }
+                    _ => None,
+                }
             };
             let from = [
                 Status::Quoted,
@@ -806,15 +857,7 @@ fn apply_action(conn: &mut PgConnection, e: &Event) -> QueryResult<(Option<Strin
             payment_id,
             refund_id,
         } => {
-            let id: Option<String> = onramp_payments::table
-                .filter(onramp_payments::payment_id.eq(payment_id))
-                .select(onramp_payments::order_id)
-                .first(conn)
-                .optional()?;
-            let Some(o) = (match id {
-                Some(id) => lock(conn, &id)?,
-                None => None,
-            }) else {
+            let Some(o) = lock_by_payment(conn, payment_id)? else {
                 return Ok((None, "unknown_order".into()));
             };
             if let Some(r) = refund_id {
@@ -833,12 +876,37 @@ fn apply_action(conn: &mut PgConnection, e: &Event) -> QueryResult<(Option<Strin
                 Status::Refunded,
                 "refunded by the provider",
             )?;
-            Ok((
-                Some(o.row.id),
-                if moved { "refunded" } else { "no_change" }.into(),
-            ))
+            if moved {
+                return Ok((Some(o.row.id), "refunded".into()));
+            }
+            // A refund we did not ask for: the money went back while the order stands paid (and
+            // maybe paid out).
+            flag_chargeback(conn, &o, &format!("{} after the payment", e.kind))?;
+            Ok((Some(o.row.id), "chargeback_flagged".into()))
+        }
+        Action::Disputed { payment_id, what } => {
+            let Some(o) = lock_by_payment(conn, payment_id)? else {
+                return Ok((None, "unknown_order".into()));
+            };
+            flag_chargeback(conn, &o, what)?;
+            Ok((Some(o.row.id), "chargeback_flagged".into()))
         }
         Action::Ignored => Ok((None, "ignored".into())),
+    }
+}
+
+/// Records a chargeback on `o`'s payment (the latest reason wins) and in its log; the status
+/// stays: what was paid out is on chain, and an operator decides what follows.
+fn flag_chargeback(conn: &mut PgConnection, o: &Order, why: &str) -> QueryResult<()> {
+    diesel::update(onramp_payments::table.find(&o.id))
+        .set((
+            onramp_payments::chargeback.eq(why),
+            onramp_payments::chargeback_at.eq(now()),
+        ))
+        .execute(conn)?;
+    match o.status() {
+        Some(st) => log(conn, &o.id, st, &format!("chargeback: {why}")),
+        None => Ok(()),
     }
 }
 

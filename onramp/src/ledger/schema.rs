@@ -35,6 +35,8 @@ diesel::table! {
         refund_reason -> Nullable<Text>,
         refund_flagged_at -> Nullable<Timestamptz>,
         refund_id -> Nullable<Text>,
+        chargeback -> Nullable<Text>,
+        chargeback_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -93,6 +93,15 @@ impl Env {
         env
     }
 
+    /// [`Env::new`], started with a per-address daily limit of `cents`.
+    pub async fn with_address_limit(cents: i64) -> Env {
+        let mut env = Env::new().await;
+        let mut cfg = env.config();
+        cfg.limits.per_address_daily_cents = cents;
+        env.start(cfg).await;
+        env
+    }
+
     pub fn node_url(&self) -> String {
         format!("http://{}", self.devnet_addr)
     }
@@ -207,6 +216,27 @@ impl Env {
             .await;
         assert!(s == 201 || s == 200, "checkout: {v}");
         v["checkout_id"].as_str().unwrap().to_string()
+    }
+
+    /// The service's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// A quote for `address`, its checkout and its payment (one delivery): (quote, order id).
+    pub async fn paid_order(&self, usd: &str, asset: &str, address: &str) -> (Value, String) {
+        let q = self.quote(usd, asset, address).await;
+        let id = q["id"].as_str().unwrap().to_string();
+        let session = self.checkout(&id).await;
+        self.pay(&session, 1).await;
+        (q, id)
     }
 
     /// The simulator marks the session paid and delivers its webhook `deliveries` times.

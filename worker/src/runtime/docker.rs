@@ -9,7 +9,8 @@
 //! | privileges | all capabilities dropped, `no-new-privileges`, not privileged |
 //! | memory | limit = the job's memory, swap = 0 (memory-swap = memory); OOM kill reported |
 //! | CPU, pids | `nano_cpus` from the job's CPU, `pids_limit` |
-//! | GPUs | a device request (`nvidia`, capability `gpu`) only when `worker.docker.gpus` |
+//! | GPUs | by index from the job manager's allocation table (`device_ids`, never a count); a device request only when `worker.docker.gpus` |
+//! | environment | the job's own (no `NVIDIA_*`, `LD_*`), then `NVIDIA_VISIBLE_DEVICES` = the allocated indices (`void`), `NVIDIA_DRIVER_CAPABILITIES`, empty `LD_PRELOAD`, over the image's |
 //! | deadline | `docker stop` with the grace (SIGTERM, then SIGKILL), at the stop time |
 //! | daemon logs | json-file capped at 8 MiB (the worker keeps its own capped copy) |
 //!
@@ -27,15 +28,30 @@ use bollard::container::{
     StatsOptions, StopContainerOptions, WaitContainerOptions,
 };
 use bollard::image::{CreateImageOptions, ImportImageOptions};
-use bollard::models::{DeviceRequest, HostConfig, HostConfigLogConfig};
+use bollard::models::{
+    DeviceRequest, HealthConfig, HostConfig, HostConfigLogConfig, ResourcesUlimits,
+};
 use bollard::Docker;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 
-use super::{Outcome, RunError, RunRequest, SampleTx, SharedSink};
+use super::{image, Outcome, RunError, RunRequest, SampleTx, SharedSink};
 use crate::config::DockerConfig;
 use crate::metering::UsageSample;
 use crate::state::now_ms;
+
+/// Removes what is inside `dir` (not `dir` itself); symbolic links are removed, not followed.
+fn clear_dir(dir: &std::path::Path) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            let _ = match p.symlink_metadata() {
+                Ok(m) if m.is_dir() => std::fs::remove_dir_all(&p),
+                _ => std::fs::remove_file(&p),
+            };
+        }
+    }
+}
 
 /// Label put on every job container (value: the lease id).
 pub const LEASE_LABEL: &str = "dgcm.lease";
@@ -141,22 +157,74 @@ impl DockerRuntime {
         Ok(())
     }
 
-    /// `docker load` of a tarball (as `docker save` writes it); returns the daemon's messages.
-    pub async fn load_image(&self, tarball: Bytes) -> Result<Vec<String>, RunError> {
-        let mut s = self
-            .docker
-            .import_image(ImportImageOptions { quiet: true }, tarball, None);
-        let mut out = vec![];
+    /// `docker load` of a tarball (as `docker save` writes it) stripped of every repository name
+    /// first ([`image::strip_names`]): the image is known by its ID only, which is returned.
+    pub async fn load_image(&self, tarball: Bytes) -> Result<String, RunError> {
+        let stripped = image::strip_names(&tarball)
+            .map_err(|e| RunError::Image(format!("body: not a `docker save` tarball ({e})")))?;
+        let mut s = self.docker.import_image(
+            ImportImageOptions { quiet: true },
+            Bytes::from(stripped),
+            None,
+        );
+        let mut ids = vec![];
         while let Some(step) = s.next().await {
             let info = step.map_err(|e| RunError::Image(format!("docker load: {e}")))?;
             if let Some(err) = info.error {
                 return Err(RunError::Image(format!("docker load: {err}")));
             }
-            if let Some(s) = info.stream {
-                out.push(s.trim().to_string());
+            for line in info.stream.iter().flat_map(|s| s.lines()) {
+                if let Some(id) = line
+                    .trim()
+                    .strip_prefix("Loaded image ID: ")
+                    .and_then(image::as_image_id)
+                {
+                    ids.push(id);
+                } else if let Some(name) = line.trim().strip_prefix("Loaded image: ") {
+                    // Names were stripped; a daemon that still reports one is not trusted.
+                    return Err(RunError::Image(format!(
+                        "docker load kept the name {name}; refusing the upload"
+                    )));
+                }
             }
         }
-        Ok(out)
+        match ids.as_slice() {
+            [id] => Ok(id.clone()),
+            [] => Err(RunError::Image(
+                "body: the tarball holds no image".to_string(),
+            )),
+            _ => Err(RunError::Image(format!(
+                "body: the tarball holds {} images; upload one",
+                ids.len()
+            ))),
+        }
+    }
+
+    /// The ID of the image a job of a lease that uploaded `uploaded` may run as `image`: one of
+    /// its own uploads (named by ID), or an allowed name (pulled when absent and `pull`).
+    pub async fn resolve(&self, image: &str, uploaded: &[String]) -> Result<String, RunError> {
+        if let Some(id) = image::as_image_id(image) {
+            if !uploaded.contains(&id) {
+                return Err(RunError::Image(format!(
+                    "{id} was not uploaded for this lease: a job runs an image its own lease \
+                     uploaded (POST /v1/leases/{{id}}/image) or one the provider allows"
+                )));
+            }
+            return match self.docker.inspect_image(&id).await {
+                Ok(_) => Ok(id),
+                Err(e) => Err(RunError::Image(format!(
+                    "{id}: not in the daemon any more ({e}); upload it again"
+                ))),
+            };
+        }
+        image::allowed(image, &self.cfg.allowed_images).map_err(RunError::Image)?;
+        self.ensure_image(image).await?;
+        let i = self
+            .docker
+            .inspect_image(image)
+            .await
+            .map_err(|e| RunError::Image(format!("{image}: {e}")))?;
+        i.id.ok_or_else(|| RunError::Image(format!("{image}: the daemon gave no image ID")))
     }
 
     /// Paths the image declares as volumes: each gets a size-capped tmpfs instead of a
@@ -178,10 +246,13 @@ impl DockerRuntime {
         let l = &req.limits;
         let mut labels = HashMap::new();
         labels.insert(LEASE_LABEL.to_string(), req.lease_id.clone());
-        let device_requests = (self.cfg.gpus && l.gpus > 0).then(|| {
+        // By index: the worker's allocation table gave this job these GPUs and no other job
+        // holds them.
+        let ids: Vec<String> = l.gpu_ids.iter().map(|i| i.to_string()).collect();
+        let device_requests = (self.cfg.gpus && !ids.is_empty()).then(|| {
             vec![DeviceRequest {
                 driver: Some("nvidia".into()),
-                count: Some(l.gpus as i64),
+                device_ids: Some(ids.clone()),
                 capabilities: Some(vec![vec!["gpu".into()]]),
                 ..Default::default()
             }]
@@ -223,16 +294,45 @@ impl DockerRuntime {
             }),
             ipc_mode: Some("private".into()),
             oom_kill_disable: Some(false),
+            // Open files per process; no core dumps on host disk. (`nproc` counts processes per
+            // uid across the host, and every job runs as the same uid: the per-container
+            // `pids_limit` bounds processes instead.)
+            ulimits: Some(vec![
+                ResourcesUlimits {
+                    name: Some("nofile".into()),
+                    soft: Some(self.cfg.nofile as i64),
+                    hard: Some(self.cfg.nofile as i64),
+                },
+                ResourcesUlimits {
+                    name: Some("core".into()),
+                    soft: Some(0),
+                    hard: Some(0),
+                },
+            ]),
             ..Default::default()
         };
-        let env: Vec<String> = req
+        // The job's own variables (checked at submission: no NVIDIA_*, no LD_*), then the ones
+        // the worker sets, which also override any the image declares: the NVIDIA runtime reads
+        // NVIDIA_VISIBLE_DEVICES from the container's environment, so an image saying `all`
+        // would otherwise reach every GPU; LD_PRELOAD is emptied.
+        let mut env: Vec<String> = req
             .spec
             .env
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
+        env.push(format!(
+            "NVIDIA_VISIBLE_DEVICES={}",
+            if ids.is_empty() {
+                "void".to_string()
+            } else {
+                ids.join(",")
+            }
+        ));
+        env.push("NVIDIA_DRIVER_CAPABILITIES=compute,utility".into());
+        env.push("LD_PRELOAD=".into());
         Config {
-            image: Some(req.spec.image.clone()),
+            image: Some(req.image.clone()),
             cmd: (!req.spec.command.is_empty()).then(|| req.spec.command.clone()),
             env: Some(env),
             user: Some(self.cfg.user.clone()),
@@ -244,6 +344,11 @@ impl DockerRuntime {
             tty: Some(false),
             open_stdin: Some(false),
             host_config: Some(host),
+            // An image's HEALTHCHECK would run through the daemon outside the job's own limits.
+            healthcheck: Some(HealthConfig {
+                test: Some(vec!["NONE".into()]),
+                ..Default::default()
+            }),
             ..Default::default()
         }
     }
@@ -251,7 +356,7 @@ impl DockerRuntime {
     /// Creates the container, attaches to its output, starts it.
     pub async fn start(&self, req: &RunRequest, sink: SharedSink) -> Result<DockerJob, RunError> {
         let name = container_name(&req.lease_id);
-        let volumes = self.image_volumes(&req.spec.image).await;
+        let volumes = self.image_volumes(&req.image).await;
         // A container of an earlier, failed start of this lease's job is removed first.
         let _ = self
             .docker
@@ -355,19 +460,31 @@ impl DockerRuntime {
             .duration_since(SystemTime::now())
             .unwrap_or(Duration::ZERO);
         let mut deadline_hit = false;
+        let mut over_quota: Option<u64> = None;
         let exited = tokio::select! {
             r = self.wait_exit(&job.id) => Some(r),
             _ = tokio::time::sleep(until_stop) => None,
             _ = req.stop_now.notified() => None,
+            size = super::output_over_quota(req) => {
+                over_quota = Some(size);
+                None
+            }
         };
         if exited.is_none() {
-            deadline_hit = true;
+            deadline_hit = over_quota.is_none();
+            let why = match over_quota {
+                Some(_) => format!(
+                    "/output is over its quota of {} bytes: stopping the job",
+                    req.limits.output_bytes
+                ),
+                None => "lease deadline reached: stopping the job".to_string(),
+            };
             let _ = job
                 .sink
                 .lock()
                 .await
                 .note(&format!(
-                    "lease deadline reached: stopping the job (SIGTERM, {}s grace, then SIGKILL)",
+                    "{why} (SIGTERM, {}s grace, then SIGKILL)",
                     req.stop_grace.as_secs()
                 ))
                 .await;
@@ -410,6 +527,25 @@ impl DockerRuntime {
             Err(e) => Outcome::Failed(format!("inspect after exit: {e}")),
         };
         self.remove(&job.id).await;
+        // Also a job that wrote past its quota between two checks and exited.
+        let dir = req.output_dir.clone();
+        let size = match over_quota {
+            Some(s) => s,
+            None => {
+                tokio::task::spawn_blocking(move || super::dir_size(&dir, super::MAX_OUTPUT_FILES))
+                    .await
+                    .unwrap_or(0)
+            }
+        };
+        if size > req.limits.output_bytes {
+            // Its disk goes back to the host now; the renter gets the reason, not the files.
+            let dir = req.output_dir.clone();
+            let _ = tokio::task::spawn_blocking(move || clear_dir(&dir)).await;
+            return Outcome::Failed(format!(
+                "the job wrote more than its /output quota of {} bytes                  (worker.docker.max_output_mib); its output was deleted",
+                req.limits.output_bytes
+            ));
+        }
         outcome
     }
 
@@ -425,6 +561,26 @@ impl DockerRuntime {
             Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
             Some(Err(e)) => Err(e.to_string()),
             None => Err("wait stream ended".into()),
+        }
+    }
+
+    /// Removes an image by ID (an upload whose lease is over); errors are logged only.
+    pub async fn remove_image(&self, id: &str) {
+        if let Err(e) = self
+            .docker
+            .remove_image(
+                id,
+                Some(bollard::image::RemoveImageOptions {
+                    force: true,
+                    ..Default::default()
+                }),
+                None,
+            )
+            .await
+        {
+            if !is_404(&e) {
+                tracing::warn!(image = %id, error = %e, "removing an uploaded image failed");
+            }
         }
     }
 
@@ -555,13 +711,16 @@ mod tests {
                 env: [("K".to_string(), "V".to_string())].into(),
                 resources: Default::default(),
             },
+            image: format!("sha256:{}", "c".repeat(64)),
             limits: Limits {
                 memory_bytes: 64 << 20,
                 cpu_millis: 1500,
                 pids: 50,
                 tmpfs_mib: 8,
                 gpus: 0,
+                gpu_ids: vec![],
                 egress: false,
+                output_bytes: 1 << 20,
             },
             output_dir: "/state/jobs/x/output".into(),
             stop_at: SystemTime::now(),
@@ -570,6 +729,11 @@ mod tests {
             stop_now: Arc::new(tokio::sync::Notify::new()),
         };
         let c = rt.container_config(&req, &["/data".to_string()]);
+        assert_eq!(
+            c.image,
+            Some(req.image.clone()),
+            "created from the resolved ID"
+        );
         let h = c.host_config.unwrap();
         assert_eq!(h.network_mode.as_deref(), Some("none"));
         assert_eq!(h.readonly_rootfs, Some(true));
@@ -594,7 +758,24 @@ mod tests {
         assert!(tmpfs["/tmp"].contains("size=8m"));
         assert!(tmpfs["/data"].contains("size=8m"), "image volume on tmpfs");
         assert_eq!(c.user.as_deref(), Some("65534:65534"));
-        assert_eq!(c.env, Some(vec!["K=V".to_string()]));
+        assert_eq!(
+            c.healthcheck.as_ref().and_then(|h| h.test.clone()),
+            Some(vec!["NONE".to_string()])
+        );
+        let u = h.ulimits.clone().unwrap();
+        assert!(u
+            .iter()
+            .any(|u| u.name.as_deref() == Some("nofile") && u.hard == Some(4096)));
+        assert_eq!(
+            c.env,
+            Some(vec![
+                "K=V".to_string(),
+                "NVIDIA_VISIBLE_DEVICES=void".into(),
+                "NVIDIA_DRIVER_CAPABILITIES=compute,utility".into(),
+                "LD_PRELOAD=".into()
+            ]),
+            "no GPU visible, whatever the image's environment says"
+        );
 
         let gpu_cfg = DockerConfig {
             gpus: true,
@@ -604,10 +785,21 @@ mod tests {
         let rt = DockerRuntime::new(rt.docker.clone(), gpu_cfg);
         let mut req = req;
         req.limits.gpus = 2;
+        req.limits.gpu_ids = vec![1, 3];
         req.limits.egress = true;
-        let h = rt.container_config(&req, &[]).host_config.unwrap();
+        let c = rt.container_config(&req, &[]);
+        assert!(c
+            .env
+            .unwrap()
+            .contains(&"NVIDIA_VISIBLE_DEVICES=1,3".to_string()));
+        let h = c.host_config.unwrap();
         let d = &h.device_requests.unwrap()[0];
-        assert_eq!(d.count, Some(2));
+        assert_eq!(
+            d.device_ids,
+            Some(vec!["1".to_string(), "3".into()]),
+            "by index"
+        );
+        assert_eq!(d.count, None, "never by count");
         assert_eq!(d.capabilities, Some(vec![vec!["gpu".to_string()]]));
         assert_eq!(h.network_mode.as_deref(), Some("bridge"), "egress offered");
     }

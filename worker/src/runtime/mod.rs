@@ -7,6 +7,7 @@
 //! (SIGTERM, grace, SIGKILL) and returns the [`Outcome`].
 
 pub mod docker;
+pub mod image;
 pub mod process;
 
 use std::path::PathBuf;
@@ -26,14 +27,65 @@ pub struct Limits {
     pub pids: i64,
     pub tmpfs_mib: u64,
     pub gpus: u32,
+    /// The GPU indices allocated to this job (`gpus` of them), from the worker's table.
+    pub gpu_ids: Vec<u32>,
     pub egress: bool,
+    /// Quota of the output directory (bytes).
+    pub output_bytes: u64,
 }
+
+/// Bytes under `dir` (symbolic links not followed), or `u64::MAX` past `max_files` entries: a
+/// job's output is measured against its quota.
+pub fn dir_size(dir: &std::path::Path, max_files: usize) -> u64 {
+    let (mut total, mut seen) = (0u64, 0usize);
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            seen += 1;
+            if seen > max_files {
+                return u64::MAX;
+            }
+            let Ok(m) = e.path().symlink_metadata() else {
+                continue;
+            };
+            if m.is_dir() {
+                stack.push(e.path());
+            }
+            total = total.saturating_add(m.len());
+        }
+    }
+    total
+}
+
+/// Resolves when the output directory of `req` exceeds its quota (checked every sample
+/// period); never otherwise.
+pub async fn output_over_quota(req: &RunRequest) -> u64 {
+    loop {
+        tokio::time::sleep(req.sample_every).await;
+        let dir = req.output_dir.clone();
+        let size = tokio::task::spawn_blocking(move || dir_size(&dir, MAX_OUTPUT_FILES))
+            .await
+            .unwrap_or(0);
+        if size > req.limits.output_bytes {
+            return size;
+        }
+    }
+}
+
+/// More entries than this under `/output` count as over quota (walking them is work too).
+pub const MAX_OUTPUT_FILES: usize = 100_000;
 
 /// Everything a runtime needs to run one job.
 #[derive(Debug, Clone)]
 pub struct RunRequest {
     pub lease_id: String,
     pub spec: JobSpec,
+    /// What the container is created from: the image ID resolved at submission (docker), or
+    /// the spec's image (process).
+    pub image: String,
     pub limits: Limits,
     /// Mounted read-write at `/output` (docker) or the working directory (process).
     pub output_dir: PathBuf,
@@ -106,11 +158,12 @@ impl Runtime {
         }
     }
 
-    /// Makes sure the job's image can run (docker: present, or pulled when allowed).
-    pub async fn prepare(&self, spec: &JobSpec) -> Result<(), RunError> {
+    /// Makes sure the job's image can run and returns what to run (docker: the image ID of an
+    /// upload of this lease, `uploaded`, or of an allowed name, pulled when absent and allowed).
+    pub async fn prepare(&self, spec: &JobSpec, uploaded: &[String]) -> Result<String, RunError> {
         match self {
-            Runtime::Docker(d) => d.ensure_image(&spec.image).await,
-            Runtime::Process(p) => p.check(spec),
+            Runtime::Docker(d) => d.resolve(&spec.image, uploaded).await,
+            Runtime::Process(p) => p.check(spec).map(|()| spec.image.clone()),
         }
     }
 

@@ -59,6 +59,20 @@ pub async fn docker(test: &str) -> Option<bollard::Docker> {
     None
 }
 
+/// A job manager (no chain) on the test daemon with `tweak` applied to [`config`], or `None`
+/// when the test is skipped ([`docker`]).
+pub async fn manager(
+    test: &str,
+    tweak: impl FnOnce(&mut WorkerConfig),
+) -> Option<(tempfile::TempDir, Arc<JobManager>)> {
+    docker(test).await?;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    tweak(&mut cfg);
+    let jm = dgcm_worker::local_job_manager(&cfg).await.unwrap();
+    Some((dir, jm))
+}
+
 /// A worker config on `dir` with small, fast limits.
 pub fn config(dir: &Path) -> WorkerConfig {
     let mut c = WorkerConfig {
@@ -74,6 +88,7 @@ pub fn config(dir: &Path) -> WorkerConfig {
     c.docker.stop_grace = Duration::from_secs(1);
     c.docker.sample_interval = Duration::from_millis(200);
     c.docker.pull = false;
+    c.docker.allowed_images.push(image());
     c.gpu.nvml = false;
     c
 }
@@ -104,6 +119,8 @@ pub fn lease_for(spec: &JobSpec, secs: u64) -> LeaseRecord {
         deadline_height: 1_000_000,
         job_spec_hash: hex::encode(job_spec_hash(spec)),
         deadline_ms: now_ms() + secs * 1000,
+        evidence_until_height: None,
+        evidence_until_ms: None,
     }
 }
 
@@ -456,6 +473,53 @@ impl Market {
             .unwrap();
         let s = r.status().as_u16();
         (s, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// A lease box written directly at the lease script by consumer A (output 0 of its own
+    /// transaction) naming this worker's key and listing, at `price` and `coll_per_hour`:
+    /// submitted, not mined. Its box id.
+    pub async fn direct_lease(&self, price: i64, coll_per_hour: i64) -> String {
+        use dgcm_contracts::lease::{Lease, LeaseTerms};
+        let nft = self
+            .worker
+            .worker
+            .store
+            .read(|s| s.listing_nft.clone())
+            .unwrap();
+        let h = self.node.info().await.unwrap().full_height.unwrap() + 1;
+        let lease = Lease {
+            value: 5_000_000,
+            amount: (price + coll_per_hour) as u64,
+            consumer: self.consumer_a.pk.clone(),
+            provider: self.provider.pk.clone(),
+            terms: LeaseTerms {
+                price_per_hour: price,
+                hours: 1,
+                payment: price,
+                collateral: coll_per_hour,
+                start: h as i64,
+                deadline: h as i64 + 30 + 45,
+                exec_fee_cap: 1_000_000,
+                used_blocks: -1,
+                completed_at: -1,
+            },
+            job_spec_hash: vec![3; 32],
+            listing_nft: hex::decode(&nft).unwrap(),
+            usage_commitment: vec![],
+        };
+        let mut d = TxDraft::new(h);
+        d.outputs
+            .push(lease.to_candidate(&self.contracts, h).unwrap());
+        let plan = d
+            .finish(&exec_of(&self.node, &self.consumer_a).await)
+            .unwrap();
+        let ctx = self.node.state_context().await.unwrap();
+        let tx = self
+            .consumer_a
+            .sign(plan.unsigned, plan.inputs, plan.data_inputs, &ctx)
+            .unwrap();
+        self.node.submit_transaction(&tx).await.unwrap();
+        hex::encode(tx.outputs.first().box_id().as_ref())
     }
 
     /// The (confirmed) lease box the transaction `tx` created.

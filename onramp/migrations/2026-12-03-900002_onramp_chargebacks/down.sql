@@ -1,0 +1,3 @@
+ALTER TABLE onramp_payments
+    DROP COLUMN chargeback,
+    DROP COLUMN chargeback_at;
