@@ -446,6 +446,7 @@ impl JobManager {
             completion_error: None,
             completion_attempts: 0,
             gpu_ids: limits.gpu_ids.clone(),
+            image_id: Some(image.clone()),
             completion_height: None,
             cleaned_ms: None,
         };
@@ -600,10 +601,47 @@ impl JobManager {
             let _ = s.note(&format!("job finished: {detail}")).await;
             s.finish();
         }
+        // The evidence manifest: what the completion's R9 commits to (`evidence.rs`). The
+        // results archive is built now, so that what is served later is what was committed.
         let usage = tokio::fs::read(self.usage_path(lease_id))
             .await
             .unwrap_or_default();
-        let commitment = hex::encode(usage_commitment(&usage));
+        let (results_blake2b256, results_error) = match self.build_results(lease_id).await {
+            Ok(p) => {
+                match tokio::task::spawn_blocking(move || crate::evidence::file_blake2b256(&p))
+                    .await
+                {
+                    Ok(Ok(d)) => (Some(hex::encode(d)), None),
+                    Ok(Err(e)) => (None, Some(format!("results: {e}"))),
+                    Err(e) => (None, Some(format!("results: {e}"))),
+                }
+            }
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let log_path = self.log_path(lease_id);
+        let log = tokio::task::spawn_blocking(move || crate::evidence::file_blake2b256(&log_path))
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .unwrap_or_else(|| usage_commitment(b""));
+        let evidence = crate::evidence::Evidence {
+            version: 1,
+            lease_id: lease_id.to_string(),
+            image: self
+                .job(lease_id)
+                .and_then(|j| j.image_id.or(Some(j.spec.image)))
+                .unwrap_or_default(),
+            status: format!("{status:?}").to_lowercase(),
+            exit_code,
+            usage_blake2b256: hex::encode(usage_commitment(&usage)),
+            log_blake2b256: hex::encode(log),
+            results_blake2b256,
+            results_error,
+        };
+        if let Err(e) = tokio::fs::write(self.evidence_path(lease_id), evidence.to_bytes()).await {
+            tracing::warn!(lease = %lease_id, error = %e, "writing the evidence manifest failed");
+        }
+        let commitment = hex::encode(evidence.commitment());
         let block_ms = self.settings.block_time.as_millis().max(1) as u64;
         let now = now_ms();
         let _ = self.store.update(|s| {
@@ -746,6 +784,17 @@ impl JobManager {
         if !j.status.finished() {
             return Err(JobError::NotReady("the job is still running".into()));
         }
+        self.build_results(lease_id).await
+    }
+
+    /// The evidence manifest of a finished job (`evidence.rs`).
+    pub fn evidence_path(&self, lease_id: &str) -> PathBuf {
+        self.job_dir(lease_id).join("evidence.json")
+    }
+
+    /// [`JobManager::results`] without the status check: the job has ended (called by
+    /// `finish`, before the record says so).
+    async fn build_results(&self, lease_id: &str) -> Result<PathBuf, JobError> {
         let dir = self.job_dir(lease_id);
         let tar_path = dir.join("results.tar");
         if tar_path.exists() {
@@ -756,7 +805,7 @@ impl JobManager {
         let tmp = dir.join("results.tar.tmp");
         let tp = tar_path.clone();
         tokio::task::spawn_blocking(move || -> Result<(), JobError> {
-            let size = dir_size(&out);
+            let size = crate::runtime::dir_size(&out, crate::runtime::MAX_OUTPUT_FILES);
             if size > max {
                 return Err(JobError::TooLarge(format!(
                     "the output is {size} bytes, above the {max}-byte cap of this worker"
@@ -778,23 +827,4 @@ impl JobManager {
         .map_err(internal)??;
         Ok(tar_path)
     }
-}
-
-/// Bytes of regular files under `dir` (links not followed).
-fn dir_size(dir: &std::path::Path) -> u64 {
-    let mut total = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            match e.file_type() {
-                Ok(t) if t.is_dir() => stack.push(e.path()),
-                Ok(t) if t.is_file() => total += e.metadata().map(|m| m.len()).unwrap_or(0),
-                _ => {}
-            }
-        }
-    }
-    total
 }

@@ -21,6 +21,7 @@ pub mod auth;
 pub mod bench;
 pub mod chain;
 pub mod config;
+pub mod evidence;
 pub mod gpu;
 pub mod jobs;
 pub mod jobspec;

@@ -138,6 +138,9 @@ pub struct JobRecord {
     /// GPU indices allocated to the job (held until it finishes).
     #[serde(default)]
     pub gpu_ids: Vec<u32>,
+    /// The image ID the container was created from (docker), or the spec's image (process).
+    #[serde(default)]
+    pub image_id: Option<String>,
     /// Chain height when its completion was posted (the dispute window runs from there).
     #[serde(default)]
     pub completion_height: Option<u32>,
