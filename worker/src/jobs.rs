@@ -597,9 +597,10 @@ impl JobManager {
             Outcome::Failed(m) => (JobStatus::Failed, m.clone(), None),
         };
         {
+            // The log's last line; followers are released only once the record is final.
             let mut s = sink.lock().await;
             let _ = s.note(&format!("job finished: {detail}")).await;
-            s.finish();
+            let _ = s.flush().await;
         }
         // The evidence manifest: what the completion's R9 commits to (`evidence.rs`). The
         // results archive is built now, so that what is served later is what was committed.
@@ -660,6 +661,7 @@ impl JobManager {
                 j.used_blocks = Some(blocks.clamp(0, (hours * 30).max(0)));
             }
         });
+        sink.lock().await.finish();
         self.metrics.forget_job(lease_id);
         self.metrics
             .jobs_finished
