@@ -413,7 +413,16 @@ impl JobManager {
             .store
             .read(|s| s.uploads.get(&lease.lease_id).cloned().unwrap_or_default());
         let image = self.runtime.prepare(&spec, &uploaded).await?;
-        limits.gpu_ids = self.allocate_gpus(&lease.lease_id, limits.gpus)?;
+        limits.gpu_ids = match self.allocate_gpus(&lease.lease_id, limits.gpus) {
+            Ok(ids) => ids,
+            Err(e) => {
+                // Our capacity, not the renter's absence: remembered for the no-show rule.
+                let _ = self.store.update(|s| {
+                    s.gpu_refused.insert(lease.lease_id.clone());
+                });
+                return Err(e);
+            }
+        };
 
         let dir = self.job_dir(&lease.lease_id);
         let output = dir.join("output");

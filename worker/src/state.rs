@@ -172,6 +172,10 @@ pub struct State {
     /// Image IDs each lease uploaded: the only IDs its jobs may name.
     #[serde(default)]
     pub uploads: BTreeMap<String, Vec<String>>,
+    /// Leases whose job we refused because no GPU was free: they are not no-shows (the no-show
+    /// rule claims nothing for them).
+    #[serde(default)]
+    pub gpu_refused: std::collections::BTreeSet<String>,
 }
 
 /// The state document behind a lock; every [`Store::update`] is persisted before it returns.

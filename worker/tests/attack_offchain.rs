@@ -695,3 +695,58 @@ async fn attack_offchain_evidence_rewritten_after_completion_no_longer_matches_r
     assert_ne!(ev.results_blake2b256, Some(digest(&get("results").await)));
     m.stop().await;
 }
+
+/// A renter turned away because the worker's only GPU was taken is not a no-show: when the
+/// worker completes its idle lease before the deadline it claims 0 blocks (before, the no-show
+/// rule charged it `no_show_blocks`). The honest twin is the lease that got the GPU, which ran.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_offchain_a_renter_refused_for_want_of_a_gpu_is_not_charged_as_a_no_show() {
+    let test = "attack_offchain_a_renter_refused_for_want_of_a_gpu_is_not_charged_as_a_no_show";
+    if docker(test).await.is_none() {
+        return;
+    }
+    let mut a = sh("sleep 600");
+    a.resources.gpus = Some(1);
+    let mut b = sh("echo b");
+    b.resources.gpus = Some(1);
+    let m = market(a.clone(), b.clone(), |c| c.gpu.count = 1).await;
+    let ta = m.token(&m.lease_a, &m.consumer_a).await;
+    let (s, v) = m.submit(&m.lease_a, &ta, &a).await;
+    assert!((200..300).contains(&s), "{v}");
+    let tb = m.token(&m.lease_b, &m.consumer_b).await;
+    let (s, v) = m.submit(&m.lease_b, &tb, &b).await;
+    assert_eq!((s, v["reason"].as_str()), (409, Some("no_gpu_free")), "{v}");
+    // Up to the no-show completion window of lease B.
+    let deadline = m
+        .worker
+        .worker
+        .store
+        .read(|s| s.leases[&m.lease_b].deadline_height);
+    let margin = dgcm_contracts::build::COMPLETION_SLACK as i64; // the tests run with stop_margin_blocks = 0
+    let now = m.node.info().await.unwrap().full_height.unwrap() as i64;
+    mine(&m.devnet.url(), (deadline - margin - now).max(0) as u32).await;
+    let t0 = std::time::Instant::now();
+    let tx = loop {
+        if let Some(tx) = m
+            .worker
+            .worker
+            .store
+            .read(|s| s.idle_completions.get(&m.lease_b).cloned())
+        {
+            break tx;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "lease B not completed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    mine(&m.devnet.url(), 1).await;
+    let done: dgcm_contracts::Typed<dgcm_contracts::lease::Lease> =
+        dgcm_contracts::Typed::parse(&m.contracts, m.lease_of_tx(&tx).await).unwrap();
+    assert_eq!(done.v.terms.used_blocks, 0, "nothing claimed");
+    let j = m.worker.worker.jobs.job(&m.lease_a).unwrap();
+    assert_eq!(j.gpu_ids, vec![0], "A holds the GPU");
+    m.worker.worker.jobs.stop(&m.lease_a);
+    m.stop().await;
+}
