@@ -725,25 +725,7 @@ async fn attack_offchain_a_renter_refused_for_want_of_a_gpu_is_not_charged_as_a_
     let margin = dgcm_contracts::build::COMPLETION_SLACK as i64; // the tests run with stop_margin_blocks = 0
     let now = m.node.info().await.unwrap().full_height.unwrap() as i64;
     mine(&m.devnet.url(), (deadline - margin - now).max(0) as u32).await;
-    let t0 = std::time::Instant::now();
-    let tx = loop {
-        if let Some(tx) = m
-            .worker
-            .worker
-            .store
-            .read(|s| s.idle_completions.get(&m.lease_b).cloned())
-        {
-            break tx;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "lease B not completed"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    mine(&m.devnet.url(), 1).await;
-    let done: dgcm_contracts::Typed<dgcm_contracts::lease::Lease> =
-        dgcm_contracts::Typed::parse(&m.contracts, m.lease_of_tx(&tx).await).unwrap();
+    let done = m.idle_completion(&m.lease_b).await;
     assert_eq!(done.v.terms.used_blocks, 0, "nothing claimed");
     let j = m.worker.worker.jobs.job(&m.lease_a).unwrap();
     assert_eq!(j.gpu_ids, vec![0], "A holds the GPU");

@@ -347,24 +347,7 @@ async fn the_worker_completes_a_lease_whose_consumer_never_shows_up() {
         .read(|s| s.idle_completions.is_empty()));
     // Inside the no-show margin the worker completes it.
     mine(&m.devnet.url(), 20).await;
-    let t0 = Instant::now();
-    let tx = loop {
-        if let Some(tx) = m
-            .worker
-            .worker
-            .store
-            .read(|s| s.idle_completions.get(&m.lease_b).cloned())
-        {
-            break tx;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "no no-show completion"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    mine(&m.devnet.url(), 1).await;
-    let done: Typed<Lease> = Typed::parse(&m.contracts, m.lease_of_tx(&tx).await).unwrap();
+    let done = m.idle_completion(&m.lease_b).await;
     assert_eq!(
         done.v.terms.used_blocks, 30,
         "one hour held for the consumer"
