@@ -413,7 +413,16 @@ impl JobManager {
             .store
             .read(|s| s.uploads.get(&lease.lease_id).cloned().unwrap_or_default());
         let image = self.runtime.prepare(&spec, &uploaded).await?;
-        limits.gpu_ids = self.allocate_gpus(&lease.lease_id, limits.gpus)?;
+        limits.gpu_ids = match self.allocate_gpus(&lease.lease_id, limits.gpus) {
+            Ok(ids) => ids,
+            Err(e) => {
+                // Our capacity, not the renter's absence: remembered for the no-show rule.
+                let _ = self.store.update(|s| {
+                    s.gpu_refused.insert(lease.lease_id.clone());
+                });
+                return Err(e);
+            }
+        };
 
         let dir = self.job_dir(&lease.lease_id);
         let output = dir.join("output");
@@ -446,6 +455,7 @@ impl JobManager {
             completion_error: None,
             completion_attempts: 0,
             gpu_ids: limits.gpu_ids.clone(),
+            image_id: Some(image.clone()),
             completion_height: None,
             cleaned_ms: None,
         };
@@ -596,14 +606,52 @@ impl JobManager {
             Outcome::Failed(m) => (JobStatus::Failed, m.clone(), None),
         };
         {
+            // The log's last line; followers are released only once the record is final.
             let mut s = sink.lock().await;
             let _ = s.note(&format!("job finished: {detail}")).await;
-            s.finish();
+            let _ = s.flush().await;
         }
+        // The evidence manifest: what the completion's R9 commits to (`evidence.rs`). The
+        // results archive is built now, so that what is served later is what was committed.
         let usage = tokio::fs::read(self.usage_path(lease_id))
             .await
             .unwrap_or_default();
-        let commitment = hex::encode(usage_commitment(&usage));
+        let (results_blake2b256, results_error) = match self.build_results(lease_id).await {
+            Ok(p) => {
+                match tokio::task::spawn_blocking(move || crate::evidence::file_blake2b256(&p))
+                    .await
+                {
+                    Ok(Ok(d)) => (Some(hex::encode(d)), None),
+                    Ok(Err(e)) => (None, Some(format!("results: {e}"))),
+                    Err(e) => (None, Some(format!("results: {e}"))),
+                }
+            }
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let log_path = self.log_path(lease_id);
+        let log = tokio::task::spawn_blocking(move || crate::evidence::file_blake2b256(&log_path))
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .unwrap_or_else(|| usage_commitment(b""));
+        let evidence = crate::evidence::Evidence {
+            version: 1,
+            lease_id: lease_id.to_string(),
+            image: self
+                .job(lease_id)
+                .and_then(|j| j.image_id.or(Some(j.spec.image)))
+                .unwrap_or_default(),
+            status: format!("{status:?}").to_lowercase(),
+            exit_code,
+            usage_blake2b256: hex::encode(usage_commitment(&usage)),
+            log_blake2b256: hex::encode(log),
+            results_blake2b256,
+            results_error,
+        };
+        if let Err(e) = tokio::fs::write(self.evidence_path(lease_id), evidence.to_bytes()).await {
+            tracing::warn!(lease = %lease_id, error = %e, "writing the evidence manifest failed");
+        }
+        let commitment = hex::encode(evidence.commitment());
         let block_ms = self.settings.block_time.as_millis().max(1) as u64;
         let now = now_ms();
         let _ = self.store.update(|s| {
@@ -622,6 +670,7 @@ impl JobManager {
                 j.used_blocks = Some(blocks.clamp(0, (hours * 30).max(0)));
             }
         });
+        sink.lock().await.finish();
         self.metrics.forget_job(lease_id);
         self.metrics
             .jobs_finished
@@ -746,6 +795,17 @@ impl JobManager {
         if !j.status.finished() {
             return Err(JobError::NotReady("the job is still running".into()));
         }
+        self.build_results(lease_id).await
+    }
+
+    /// The evidence manifest of a finished job (`evidence.rs`).
+    pub fn evidence_path(&self, lease_id: &str) -> PathBuf {
+        self.job_dir(lease_id).join("evidence.json")
+    }
+
+    /// [`JobManager::results`] without the status check: the job has ended (called by
+    /// `finish`, before the record says so).
+    async fn build_results(&self, lease_id: &str) -> Result<PathBuf, JobError> {
         let dir = self.job_dir(lease_id);
         let tar_path = dir.join("results.tar");
         if tar_path.exists() {
@@ -756,7 +816,7 @@ impl JobManager {
         let tmp = dir.join("results.tar.tmp");
         let tp = tar_path.clone();
         tokio::task::spawn_blocking(move || -> Result<(), JobError> {
-            let size = dir_size(&out);
+            let size = crate::runtime::dir_size(&out, crate::runtime::MAX_OUTPUT_FILES);
             if size > max {
                 return Err(JobError::TooLarge(format!(
                     "the output is {size} bytes, above the {max}-byte cap of this worker"
@@ -778,23 +838,4 @@ impl JobManager {
         .map_err(internal)??;
         Ok(tar_path)
     }
-}
-
-/// Bytes of regular files under `dir` (links not followed).
-fn dir_size(dir: &std::path::Path) -> u64 {
-    let mut total = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            match e.file_type() {
-                Ok(t) if t.is_dir() => stack.push(e.path()),
-                Ok(t) if t.is_file() => total += e.metadata().map(|m| m.len()).unwrap_or(0),
-                _ => {}
-            }
-        }
-    }
-    total
 }

@@ -21,6 +21,7 @@ pub mod auth;
 pub mod bench;
 pub mod chain;
 pub mod config;
+pub mod evidence;
 pub mod gpu;
 pub mod jobs;
 pub mod jobspec;
@@ -335,7 +336,8 @@ impl Worker {
     /// The no-show rule: a lease of our listing whose consumer never submitted a job is completed
     /// by us shortly before its deadline, claiming `no_show_blocks` (bounded by the blocks that
     /// passed), so that a consumer who never shows up cannot slash the lease and take the
-    /// collateral; the rest of the payment goes back to them at finalisation.
+    /// collateral; the rest of the payment goes back to them at finalisation. A lease whose job
+    /// we refused because no GPU was free is completed the same way claiming 0 blocks.
     async fn complete_idle_leases(&self, chain: &ChainCtx, height: u32) {
         let st = self.store.snapshot();
         let nft = st.listing_nft.as_deref().and_then(|n| hex::decode(n).ok());
@@ -359,7 +361,12 @@ impl Worker {
         for l in due {
             let id = String::from(l.bx.box_id());
             let commitment = metering::usage_commitment(b"");
-            let claim = self.cfg.no_show_blocks as i64;
+            // A renter we turned away for want of a free GPU showed up: nothing is claimed.
+            let claim = if st.gpu_refused.contains(&id) {
+                0
+            } else {
+                self.cfg.no_show_blocks as i64
+            };
             match chain.complete(&id, claim, commitment).await {
                 Ok(tx) => {
                     tracing::warn!(lease = %id, %tx, claim, "the consumer never submitted a job: lease completed (no-show rule)");

@@ -153,6 +153,11 @@ impl LogSink {
         Ok(())
     }
 
+    /// Hands what was written to the file system (before the log is hashed).
+    pub async fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush().await
+    }
+
     pub fn finish(&self) {
         self.progress.send_modify(|p| p.done = true);
     }

@@ -12,6 +12,7 @@
 //! | `GET /v1/leases/{id}/logs?follow=true` | token | the log, followed until the job ends |
 //! | `GET /v1/leases/{id}/logs/download` | token | the log as an attachment |
 //! | `GET /v1/leases/{id}/usage` | token | usage samples (JSON lines); `x-usage-commitment` header |
+//! | `GET /v1/leases/{id}/evidence` | token | the evidence manifest R9 commits to (`evidence.rs`) |
 //! | `GET /v1/leases/{id}/results` | token | the output directory as tar |
 //! | `POST /v1/leases/{id}/image` | token | a `docker save` tarball to `docker load` |
 
@@ -417,13 +418,23 @@ async fn logs_download(w: W, req: HttpRequest, path: web::Path<String>) -> Res {
         .body(bytes))
 }
 
-async fn usage(w: W, req: HttpRequest, path: web::Path<String>) -> Res {
+/// The lease id of the path and its job's record, for a caller with the lease's token.
+fn authorized_job(
+    w: &Worker,
+    req: &HttpRequest,
+    path: web::Path<String>,
+) -> Result<(String, crate::state::JobRecord), HttpError> {
     let lease_id = path.into_inner().to_ascii_lowercase();
-    authorize(&w, &req, &lease_id)?;
+    authorize(w, req, &lease_id)?;
     let j = w
         .jobs
         .job(&lease_id)
         .ok_or_else(|| HttpError::new(404, "no_job", "this lease has no job yet"))?;
+    Ok((lease_id, j))
+}
+
+async fn usage(w: W, req: HttpRequest, path: web::Path<String>) -> Res {
+    let (lease_id, j) = authorized_job(&w, &req, path)?;
     let bytes = tokio::fs::read(w.jobs.usage_path(&lease_id))
         .await
         .unwrap_or_default();
@@ -433,6 +444,20 @@ async fn usage(w: W, req: HttpRequest, path: web::Path<String>) -> Res {
         "x-usage-blake2b256",
         hex::encode(crate::metering::usage_commitment(&bytes)),
     ));
+    if let Some(c) = &j.usage_commitment {
+        r.insert_header(("x-usage-commitment", c.clone()));
+    }
+    Ok(r.body(bytes))
+}
+
+/// The evidence manifest (what the completion's R9 commits to), once the job has finished.
+async fn evidence(w: W, req: HttpRequest, path: web::Path<String>) -> Res {
+    let (lease_id, j) = authorized_job(&w, &req, path)?;
+    let bytes = tokio::fs::read(w.jobs.evidence_path(&lease_id))
+        .await
+        .map_err(|_| HttpError::new(409, "not_ready", "the job has not finished yet"))?;
+    let mut r = HttpResponse::Ok();
+    r.content_type("application/json");
     if let Some(c) = &j.usage_commitment {
         r.insert_header(("x-usage-commitment", c.clone()));
     }
@@ -531,6 +556,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_image_bytes: usize) {
             web::get().to(logs_download),
         )
         .route("/v1/leases/{lease_id}/usage", web::get().to(usage))
+        .route("/v1/leases/{lease_id}/evidence", web::get().to(evidence))
         .route("/v1/leases/{lease_id}/results", web::get().to(results))
         .service(
             web::resource("/v1/leases/{lease_id}/image")

@@ -138,6 +138,9 @@ pub struct JobRecord {
     /// GPU indices allocated to the job (held until it finishes).
     #[serde(default)]
     pub gpu_ids: Vec<u32>,
+    /// The image ID the container was created from (docker), or the spec's image (process).
+    #[serde(default)]
+    pub image_id: Option<String>,
     /// Chain height when its completion was posted (the dispute window runs from there).
     #[serde(default)]
     pub completion_height: Option<u32>,
@@ -169,6 +172,10 @@ pub struct State {
     /// Image IDs each lease uploaded: the only IDs its jobs may name.
     #[serde(default)]
     pub uploads: BTreeMap<String, Vec<String>>,
+    /// Leases whose job we refused because no GPU was free: they are not no-shows (the no-show
+    /// rule claims nothing for them).
+    #[serde(default)]
+    pub gpu_refused: std::collections::BTreeSet<String>,
 }
 
 /// The state document behind a lock; every [`Store::update`] is persisted before it returns.

@@ -647,3 +647,88 @@ async fn honest_twin_evidence_access_ends_with_the_window_and_admits_no_job() {
     assert_eq!(s, 401, "the token ended with the window");
     m.stop().await;
 }
+
+/// R9 of the completed lease commits to the evidence manifest, which names the digests of the
+/// log, the usage samples and the results archive, the exit code and the image ID: a log or
+/// results rewritten after the completion no longer match (before the fix R9 covered only the
+/// usage samples). The honest twin: the files as served match the manifest, and the manifest R9.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_offchain_evidence_rewritten_after_completion_no_longer_matches_r9() {
+    let Some((m, _)) =
+        completed_lease("attack_offchain_evidence_rewritten_after_completion_no_longer_matches_r9")
+            .await
+    else {
+        return;
+    };
+    let t = m.token(&m.lease_a, &m.consumer_a).await;
+    let digest = |b: &[u8]| hex::encode(dgcm_contracts::util::blake2b256(b));
+    let (s, manifest, _) = m
+        .get(&format!("/v1/leases/{}/evidence", m.lease_a), &t)
+        .await;
+    assert_eq!(s, 200);
+    let jm = m.worker.worker.jobs.clone();
+    let tx = jm.job(&m.lease_a).unwrap().completion_tx.unwrap();
+    let done: dgcm_contracts::Typed<dgcm_contracts::lease::Lease> =
+        dgcm_contracts::Typed::parse(&m.contracts, m.lease_of_tx(&tx).await).unwrap();
+    assert_eq!(
+        hex::encode(&done.v.usage_commitment),
+        digest(&manifest),
+        "R9"
+    );
+    let ev: dgcm_worker::evidence::Evidence = serde_json::from_slice(&manifest).unwrap();
+    let get = |what: &'static str| {
+        let (m, t) = (&m, t.clone());
+        async move {
+            m.get(&format!("/v1/leases/{}/{what}", m.lease_a), &t)
+                .await
+                .1
+        }
+    };
+    assert_eq!(ev.log_blake2b256, digest(&get("logs").await));
+    assert_eq!(ev.results_blake2b256, Some(digest(&get("results").await)));
+    assert_eq!((ev.status.as_str(), ev.exit_code), ("succeeded", Some(0)));
+    // The provider rewrites the log and the results after the fact: the renter sees it.
+    std::fs::write(jm.log_path(&m.lease_a), b"nothing happened\n").unwrap();
+    let tar = jm.job_dir(&m.lease_a).join("results.tar");
+    std::fs::write(&tar, b"not the results").unwrap();
+    assert_ne!(ev.log_blake2b256, digest(&get("logs").await));
+    assert_ne!(ev.results_blake2b256, Some(digest(&get("results").await)));
+    m.stop().await;
+}
+
+/// A renter turned away because the worker's only GPU was taken is not a no-show: when the
+/// worker completes its idle lease before the deadline it claims 0 blocks (before, the no-show
+/// rule charged it `no_show_blocks`). The honest twin is the lease that got the GPU, which ran.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_offchain_a_renter_refused_for_want_of_a_gpu_is_not_charged_as_a_no_show() {
+    let test = "attack_offchain_a_renter_refused_for_want_of_a_gpu_is_not_charged_as_a_no_show";
+    if docker(test).await.is_none() {
+        return;
+    }
+    let mut a = sh("sleep 600");
+    a.resources.gpus = Some(1);
+    let mut b = sh("echo b");
+    b.resources.gpus = Some(1);
+    let m = market(a.clone(), b.clone(), |c| c.gpu.count = 1).await;
+    let ta = m.token(&m.lease_a, &m.consumer_a).await;
+    let (s, v) = m.submit(&m.lease_a, &ta, &a).await;
+    assert!((200..300).contains(&s), "{v}");
+    let tb = m.token(&m.lease_b, &m.consumer_b).await;
+    let (s, v) = m.submit(&m.lease_b, &tb, &b).await;
+    assert_eq!((s, v["reason"].as_str()), (409, Some("no_gpu_free")), "{v}");
+    // Up to the no-show completion window of lease B.
+    let deadline = m
+        .worker
+        .worker
+        .store
+        .read(|s| s.leases[&m.lease_b].deadline_height);
+    let margin = dgcm_contracts::build::COMPLETION_SLACK as i64; // the tests run with stop_margin_blocks = 0
+    let now = m.node.info().await.unwrap().full_height.unwrap() as i64;
+    mine(&m.devnet.url(), (deadline - margin - now).max(0) as u32).await;
+    let done = m.idle_completion(&m.lease_b).await;
+    assert_eq!(done.v.terms.used_blocks, 0, "nothing claimed");
+    let j = m.worker.worker.jobs.job(&m.lease_a).unwrap();
+    assert_eq!(j.gpu_ids, vec![0], "A holds the GPU");
+    m.worker.worker.jobs.stop(&m.lease_a);
+    m.stop().await;
+}

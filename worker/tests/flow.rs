@@ -1,6 +1,6 @@
 //! The renter's whole path on a devnet with the real Docker daemon: lease → auth → a spec that
 //! differs from the lease refused (nothing started) → the committed spec runs → logs followed,
-//! usage samples, results → the completion transaction lands with R9 = blake2b256(usage file).
+//! usage samples, results → the completion transaction lands with R9 = blake2b256(evidence manifest).
 //! Also: a worker restart finds a running container again.
 
 mod common;
@@ -87,9 +87,27 @@ async fn renter_flow_runs_the_committed_job_and_posts_completion() {
         .get(&format!("/v1/leases/{}/usage", m.lease_a), &token)
         .await;
     assert_eq!(s, 200);
-    let commitment = hex::encode(dgcm_worker::metering::usage_commitment(&usage));
+    // R9 commits to the evidence manifest, which names the digest of each file served.
+    let (s, manifest, _) = m
+        .get(&format!("/v1/leases/{}/evidence", m.lease_a), &token)
+        .await;
+    assert_eq!(s, 200);
+    let commitment = hex::encode(dgcm_contracts::util::blake2b256(&manifest));
     assert_eq!(headers["x-usage-commitment"].to_str().unwrap(), commitment);
     assert_eq!(job["usage_commitment"], commitment);
+    let ev: dgcm_worker::evidence::Evidence = serde_json::from_slice(&manifest).unwrap();
+    let digest = |b: &[u8]| hex::encode(dgcm_contracts::util::blake2b256(b));
+    assert_eq!(ev.usage_blake2b256, digest(&usage));
+    assert_eq!((ev.status.as_str(), ev.exit_code), ("succeeded", Some(0)));
+    assert!(
+        ev.image.starts_with("sha256:"),
+        "the image ID it ran: {}",
+        ev.image
+    );
+    let (_, log, _) = m
+        .get(&format!("/v1/leases/{}/logs", m.lease_a), &token)
+        .await;
+    assert_eq!(ev.log_blake2b256, digest(&log));
     let samples: Vec<dgcm_worker::metering::UsageSample> = String::from_utf8(usage)
         .unwrap()
         .lines()
@@ -106,7 +124,7 @@ async fn renter_flow_runs_the_committed_job_and_posts_completion() {
         .get(&format!("/v1/leases/{}/results", m.lease_a), &token)
         .await;
     assert_eq!(s, 200);
-    let mut a = tar::Archive::new(std::io::Cursor::new(tarball));
+    let mut a = tar::Archive::new(std::io::Cursor::new(tarball.clone()));
     let mut found = false;
     for e in a.entries().unwrap() {
         let mut e = e.unwrap();
@@ -118,6 +136,7 @@ async fn renter_flow_runs_the_committed_job_and_posts_completion() {
         }
     }
     assert!(found, "output/r.txt in the results");
+    assert_eq!(ev.results_blake2b256, Some(digest(&tarball)));
 
     // Completion on chain: the lease continues with R9 = the commitment.
     let t0 = Instant::now();
@@ -328,24 +347,7 @@ async fn the_worker_completes_a_lease_whose_consumer_never_shows_up() {
         .read(|s| s.idle_completions.is_empty()));
     // Inside the no-show margin the worker completes it.
     mine(&m.devnet.url(), 20).await;
-    let t0 = Instant::now();
-    let tx = loop {
-        if let Some(tx) = m
-            .worker
-            .worker
-            .store
-            .read(|s| s.idle_completions.get(&m.lease_b).cloned())
-        {
-            break tx;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "no no-show completion"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    mine(&m.devnet.url(), 1).await;
-    let done: Typed<Lease> = Typed::parse(&m.contracts, m.lease_of_tx(&tx).await).unwrap();
+    let done = m.idle_completion(&m.lease_b).await;
     assert_eq!(
         done.v.terms.used_blocks, 30,
         "one hour held for the consumer"

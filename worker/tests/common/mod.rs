@@ -522,6 +522,29 @@ impl Market {
         hex::encode(tx.outputs.first().box_id().as_ref())
     }
 
+    /// Waits for the worker's idle (no-show) completion of `lease`, mines it, and returns the
+    /// completed lease.
+    pub async fn idle_completion(&self, lease: &str) -> Typed<Lease> {
+        let t0 = Instant::now();
+        let tx = loop {
+            if let Some(tx) = self
+                .worker
+                .worker
+                .store
+                .read(|s| s.idle_completions.get(lease).cloned())
+            {
+                break tx;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "no idle completion of {lease}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        mine(&self.devnet.url(), 1).await;
+        Typed::parse(&self.contracts, self.lease_of_tx(&tx).await).unwrap()
+    }
+
     /// The (confirmed) lease box the transaction `tx` created.
     pub async fn lease_of_tx(&self, tx: &str) -> ErgoBox {
         self.node
