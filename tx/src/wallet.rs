@@ -776,3 +776,74 @@ async fn sign_with_signer(
         )
         .map_err(|e| TxError::Sign(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(network: NetworkPrefix) -> DeployOptions {
+        let sig = dgcm_contracts::util::token_id([0x51; 32]);
+        let pool = dgcm_contracts::util::token_id([0x52; 32]);
+        let mut o = DeployOptions::new(network, sig, pool);
+        o.base.oracle_max_age = 720;
+        o
+    }
+
+    #[test]
+    fn a_real_network_deployment_lists_its_own_sigusd_alone_priced_by_its_pool() {
+        let o = opts(NetworkPrefix::Mainnet);
+        let list = o.collateral_list();
+        assert_eq!(
+            list.len(),
+            1,
+            "the devnet's rs-token stand-ins mean nothing there"
+        );
+        assert_eq!(list[0].token_id, o.sigusd_id);
+        assert_eq!(list[0].pool_nft, o.oracle_pool_nft);
+        assert_eq!(
+            list[0].max_age, 720,
+            "stale exactly when the ERG/USD pool is"
+        );
+        // the contracts accept it
+        let p = ProtocolParams {
+            sigusd_id: o.sigusd_id,
+            oracle_pool_nft: o.oracle_pool_nft,
+            oracle_max_age: 720,
+            collateral: list,
+            ..o.base.clone()
+        };
+        Contracts::new(p).unwrap();
+    }
+
+    #[test]
+    fn a_testnet_deployment_keeps_the_stand_ins_and_a_file_replaces_the_list() {
+        let o = opts(NetworkPrefix::Testnet);
+        let names: Vec<String> = o.collateral_list().into_iter().map(|a| a.name).collect();
+        assert_eq!(names, ["SigUSD", "rsBTC", "rsETH", "rsUSDT"]);
+        let dir = std::env::temp_dir().join(format!("dgcm-collateral-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("collateral.json");
+        let id = hex::encode([0x61u8; 32]);
+        let pool = hex::encode([0x62u8; 32]);
+        std::fs::write(
+            &f,
+            format!(
+                r#"[{{"name": "rsBTC", "token_id": "{id}", "pool_nft": "{pool}", "decimals": 8,
+                    "factor_pct": 60, "max_age": 720, "min_top_up": 1000}}]"#
+            ),
+        )
+        .unwrap();
+        let list = read_collateral(&f).unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!((list[0].decimals, list[0].factor_pct), (8, 60));
+        let o = DeployOptions {
+            collateral: Some(list.clone()),
+            ..o
+        };
+        assert_eq!(o.collateral_list(), list);
+        std::fs::write(&f, r#"[{"name": "x", "token_id": "zz"}]"#).unwrap();
+        let e = read_collateral(&f).unwrap_err().to_string();
+        assert!(e.contains("collateral"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
