@@ -339,6 +339,21 @@ pub struct Rates {
     pub gpuc_usd: f64,
     pub gpuc_nanoerg: f64,
     pub gpuc_sigusd: f64,
+    /// Every listed collateral asset at its own pool, as the member contract would price it in
+    /// the next block.
+    pub collateral: Vec<AssetRate>,
+}
+
+/// A listed collateral asset's price.
+#[derive(Serialize, ToSchema)]
+pub struct AssetRate {
+    pub name: String,
+    pub token_id: String,
+    pub decimals: u8,
+    pub factor_pct: i64,
+    /// nanoERG per whole token; absent when no fresh pool box is indexed (the asset counts 0).
+    pub nanoerg_per_token: Option<i64>,
+    pub usd_per_token: Option<f64>,
 }
 
 /// One hop of a bridged deposit: the event, a payment to its destination, how it was spent.

@@ -34,7 +34,7 @@ use crate::routes;
     ),
     components(schemas(
         ErrorBody, Status, Listing, ListingDetail, Lease, LeaseDetail, TimelineEvent, Order,
-        Reputation, Provider, LetsAccount, CollateralHolding, Account, ModelStats, MarketStats, Rates, RosenPath,
+        Reputation, Provider, LetsAccount, CollateralHolding, AssetRate, Account, ModelStats, MarketStats, Rates, RosenPath,
         RosenEvents, NodeBox, NodeAsset, Page<Listing>, Page<Order>, Page<Lease>, Page<NodeBox>
     ))
 )]

@@ -380,15 +380,13 @@ pub async fn account(s: web::Data<AppState>, address: web::Path<String>) -> Repl
     }))
 }
 
-/// An account row priced by the contracts crate at the indexed pool boxes, for a transaction in
-/// the block after the indexer's tip.
-fn priced_account(
+/// What the indexed pool boxes price for a transaction in the block after the indexer's tip (the
+/// member contract's freshness rule, from the contracts crate).
+fn indexed_prices(
     c: &mut PgConnection,
     p: &dgcm_contracts::ProtocolParams,
-    row: queries::LetsRow,
-) -> Result<LetsAccount, ApiError> {
-    use dgcm_contracts::lets_member::{borrow_value, fully_priced, healthy, pool_nfts, Prices};
-    use ergo_lib::ergotree_ir::chain::token::TokenId;
+) -> Result<dgcm_contracts::lets_member::Prices, ApiError> {
+    use dgcm_contracts::lets_member::{pool_nfts, Prices};
     let next = queries::tip(c)?.map(|t| t.height + 1).unwrap_or(0).max(0) as u32;
     let mut points = Vec::new();
     for (nft, _) in pool_nfts(p) {
@@ -397,9 +395,21 @@ fn priced_account(
             points.push((nft, (b.creation_height.max(0) as u32, r4)));
         }
     }
-    let prices = Prices::from_datapoints(p, next, |nft| {
+    Ok(Prices::from_datapoints(p, next, |nft| {
         points.iter().find(|(n, _)| n == nft).map(|(_, x)| *x)
-    });
+    }))
+}
+
+/// An account row priced by the contracts crate at the indexed pool boxes, for a transaction in
+/// the block after the indexer's tip.
+fn priced_account(
+    c: &mut PgConnection,
+    p: &dgcm_contracts::ProtocolParams,
+    row: queries::LetsRow,
+) -> Result<LetsAccount, ApiError> {
+    use dgcm_contracts::lets_member::{borrow_value, fully_priced, healthy};
+    use ergo_lib::ergotree_ir::chain::token::TokenId;
+    let prices = indexed_prices(c, p)?;
     let mut assets: Vec<(TokenId, u64)> = Vec::new();
     for t in queries::box_tokens(c, &row.box_id)? {
         let Ok(a) = <[u8; 32]>::try_from(t.token_id.as_slice()) else {
@@ -525,9 +535,13 @@ pub async fn market_stats(s: web::Data<AppState>) -> Reply<MarketStats> {
     responses((status = 200, body = Rates), (status = 503, body = ErrorBody)))]
 pub async fn rates(s: web::Data<AppState>) -> Reply<Rates> {
     let nft = s.config.oracle_pool_nft.clone();
-    let (b, rate) = db(&s, move |c| rate_of(c, &nft))
-        .await?
-        .ok_or_else(|| ApiError::unavailable("no unspent oracle pool box is indexed"))?;
+    let params = s.config.params.clone();
+    let (found, prices) = db(&s, move |c| {
+        Ok((rate_of(c, &nft)?, indexed_prices(c, &params)?))
+    })
+    .await?;
+    let (b, rate) =
+        found.ok_or_else(|| ApiError::unavailable("no unspent oracle pool box is indexed"))?;
     if rate <= 0 {
         return Err(ApiError::unavailable(format!(
             "oracle pool rate {rate} is not positive"
@@ -542,6 +556,24 @@ pub async fn rates(s: web::Data<AppState>) -> Reply<Rates> {
         gpuc_usd,
         gpuc_nanoerg: gpuc_usd * rate as f64,
         gpuc_sigusd: gpuc_usd,
+        collateral: s
+            .config
+            .params
+            .collateral
+            .iter()
+            .enumerate()
+            .map(|(k, a)| {
+                let price = prices.assets.get(k).copied().filter(|x| *x > 0);
+                AssetRate {
+                    name: a.name.clone(),
+                    token_id: hex::encode(dgcm_contracts::util::token_bytes(&a.token_id)),
+                    decimals: a.decimals,
+                    factor_pct: a.factor_pct,
+                    nanoerg_per_token: price,
+                    usd_per_token: price.map(|x| x as f64 / rate as f64),
+                }
+            })
+            .collect(),
     }))
 }
 

@@ -187,5 +187,24 @@ async fn accounts_are_priced_per_asset_with_the_contracts_rules() {
             }
         }
     }
+    // the rates list every asset at its pool: rsETH priced, rsBTC (no pool indexed) not
+    let r = api.ok("/api/v1/rates").await;
+    let by = |n: &str| {
+        r["collateral"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == n)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by("rsETH")["nanoerg_per_token"], 3_000 * RATE, "{r}");
+    assert!((by("rsETH")["usd_per_token"].as_f64().unwrap() - 3000.0).abs() < 1e-6);
+    assert_eq!(
+        by("SigUSD")["nanoerg_per_token"],
+        RATE,
+        "priced by the ERG/USD pool"
+    );
+    assert!(by("rsBTC")["nanoerg_per_token"].is_null(), "{r}");
     api.stop().await;
 }
