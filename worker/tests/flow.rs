@@ -121,10 +121,6 @@ async fn renter_flow_runs_the_committed_job_and_posts_completion() {
         !running.is_empty() && running.iter().all(|s| s.memory_bytes > 0),
         "{samples:?}"
     );
-    assert!(
-        samples[..samples.len() - 1].iter().all(|s| s.pids >= 1),
-        "only the final sample may find the job gone: {samples:?}"
-    );
 
     // Results.
     let (s, tarball, _) = m
