@@ -83,11 +83,7 @@ impl Member {
 
     /// Base units of `id` held (0 when none).
     pub fn amount(&self, id: &TokenId) -> u64 {
-        self.assets
-            .iter()
-            .filter(|(t, _)| t == id)
-            .map(|(_, a)| *a)
-            .sum()
+        amount_in(&self.assets, id)
     }
 
     /// Sets the amount of `id` (0 removes it), keeping the deployment's list order.
@@ -232,6 +228,15 @@ pub fn fresh_price(created: u32, r4: i64, max_age: i32, height: u32) -> i64 {
     }
 }
 
+/// Base units of `id` in a list of (token, amount), summed as the script's fold does.
+pub fn amount_in(assets: &[(TokenId, u64)], id: &TokenId) -> u64 {
+    assets
+        .iter()
+        .filter(|(t, _)| t == id)
+        .map(|(_, n)| *n)
+        .sum()
+}
+
 fn big(x: i64) -> BigInt {
     BigInt::from(x)
 }
@@ -246,11 +251,7 @@ pub fn borrow_value(
 ) -> BigInt {
     let mut v = BigInt::from(value);
     for (k, a) in p.collateral.iter().enumerate() {
-        let amount: u64 = assets
-            .iter()
-            .filter(|(t, _)| *t == a.token_id)
-            .map(|(_, n)| *n)
-            .sum();
+        let amount = amount_in(assets, &a.token_id);
         let price = prices.assets.get(k).copied().unwrap_or(0);
         v += BigInt::from(amount) * big(price) * big(a.factor_pct) / (big(a.unit()) * big(100));
     }
@@ -341,11 +342,7 @@ pub fn taken_value(
 ) -> BigInt {
     let mut v = BigInt::from(erg);
     for (k, a) in p.collateral.iter().enumerate() {
-        let amount: u64 = assets
-            .iter()
-            .filter(|(t, _)| *t == a.token_id)
-            .map(|(_, n)| *n)
-            .sum();
+        let amount = amount_in(assets, &a.token_id);
         let price = prices.assets.get(k).copied().unwrap_or(0);
         let u = big(a.unit());
         v += (BigInt::from(amount) * big(price) + &u - 1) / u;
