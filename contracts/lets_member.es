@@ -60,6 +60,10 @@
 //     T * 10^7 <= r * GPUC_PRICE_CENTS * LIQ_PAYOUT_PCT * rate,
 //     i.e. the liquidator gets at most LIQ_PAYOUT_PCT percent of the repaid debt's value
 //     (LIQ_PAYOUT_PCT = 100 + the bounded discount; 107 = 7 % discount), in any mix of assets.
+//   5 credited (anyone): SELF is INPUTS(1), INPUTS(0) holds VAULT_NFT; OUTPUTS(1) is a successor
+//     with value >= SELF.value, tokens == SELF.tokens and a higher balance. Only the balance
+//     rises, by what the vault's script allows for what it took (its credit path: a stable asset
+//     at the oracle's price; its flow path: GPUC paid in); used by rosen_deposit.es's credit path.
 //
 // @const VAULT_NFT Coll[Byte] tag
 // @const MEMBERSHIP_ID Coll[Byte] tag
@@ -180,6 +184,13 @@
       ks.forall({(k: Int) => amt((SELF, ASSET_IDS(k))) >= amt((o, ASSET_IDS(k)))}) &&
       succOk(o) &&
       taken * 10000000.toBigInt <= r.toBigInt * GPUC_PRICE_CENTS * LIQ_PAYOUT_PCT * rateB
+    )
+  } else if (sel == 5.toByte) {
+    val o = OUTPUTS(1)
+    sigmaProp(
+      INPUTS(1).id == SELF.id && isVault &&
+      succOk(o) && o.value >= SELF.value && o.tokens == SELF.tokens &&
+      o.R4[Long].get > bal
     )
   } else sigmaProp(false)
 }

@@ -20,34 +20,60 @@
 //       value' - value >= SELF.value - MAX_RELAY_FEE       (ERG collateral credited, fee capped), and
 //       every token SELF holds is a listed asset, and for every listed asset
 //       amount' - amount >= SELF's amount (summed over SELF's tokens of that id).
+//   2 credit (anyone, e.g. the relay; for stable assets, such as rsUSDT): SELF is INPUTS(2);
+//     INPUTS(0) holds VAULT_NFT (the vault, whose script then takes its credit path: the only one
+//     under which its stable reserve grows), INPUTS(1) the owner's member (as in path 1, any
+//     balance: credit only raises it) spent by its credited path, OUTPUTS(1) that member's
+//     successor (same script, tokens(0), R5 owner) with value' - value >= SELF.value - MAX_RELAY_FEE;
+//     SELF holds at least one token and the vault's successor OUTPUTS(0) holds, of every token
+//     SELF holds, at least SELF's amount more than the vault did. The vault's script credits the
+//     member for all of it at the oracle's price, exactly; a token the vault does not take for
+//     credit makes the vault's successor invalid, so such a deposit goes by path 1 or its owner.
 //
 // @const OWNER SigmaProp G4
 // @const MEMBER_SCRIPT_HASH Coll[Byte] hash:lets_member
 // @const MEMBERSHIP_ID Coll[Byte] tag
 // @const ASSET_IDS Coll[Coll[Byte]] tags:4
 // @const MAX_RELAY_FEE Long 2000001
+// @const VAULT_NFT Coll[Byte] tag
 {
   val owner = OWNER
   val sel = getVar[Byte](0).getOrElse(0.toByte)
+  val amt = {(bi: (Box, Coll[Byte])) =>
+    bi._1.tokens.fold(0L, {(a: Long, t: (Coll[Byte], Long)) => if (t._1 == bi._2) a + t._2 else a})
+  }
+  // the owner's member m continues as o (same script, membership token, owner) with SELF's ERG
+  // less at most MAX_RELAY_FEE added (paths 1 and 2)
+  val intoOwners = {(mo: (Box, Box)) =>
+    val m = mo._1
+    val o = mo._2
+    blake2b256(m.propositionBytes) == MEMBER_SCRIPT_HASH &&
+    m.tokens(0)._1 == MEMBERSHIP_ID &&
+    m.R5[SigmaProp].get.propBytes == owner.propBytes &&
+    o.propositionBytes == m.propositionBytes &&
+    o.tokens(0) == m.tokens(0) &&
+    o.R5[SigmaProp].get.propBytes == owner.propBytes &&
+    o.value - m.value >= SELF.value - MAX_RELAY_FEE
+  }
   if (sel == 1.toByte) {
     val m = INPUTS(0)
     val o = OUTPUTS(0)
-    val amt = {(bi: (Box, Coll[Byte])) =>
-      bi._1.tokens.fold(0L, {(a: Long, t: (Coll[Byte], Long)) => if (t._1 == bi._2) a + t._2 else a})
-    }
     sigmaProp(
       INPUTS(1).id == SELF.id &&
-      blake2b256(m.propositionBytes) == MEMBER_SCRIPT_HASH &&
-      m.tokens(0)._1 == MEMBERSHIP_ID &&
-      m.R5[SigmaProp].get.propBytes == owner.propBytes &&
+      intoOwners((m, o)) &&
       m.R4[Long].get >= 0L &&
-      o.propositionBytes == m.propositionBytes &&
-      o.tokens(0) == m.tokens(0) &&
       o.R4[Long].get == m.R4[Long].get &&
-      o.R5[SigmaProp].get.propBytes == owner.propBytes &&
-      o.value - m.value >= SELF.value - MAX_RELAY_FEE &&
       SELF.tokens.forall({(t: (Coll[Byte], Long)) => ASSET_IDS.exists({(x: Coll[Byte]) => x == t._1})}) &&
       ASSET_IDS.forall({(id: Coll[Byte]) => amt((o, id)) - amt((m, id)) >= amt((SELF, id))})
+    )
+  } else if (sel == 2.toByte) {
+    val v = INPUTS(0)
+    sigmaProp(
+      INPUTS(2).id == SELF.id &&
+      v.tokens.size > 0 && v.tokens(0)._1 == VAULT_NFT &&
+      intoOwners((INPUTS(1), OUTPUTS(1))) &&
+      SELF.tokens.size > 0 &&
+      SELF.tokens.forall({(t: (Coll[Byte], Long)) => amt((OUTPUTS(0), t._1)) - amt((v, t._1)) >= amt((SELF, t._1))})
     )
   } else owner
 }

@@ -60,6 +60,7 @@ fn vault(c: &Contracts) -> Typed<Vault> {
         value: 2_000_000,
         reserve: 1_000_000_000,
         stock: 1000,
+        stable: vec![],
     };
     let cand = v.to_candidate(c, H0).unwrap();
     Typed::parse(

@@ -221,7 +221,8 @@ impl Lane {
             orders: bot == BotKind::Matcher,
             listings: bot == BotKind::Matcher,
             leases: matches!(bot, BotKind::Settler | BotKind::Slasher),
-            lets: bot == BotKind::Liquidator,
+            // the relay credits stable deposits through the vault at the oracles' prices
+            lets: matches!(bot, BotKind::Liquidator | BotKind::RosenRelay),
             rosen: bot == BotKind::RosenRelay,
         };
         let mut rosen_scan: Option<i32> = None;

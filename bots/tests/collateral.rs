@@ -2,8 +2,9 @@
 //! the devnet's stand-in rsBTC/rsETH/rsUSDT tokens and pools, the liquidator and the Rosen relay
 //! as bots): a provider stakes rsBTC, borrows GPUC and lists; the rsBTC price halves and the
 //! liquidator takes rsBTC within the discount; a stale rsBTC pool prices nothing; an account of
-//! ERG + rsETH + SigUSD + rsUSDT is priced with three pool boxes; bridged rsUSDT becomes
-//! collateral once, even when the relay restarts.
+//! ERG + rsETH + SigUSD + rsUSDT is priced with three pool boxes; bridged rsUSDT becomes GPUC
+//! credit at the oracle's price once, even when the relay restarts mid-way; rsUSDT from a wallet
+//! buys credit, rsBTC does not.
 
 mod common;
 
@@ -12,7 +13,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use dgcm_bots::BotKind;
 use dgcm_contracts::deployment::Deployment;
-use dgcm_contracts::lets_member::{within_payout, Prices};
+use dgcm_contracts::lets_member::{pool_nfts, within_payout, Prices};
+use dgcm_contracts::lets_vault::credit_for;
 use dgcm_devnet::genesis::{test_wallet, DEFAULT_ORACLE_RATE};
 use dgcm_tx::actions::{Action, ListingSpec};
 use dgcm_tx::Wallet;
@@ -259,8 +261,20 @@ async fn an_account_of_four_assets_is_priced_with_three_pool_boxes() {
     net.stop().await;
 }
 
+/// What the vault credits for `amount` of `id` at the devnet's pools now (the contracts' rule).
+async fn credit_now(node: &dgcm_chain::NodeClient, id: TokenId, amount: u64) -> i64 {
+    let c = contracts();
+    let mut pools = vec![];
+    for (nft, _) in pool_nfts(&c.params) {
+        pools.extend(node.unspent_boxes_by_token(&nft, 0, 5).await.unwrap());
+    }
+    let h = node.info().await.unwrap().full_height.unwrap_or(0);
+    let prices = Prices::read(&c.params, &pools, h + 1);
+    credit_for(&c.params, &prices, &[(id, amount)]).expect("priced")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bridged_rsusdt_becomes_collateral_once_across_a_relay_restart() {
+async fn bridged_rsusdt_becomes_gpuc_credit_once_across_a_relay_restart() {
     let (net, node) = devnet().await;
     let url = net.url();
     let c = contracts();
@@ -282,6 +296,9 @@ async fn bridged_rsusdt_becomes_collateral_once_across_a_relay_restart() {
     assert_eq!(s, 200, "{done}");
     mine(&url, 1).await;
     let paid = done["paid"].as_u64().unwrap();
+    let want = credit_now(&node, usdt, paid).await;
+    assert!(want > 0);
+    let reserve_before = c_vault(&node).await.v.stable_amount(&usdt);
     let info: serde_json::Value = reqwest::get(format!("{url}/devnet/info"))
         .await
         .unwrap()
@@ -298,13 +315,28 @@ async fn bridged_rsusdt_becomes_collateral_once_across_a_relay_restart() {
         cfg.rosen_trigger_address = Some(guards.clone());
         cfg.state_dir = Some(dir.clone());
     };
+    // the relay submits its conversion and is stopped before any block includes it
     let relay = spawn_bots(&url, vec![BotKind::RosenRelay], signer(6), cfg);
-    until(&url, &node, "conversion", || async {
-        alice.member().await.unwrap().unwrap().v.amount(&usdt) > 0
+    let t0 = Instant::now();
+    while node
+        .unconfirmed_transactions(0, 5)
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the relay did not submit"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    relay.stop().await.unwrap();
+    // a restarted relay sees the deposit spent in the mempool and submits nothing twice
+    let relay = spawn_bots(&url, vec![BotKind::RosenRelay], signer(6), cfg);
+    until(&url, &node, "credit", || async {
+        alice.member().await.unwrap().unwrap().v.balance != 0
     })
     .await;
-    relay.stop().await.unwrap();
-    let relay = spawn_bots(&url, vec![BotKind::RosenRelay], signer(6), cfg);
     tokio::time::sleep(Duration::from_millis(800)).await;
     mine(&url, 2).await;
     assert_eq!(
@@ -314,9 +346,66 @@ async fn bridged_rsusdt_becomes_collateral_once_across_a_relay_restart() {
     );
     relay.stop().await.unwrap();
     let m = alice.member().await.unwrap().unwrap();
-    assert_eq!(m.v.amount(&usdt), paid, "the whole bridged rsUSDT, once");
+    assert_eq!(
+        m.v.balance, want,
+        "the whole bridged rsUSDT as GPUC credit at the oracle price, once"
+    );
+    assert_eq!(m.v.amount(&usdt), 0, "credit, not collateral");
+    assert_eq!(
+        c_vault(&node).await.v.stable_amount(&usdt),
+        reserve_before + paid
+    );
+    // the credit is the owner's to take out as GPUC
+    let before = alice.token_balance(&c.params.gpuc_id).await.unwrap();
+    alice.withdraw_gpuc(want as u64).await.unwrap();
+    mine(&url, 1).await;
+    assert_eq!(
+        alice.token_balance(&c.params.gpuc_id).await.unwrap(),
+        before + want as u64
+    );
+    assert_eq!(alice.member().await.unwrap().unwrap().v.balance, 0);
     let text = std::fs::read_to_string(dir.join("rosen-paths.jsonl")).unwrap();
     assert_eq!(text.lines().count(), 1, "{text}");
     let _ = std::fs::remove_dir_all(&dir);
     net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rsusdt_from_a_wallet_buys_credit_and_rsbtc_does_not() {
+    let (net, node) = devnet().await;
+    let url = net.url();
+    let (usdt, btc) = (asset("rsUSDT"), asset("rsBTC"));
+    let bob = wallet(&url, 3);
+    bob.join_with(1_000_000_000, &[]).await.unwrap();
+    mine(&url, 1).await;
+    let want = credit_now(&node, usdt, 5_000_000).await;
+    bob.execute(Action::BuyCredit {
+        member: None,
+        assets: vec![(usdt, 5_000_000)],
+    })
+    .await
+    .unwrap();
+    mine(&url, 1).await;
+    assert_eq!(bob.member().await.unwrap().unwrap().v.balance, want);
+    let e = bob
+        .execute(Action::BuyCredit {
+            member: None,
+            assets: vec![(btc, 1_000)],
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("does not take"), "{e}");
+    net.stop().await;
+}
+
+async fn c_vault(
+    node: &dgcm_chain::NodeClient,
+) -> dgcm_contracts::Typed<dgcm_contracts::lets_vault::Vault> {
+    let c = contracts();
+    let boxes = node
+        .unspent_boxes_by_token(&c.params.vault_nft, 0, 5)
+        .await
+        .unwrap();
+    dgcm_contracts::Typed::parse(&c, boxes.into_iter().next().expect("the vault")).unwrap()
 }

@@ -17,7 +17,7 @@ use crate::lease::{path as lease_path, Lease, LeaseTerms};
 use crate::lets_member::{
     debt_holdings_ok, fully_priced, healthy, within_payout, Member, Prices, MIN_TOP_UP_NANOERG,
 };
-use crate::lets_vault::Vault;
+use crate::lets_vault::{credit_for, Vault};
 use crate::listing::Listing;
 use crate::order::Order;
 use crate::rosen_deposit::RosenDeposit;
@@ -975,4 +975,104 @@ pub fn convert_rosen(
     d.inputs.push(spend(&deposit.bx, sel(1)));
     d.outputs.push(next.to_candidate(c, height)?);
     d.finish(exec)
+}
+
+/// The credit draft shared by [`buy_credit`] and [`convert_rosen_credit`]: vault credit path
+/// (sel 2) at input 0, the member's credited path (sel 5) at input 1; the vault takes `gained`
+/// into its stable reserve and the member's balance rises by [`credit_for`] at the `oracles`'
+/// prices. Out `[vault', member' (+ `add_erg`)]`.
+fn credit_draft(
+    c: &Contracts,
+    vault: &Typed<Vault>,
+    member: &Typed<Member>,
+    gained: &[(TokenId, u64)],
+    add_erg: u64,
+    oracles: &[ErgoBox],
+    height: u32,
+) -> Result<(TxDraft, i64)> {
+    let (v, m) = (&vault.v, &member.v);
+    let p = &c.params;
+    for (id, _) in gained {
+        if !p.asset_by_id(id).is_some_and(|a| a.credit_pct > 0) {
+            return Err(invalid(format!(
+                "token {} is not an asset the vault takes for credit",
+                hex::encode(id.as_ref())
+            )));
+        }
+    }
+    let prices = Prices::read(p, oracles, height);
+    let credit = credit_for(p, &prices, gained).ok_or_else(|| {
+        invalid(
+            "no credit: the oracles must price the ERG/USD rate and each asset (fresh pool boxes), \
+             and the amount must be worth at least 0.001 GPUC",
+        )
+    })?;
+    let balance = m
+        .balance
+        .checked_add(credit)
+        .ok_or_else(|| invalid("balance overflows"))?;
+    let next_vault = v
+        .with_stable(gained)
+        .ok_or_else(|| invalid("the vault's stable reserve overflows"))?;
+    let mut d = TxDraft::new(height);
+    d.inputs.push(spend(&vault.bx, sel(2)));
+    d.inputs.push(spend(&member.bx, sel(5)));
+    d.data_inputs.extend(pool_boxes(c, oracles, gained));
+    d.outputs.push(next_vault.to_candidate(c, height)?);
+    d.outputs.push(
+        Member {
+            balance,
+            value: m
+                .value
+                .checked_add(add_erg)
+                .ok_or_else(|| invalid("value overflows"))?,
+            ..m.clone()
+        }
+        .to_candidate(c, height)?,
+    );
+    Ok((d, credit))
+}
+
+/// Anyone (vault sel 2, member sel 5): the executor's `assets` (stable assets the vault takes
+/// for credit, e.g. rsUSDT) go into the vault's stable reserve and the member's balance rises by
+/// their value at the `oracles`' prices, in GPUC ([`credit_for`]). Returns the plan and the
+/// credit in mGPUC. Out `[vault', member', change, fee]`.
+pub fn buy_credit(
+    c: &Contracts,
+    vault: &Typed<Vault>,
+    member: &Typed<Member>,
+    assets: &[(TokenId, u64)],
+    oracles: &[ErgoBox],
+    height: u32,
+    exec: &Executor,
+) -> Result<(TxPlan, i64)> {
+    listed_assets(c, assets)?;
+    let (d, credit) = credit_draft(c, vault, member, assets, 0, oracles, height)?;
+    Ok((d.finish(exec)?, credit))
+}
+
+/// Anyone (the relay): a Rosen deposit of stable assets (every token one the vault takes for
+/// credit) becomes GPUC credit in its owner's account at the oracle's price, and its ERG less
+/// MAX_RELAY_FEE collateral: vault sel 2 at input 0, member sel 5 at input 1, deposit sel 2 at
+/// input 2. Any balance (credit only raises it). Out `[vault', member', change, fee]`.
+pub fn convert_rosen_credit(
+    c: &Contracts,
+    vault: &Typed<Vault>,
+    deposit: &Typed<RosenDeposit>,
+    member: &Typed<Member>,
+    oracles: &[ErgoBox],
+    height: u32,
+    exec: &Executor,
+) -> Result<(TxPlan, i64)> {
+    let (r, m) = (&deposit.v, &member.v);
+    if r.owner != m.owner {
+        return Err(invalid("the member account is not the deposit owner's"));
+    }
+    let assets = r.credit_assets(c).ok_or_else(|| {
+        invalid("the deposit holds a token the vault does not take for credit (convert it as collateral)")
+    })?;
+    let add = r.value.saturating_sub(c.params.max_relay_fee.max(0) as u64);
+    let (mut d, credit) = credit_draft(c, vault, member, &assets, add, oracles, height)?;
+    d.inputs.push(spend(&deposit.bx, sel(2)));
+    Ok((d.finish(exec)?, credit))
 }

@@ -132,6 +132,30 @@ pub struct AssetFile {
     pub max_age: i32,
     /// Least a top-up by anyone adds, in base units.
     pub min_top_up: u64,
+    /// % of its oracle value the vault credits in GPUC when it takes the asset (stable assets
+    /// such as rsUSDT: 100); 0 or absent = the vault does not take it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub credit_pct: i64,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
+}
+
+impl AssetFile {
+    /// The asset, its ids checked (errors name `collateral.<field>`).
+    pub fn to_asset(&self) -> Result<CollateralAsset, DeploymentError> {
+        Ok(CollateralAsset {
+            name: self.name.clone(),
+            token_id: token_id("collateral.token_id", &self.token_id)?,
+            pool_nft: token_id("collateral.pool_nft", &self.pool_nft)?,
+            decimals: self.decimals,
+            factor_pct: self.factor_pct,
+            max_age: self.max_age,
+            min_top_up: self.min_top_up,
+            credit_pct: self.credit_pct,
+        })
+    }
 }
 
 fn default_oracle_max_age() -> i32 {
@@ -249,6 +273,7 @@ impl Deployment {
                         factor_pct: a.factor_pct,
                         max_age: a.max_age,
                         min_top_up: a.min_top_up,
+                        credit_pct: a.credit_pct,
                     })
                     .collect(),
             ),
@@ -282,20 +307,11 @@ impl Deployment {
                 factor_pct: 100,
                 max_age: f.oracle_max_age,
                 min_top_up: 100,
+                credit_pct: 0,
             }],
             Some(list) => list
                 .iter()
-                .map(|a| {
-                    Ok(CollateralAsset {
-                        name: a.name.clone(),
-                        token_id: token_id("collateral.token_id", &a.token_id)?,
-                        pool_nft: token_id("collateral.pool_nft", &a.pool_nft)?,
-                        decimals: a.decimals,
-                        factor_pct: a.factor_pct,
-                        max_age: a.max_age,
-                        min_top_up: a.min_top_up,
-                    })
-                })
+                .map(AssetFile::to_asset)
                 .collect::<Result<Vec<_>, DeploymentError>>()?,
         };
         let params = ProtocolParams {

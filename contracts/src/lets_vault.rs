@@ -1,9 +1,14 @@
-//! LETS vault box: the GPUC reserve singleton.
+//! LETS vault box: the GPUC reserve singleton, with the stable reserve it bought credit with;
+//! plus the credit rule of its credit path (one implementation, used by the builders, the relay
+//! and the tests).
 
 use ergo_lib::ergotree_ir::chain::ergo_box::{ErgoBox, ErgoBoxCandidate};
+use ergo_lib::ergotree_ir::chain::token::TokenId;
+use num_bigint::BigInt;
 
 use crate::codec::{candidate, expect_tree, tok_err, toks, BoxKind, CodecError};
-use crate::trees::{Contracts, Kind};
+use crate::lets_member::{amount_in, Prices};
+use crate::trees::{Contracts, Kind, ProtocolParams};
 use crate::util::tokens;
 
 const K: &str = "lets_vault";
@@ -15,6 +20,9 @@ pub struct Vault {
     pub reserve: u64,
     /// tokens(2): membership tokens not yet issued.
     pub stock: u64,
+    /// tokens(3..): listed assets taken for credit (each with `credit_pct > 0`, no id twice, no
+    /// zero amount), in the order the box holds them.
+    pub stable: Vec<(TokenId, u64)>,
 }
 
 impl BoxKind for Vault {
@@ -23,21 +31,37 @@ impl BoxKind for Vault {
     fn parse(c: &Contracts, b: &ErgoBox) -> Result<Vault, CodecError> {
         expect_tree(K, b, &c.lets_vault)?;
         let p = &c.params;
-        match toks(b).as_slice() {
-            [(n, 1), (g, reserve), (m, stock)]
-                if *n == p.vault_nft && *g == p.gpuc_id && *m == p.membership_id =>
-            {
-                Ok(Vault {
-                    value: *b.value.as_u64(),
-                    reserve: *reserve,
-                    stock: *stock,
-                })
-            }
-            _ => Err(tok_err(
+        let t = toks(b);
+        let (head, stable) = t.split_at(t.len().min(3));
+        let [(n, 1), (g, reserve), (m, stock)] = head else {
+            return Err(tok_err(
                 K,
-                "expected exactly (vault NFT, 1), (GPUC, reserve), (MEMBERSHIP_ID, stock)",
-            )),
+                "expected (vault NFT, 1), (GPUC, reserve), (MEMBERSHIP_ID, stock) first",
+            ));
+        };
+        if (*n, *g, *m) != (p.vault_nft, p.gpuc_id, p.membership_id) {
+            return Err(tok_err(
+                K,
+                "expected (vault NFT, 1), (GPUC, reserve), (MEMBERSHIP_ID, stock) first",
+            ));
         }
+        for (i, (id, _)) in stable.iter().enumerate() {
+            if !p.asset_by_id(id).is_some_and(|a| a.credit_pct > 0) {
+                return Err(tok_err(
+                    K,
+                    format!("token {} is not an asset the vault takes for credit", i + 3),
+                ));
+            }
+            if stable[..i].iter().any(|(o, _)| o == id) {
+                return Err(tok_err(K, format!("token {} repeats an asset", i + 3)));
+            }
+        }
+        Ok(Vault {
+            value: *b.value.as_u64(),
+            reserve: *reserve,
+            stock: *stock,
+            stable: stable.to_vec(),
+        })
     }
 }
 
@@ -48,17 +72,60 @@ impl Vault {
         if self.reserve == 0 || self.stock == 0 {
             return Err(tok_err(K, "reserve and stock must stay > 0"));
         }
+        let mut t = vec![
+            (p.vault_nft, 1),
+            (p.gpuc_id, self.reserve),
+            (p.membership_id, self.stock),
+        ];
+        t.extend(self.stable.iter().copied());
         candidate(
             K,
             c.lets_vault.clone(),
             self.value,
-            tokens(&[
-                (p.vault_nft, 1),
-                (p.gpuc_id, self.reserve),
-                (p.membership_id, self.stock),
-            ]),
+            tokens(&t),
             vec![],
             height,
         )
     }
+
+    /// Base units of `id` in the stable reserve (0 when none).
+    pub fn stable_amount(&self, id: &TokenId) -> u64 {
+        amount_in(&self.stable, id)
+    }
+
+    /// This vault with `add` taken into its stable reserve (a new asset goes last).
+    pub fn with_stable(&self, add: &[(TokenId, u64)]) -> Option<Vault> {
+        let mut out = self.clone();
+        for (id, n) in add {
+            match out.stable.iter_mut().find(|(t, _)| t == id) {
+                Some((_, have)) => {
+                    *have = have.checked_add(*n).filter(|t| *t <= i64::MAX as u64)?
+                }
+                None => out.stable.push((*id, *n)),
+            }
+        }
+        Some(out)
+    }
+}
+
+/// The credit path's rule: the mGPUC the vault credits for taking `gained` (listed asset, base
+/// units) at these prices, exactly as the script computes it —
+/// `floor(W / (GPUC_PRICE_CENTS · rate))` with `W = Σ floor(g · price · credit_pct · 1000 / unit)`.
+/// `None` when the ERG/USD rate or a gained asset's price is missing, an asset is not taken for
+/// credit, or the credit is not positive (the script needs `c > 0`).
+pub fn credit_for(p: &ProtocolParams, prices: &Prices, gained: &[(TokenId, u64)]) -> Option<i64> {
+    if prices.rate <= 0 {
+        return None;
+    }
+    let mut w = BigInt::from(0);
+    for (id, g) in gained {
+        let a = p.asset_by_id(id).filter(|a| a.credit_pct > 0)?;
+        let price = prices.of(p, id);
+        if price <= 0 {
+            return None;
+        }
+        w += BigInt::from(*g) * price * a.credit_pct * 1000 / a.unit();
+    }
+    let c = w / (BigInt::from(p.gpuc_price_cents) * prices.rate);
+    i64::try_from(c).ok().filter(|c| *c > 0)
 }

@@ -61,6 +61,15 @@ impl RosenDeposit {
         Some(out)
     }
 
+    /// The assets of a deposit the vault's credit path takes (`credit_pct > 0`, e.g. rsUSDT),
+    /// summed per token, when every token it holds is one; `None` otherwise (it converts as
+    /// collateral, path 1, or stays for its owner).
+    pub fn credit_assets(&self, c: &Contracts) -> Option<Vec<(TokenId, u64)>> {
+        let all = self.convertible_assets(c)?;
+        let creditable = |id: &TokenId| c.params.asset_by_id(id).is_some_and(|a| a.credit_pct > 0);
+        (!all.is_empty() && all.iter().all(|(id, _)| creditable(id))).then_some(all)
+    }
+
     /// A deposit as Rosen's guards create it (no registers).
     pub fn to_candidate(&self, c: &Contracts, height: u32) -> Result<ErgoBoxCandidate, CodecError> {
         let tree = c

@@ -73,15 +73,20 @@ impl Kind {
                 (1, "timeout", true),
                 (2, "settle", false),
             ],
-            Kind::LetsVault => &[(0, "flow", false), (1, "join", false)],
+            Kind::LetsVault => &[(0, "flow", false), (1, "join", false), (2, "credit", false)],
             Kind::LetsMember => &[
                 (0, "owner", false),
                 (1, "close", false),
                 (2, "receive", false),
                 (3, "top_up", false),
                 (4, "liquidate", true),
+                (5, "credited", false),
             ],
-            Kind::RosenDeposit => &[(0, "owner", false), (1, "convert", true)],
+            Kind::RosenDeposit => &[
+                (0, "owner", false),
+                (1, "convert", true),
+                (2, "credit", true),
+            ],
         }
     }
 
@@ -368,6 +373,9 @@ pub struct CollateralAsset {
     pub max_age: i32,
     /// Least a top-up by anyone adds of it, in base units.
     pub min_top_up: u64,
+    /// % of its oracle value the vault credits in GPUC when it takes the asset (its credit path:
+    /// a stable asset such as rsUSDT bought at the oracle's price); 0 = the vault does not take it.
+    pub credit_pct: i64,
 }
 
 impl CollateralAsset {
@@ -408,6 +416,7 @@ fn devnet_collateral(id: &dyn Fn(&str) -> TokenId) -> Vec<CollateralAsset> {
             ORACLE_MAX_AGE_DEVNET
         },
         min_top_up,
+        credit_pct: if name == "rsUSDT" { 100 } else { 0 },
     };
     vec![
         asset("SigUSD", id("ORACLE_POOL_NFT"), 2, 100, 100),
@@ -505,7 +514,21 @@ impl ProtocolParams {
                 .parse::<i64>()
                 .map_err(|e| TreeError::Param(n, e.to_string()))
         };
-        let collateral = placeholder_assets(&member)?;
+        let mut collateral = placeholder_assets(&member)?;
+        let credit: Vec<i64> = vault
+            .placeholder("ASSET_CREDIT_PCTS")?
+            .v
+            .try_extract_into()
+            .map_err(|e| TreeError::Param("ASSET_CREDIT_PCTS", e.to_string()))?;
+        if credit.len() != collateral.len() {
+            return Err(TreeError::Param(
+                "ASSET_CREDIT_PCTS",
+                "not as long as ASSET_IDS".into(),
+            ));
+        }
+        for (a, pct) in collateral.iter_mut().zip(credit) {
+            a.credit_pct = pct;
+        }
         // asset 0 of the placeholder list plays SigUSD (no contract names SigUSD any more)
         let sigusd_id = collateral
             .first()
@@ -595,6 +618,9 @@ impl ProtocolParams {
             if !(1..=100).contains(&a.factor_pct) {
                 return Err(bad(format!("factor_pct {} not in 1..=100", a.factor_pct)));
             }
+            if !(0..=100).contains(&a.credit_pct) {
+                return Err(bad(format!("credit_pct {} not in 0..=100", a.credit_pct)));
+            }
             if a.max_age < 0 {
                 return Err(bad("max_age is negative".into()));
             }
@@ -621,6 +647,19 @@ impl ProtocolParams {
             }
         }
         Ok(())
+    }
+
+    /// `ASSET_CREDIT_PCTS` (the vault's list, parallel to the member's).
+    fn credit_pcts(&self) -> (&'static str, Constant) {
+        (
+            "ASSET_CREDIT_PCTS",
+            Constant::from(
+                self.collateral
+                    .iter()
+                    .map(|a| a.credit_pct)
+                    .collect::<Vec<i64>>(),
+            ),
+        )
     }
 
     fn asset_consts(&self) -> [(&'static str, Constant); 6] {
@@ -702,6 +741,7 @@ fn placeholder_assets(member: &Compiled) -> Result<Vec<CollateralAsset>, TreeErr
             factor_pct: get(factors.get(i).copied(), "ASSET_FACTORS")?,
             max_age: get(ages.get(i).map(|a| *a as i64), "ASSET_MAX_AGES")? as i32,
             min_top_up: get(mins.get(i).copied(), "ASSET_MIN_TOP_UPS")? as u64,
+            credit_pct: 0,
         });
     }
     Ok(out)
@@ -782,10 +822,10 @@ impl Contracts {
         let lets_member = load(Kind::LetsMember)?.parameterise(
             &[
                 ids.clone(),
-                pools,
-                units,
+                pools.clone(),
+                units.clone(),
                 factors,
-                ages,
+                ages.clone(),
                 mins,
                 ("ORACLE_POOL_NFT", id_const(&p.oracle_pool_nft)),
                 ("GPUC_PRICE_CENTS", big(p.gpuc_price_cents)),
@@ -804,6 +844,13 @@ impl Contracts {
                 ("GPUC_ID", id_const(&p.gpuc_id)),
                 ("MEMBER_SCRIPT_HASH", member_hash.clone()),
                 ids.clone(),
+                pools,
+                units,
+                ages,
+                p.credit_pcts(),
+                ("ORACLE_POOL_NFT", id_const(&p.oracle_pool_nft)),
+                ("ORACLE_MAX_AGE", Constant::from(p.oracle_max_age)),
+                ("GPUC_PRICE_CENTS", big(p.gpuc_price_cents)),
             ],
             &[],
         )?;
@@ -814,6 +861,7 @@ impl Contracts {
                 ("MEMBER_SCRIPT_HASH", member_hash),
                 ("MEMBERSHIP_ID", id_const(&p.membership_id)),
                 ("MAX_RELAY_FEE", Constant::from(p.max_relay_fee)),
+                ("VAULT_NFT", id_const(&p.vault_nft)),
             ],
             &["OWNER"],
         )?;
@@ -901,9 +949,10 @@ impl Contracts {
 
 impl Contracts {
     /// The bytes of every Rosen deposit tree of this deployment that follow its `OWNER`
-    /// constant: the remaining constants (SigUSD id, member script hash, membership id, relay
-    /// fee cap, ...) and the whole script body. `OWNER` is the first segregated constant, so a
-    /// deposit tree is `header ‖ constant count ‖ OWNER ‖ this`, whoever the owner is.
+    /// constant: the remaining constants (member script hash, membership id, relay fee cap, ...)
+    /// and the whole script body. The constants before `OWNER` are fixed by the template too, so
+    /// a deposit tree is `header ‖ constant count ‖ fixed constants ‖ OWNER ‖ this`, whoever the
+    /// owner is.
     pub fn rosen_template_suffix(&self) -> Result<Vec<u8>, TreeError> {
         let c = "rosen_deposit";
         let nc = self
@@ -912,23 +961,23 @@ impl Contracts {
             .iter()
             .find(|nc| nc.name == "OWNER")
             .ok_or_else(|| TreeError::UnknownConstant(c, "OWNER".into()))?;
-        if nc.indices != [0] {
+        let [idx] = nc.indices[..] else {
             return Err(TreeError::Tree(
                 c,
-                format!("OWNER at {:?}, the suffix rule needs it at [0]", nc.indices),
+                format!("OWNER at {:?}, the suffix rule needs one index", nc.indices),
             ));
-        }
-        let owner = self
-            .rosen_template
-            .get_constant(0)
-            .ok()
-            .flatten()
-            .ok_or_else(|| TreeError::Unset(c, "OWNER".into()))?;
-        let owner = owner
-            .sigma_serialize_bytes()
-            .map_err(|e| TreeError::Tree(c, e.to_string()))?;
+        };
+        let constant = |i: usize| -> Result<Vec<u8>, TreeError> {
+            self.rosen_template
+                .get_constant(i)
+                .ok()
+                .flatten()
+                .ok_or_else(|| TreeError::Unset(c, format!("constant {i}")))?
+                .sigma_serialize_bytes()
+                .map_err(|e| TreeError::Tree(c, e.to_string()))
+        };
         let bytes = tree_bytes(&self.rosen_template);
-        // header byte, [size VLQ if the size flag is set], constant count VLQ, then constant 0
+        // header byte, [size VLQ if the size flag is set], constant count VLQ, then the constants
         let mut at = 1;
         let skip_vlq = |at: &mut usize| {
             while bytes.get(*at).is_some_and(|b| b & 0x80 != 0) {
@@ -940,12 +989,16 @@ impl Contracts {
             skip_vlq(&mut at);
         }
         skip_vlq(&mut at);
-        if bytes.get(at..at + owner.len()) != Some(owner.as_slice()) {
-            return Err(TreeError::Tree(
-                c,
-                "OWNER is not the first serialized constant".into(),
-            ));
+        for i in 0..=idx {
+            let k = constant(i)?;
+            if bytes.get(at..at + k.len()) != Some(k.as_slice()) {
+                return Err(TreeError::Tree(
+                    c,
+                    format!("constant {i} is not where the serialized constants put it"),
+                ));
+            }
+            at += k.len();
         }
-        Ok(bytes[at + owner.len()..].to_vec())
+        Ok(bytes[at..].to_vec())
     }
 }

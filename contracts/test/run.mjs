@@ -18,7 +18,7 @@ const MEMBERSHIP = collBytes(member.consts.MEMBERSHIP_ID);
 // the placeholder deployment lists four collateral assets; asset 0 plays SigUSD (2 decimals, factor
 // 99 %), asset 1 rsBTC (8 decimals, factor 70 %), each priced by its own pool box
 const ASSETS = collColl(member.consts.ASSET_IDS), POOLS = collColl(member.consts.ASSET_POOLS);
-const SIGUSD = ASSETS[0], RSBTC = ASSETS[1], RSETH = ASSETS[2];
+const SIGUSD = ASSETS[0], RSBTC = ASSETS[1], RSETH = ASSETS[2], RSUSDT = ASSETS[3];
 const ORACLE_NFT = collBytes(member.consts.ORACLE_POOL_NFT);
 const LISTING_NFT = "ab".repeat(32);
 const CONSUMER = PK.G1, PROVIDER = PK.G2, OWNER = PK.G4, OTHER = PK.G5;
@@ -313,6 +313,56 @@ const fakeOracle = box({ tree: "0008cd" + PK.G3, value: 1_000_000n, assets: [["e
   const o2 = out({ tree: member.tree, value: 49_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 1500n]], regs: memberRegs(0n, OTHER) });
   expect("attack rosen convert into someone else's account", reduce({ inputs: [{ box: other, ext: selIdx(3, 0) }, { box: dep, ext: sel(1) }], outputs: [o2], index: 1 }), rejected);
   expect("rosen owner spend (no context var)", reduce({ inputs: [{ box: dep }], outputs: [out({ tree: p2pk(OWNER), value: 49_000_000n, assets: [[SIGUSD, 1500n]] })], index: 0 }), `dlog:${OWNER}`);
+}
+// ---------------------------------------------------------------- stable assets bought as credit
+{
+  // asset 3 (rsUSDT: 6 decimals, ASSET_CREDIT_PCTS 100) at $1: 10 rsUSDT buy floor(10 x 100000 / 101) = 9900 mGPUC
+  const usdtPool = pool(3, rateNanoErgPerUsd);
+  const g = 10_000_000n;
+  const W = (g * rateNanoErgPerUsd * 100n * 1000n) / 1_000_000n;
+  const c = W / (101n * rateNanoErgPerUsd);
+  const vaultStable = (gpuc, usdt) => out({ tree: vault.tree, value: 2_000_000n, assets: [[VAULT_NFT, 1n], [GPUC, gpuc], [MEMBERSHIP, 1000n], ...(usdt ? [[RSUSDT, usdt]] : [])] });
+  const m = box({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(-500n) });
+  const mc = (bal, value = 1_000_000n, assets = [[MEMBERSHIP, 1n]], owner = OWNER) => out({ tree: member.tree, value, assets, regs: memberRegs(bal, owner) });
+  const funds = box({ tree: p2pk(OTHER), value: 10_000_000n, assets: [[RSUSDT, g]] });
+  const buy = (credit, extra = {}) => ({ inputs: [{ box: vaultBox, ext: sel(2) }, { box: m, ext: sel(5) }, { box: funds }], outputs: [vaultStable(1_000_000_000n, g), mc(-500n + credit)], dataInputs: [oracle, usdtPool], ...extra });
+  expect("vault credit: rsUSDT bought at the oracle price (anyone)", reduce({ ...buy(c), index: 0 }), "true");
+  expect("member credited (anyone)", reduce({ ...buy(c), index: 1 }), "true");
+  expect("attack vault credit above the oracle price", reduce({ ...buy(c + 1n), index: 0 }), rejected);
+  expect("attack vault credit below the oracle price (builder keeps the difference)", reduce({ ...buy(c - 1n), index: 0 }), rejected);
+  expect("attack vault credit without the rsUSDT pool", reduce({ ...buy(c), dataInputs: [oracle], index: 0 }), rejected);
+  expect("attack vault credit with a stale rsUSDT pool", reduce({ ...buy(c), dataInputs: [oracle, pool(3, rateNanoErgPerUsd, HEIGHT - 725)], index: 0 }), rejected);
+  expect("attack vault credit with another asset's pool passed for rsUSDT", reduce({ ...buy(c), dataInputs: [oracle, pool(1, rateNanoErgPerUsd)], index: 0 }), rejected);
+  expect("attack vault credit without the ERG/USD rate", reduce({ ...buy(c), dataInputs: [usdtPool], index: 0 }), rejected);
+  // rsBTC is collateral only (ASSET_CREDIT_PCTS 0): the vault does not take it
+  const btcFunds = box({ tree: p2pk(OTHER), value: 10_000_000n, assets: [[RSBTC, 1_000n]] });
+  const btcVault = out({ tree: vault.tree, value: 2_000_000n, assets: [[VAULT_NFT, 1n], [GPUC, 1_000_000_000n], [MEMBERSHIP, 1000n], [RSBTC, 1_000n]] });
+  expect("attack vault credit for an asset it does not take", reduce({ inputs: [{ box: vaultBox, ext: sel(2) }, { box: m, ext: sel(5) }, { box: btcFunds }], outputs: [btcVault, mc(-499n)], dataInputs: [oracle, pool(1, 90_000n * rateNanoErgPerUsd)], index: 0 }), rejected);
+  // the credit path moves no GPUC: a vault paying out GPUC beside it
+  expect("attack vault credit that also pays out GPUC", reduce({ ...buy(c), outputs: [vaultStable(1_000_000_000n - 1_000n, g), mc(-500n + c)], index: 0 }), rejected);
+  // the member's credited path: only the balance rises
+  expect("attack member credited path taking its collateral", reduce({ ...buy(c), outputs: [vaultStable(1_000_000_000n, g), mc(-500n + c, 500_000n)], index: 1 }), rejected);
+  expect("attack member credited path without the vault", reduce({ inputs: [{ box: funds }, { box: m, ext: sel(5) }], outputs: [out({ tree: p2pk(OTHER), value: 1_000_000n }), mc(0n)], index: 1 }), rejected);
+  // the stable reserve stays: a flow (withdrawal) that takes it out is refused
+  const vaultWithUsdt = box({ tree: vault.tree, value: 2_000_000n, assets: [[VAULT_NFT, 1n], [GPUC, 1_000_000_000n], [MEMBERSHIP, 1000n], [RSUSDT, g]] });
+  const rich = box({ tree: member.tree, value: 1_000_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 2000n]], regs: memberRegs(0n) });
+  const rich2 = mc(-1_000n, 1_000_000_000n, [[MEMBERSHIP, 1n], [SIGUSD, 2000n]]);
+  const flow = (usdt) => ({ inputs: [{ box: vaultWithUsdt, ext: sel(0) }, { box: rich, ext: selIdx(0, 1) }], outputs: [vaultStable(1_000_000_000n - 1_000n, usdt), rich2], dataInputs: [oracle, sigPool], index: 0 });
+  expect("vault flow keeps the stable reserve", reduce(flow(g)), "true");
+  expect("attack vault flow taking the stable reserve", reduce(flow(0n)), rejected);
+  expect("attack vault flow taking part of the stable reserve", reduce(flow(g - 1n)), rejected);
+  // a Rosen deposit of rsUSDT becomes credit in its owner's account: vault, member, deposit
+  const dep = box({ tree: rosen.tree, value: 50_000_000n, assets: [[RSUSDT, g]] });
+  const viaRosen = (vaultOut2, memberOut, m0 = m) => ({ inputs: [{ box: vaultBox, ext: sel(2) }, { box: m0, ext: sel(5) }, { box: dep, ext: sel(2) }], outputs: [vaultOut2, memberOut], dataInputs: [oracle, usdtPool] });
+  const honest = viaRosen(vaultStable(1_000_000_000n, g), mc(-500n + c, 1_000_000n + 48_000_000n));
+  expect("rosen credit (anyone)", reduce({ ...honest, index: 2 }), "true");
+  expect("vault credit for a rosen deposit (anyone)", reduce({ ...honest, index: 0 }), "true");
+  expect("attack rosen credit relay fee above cap", reduce({ ...viaRosen(vaultStable(1_000_000_000n, g), mc(-500n + c, 1_000_000n + 47_000_000n)), index: 2 }), rejected);
+  const other = box({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(0n, OTHER) });
+  expect("attack rosen credit into someone else's account", reduce({ ...viaRosen(vaultStable(1_000_000_000n, g), mc(c, 49_000_000n, [[MEMBERSHIP, 1n]], OTHER), other), index: 2 }), rejected);
+  // the relay keeps half the rsUSDT and credits the owner for the rest
+  const half = viaRosen(vaultStable(1_000_000_000n, g / 2n), mc(-500n + c / 2n, 1_000_000n + 48_000_000n));
+  expect("attack rosen credit keeping part of the deposit", reduce({ ...half, index: 2 }), rejected);
 }
 
 console.log(`\n${count - failures}/${count} cases passed`);

@@ -117,6 +117,7 @@ fn attack_borrow_beyond_rsbtcs_collateral_factor() {
             value: 2_000_000,
             reserve: RESERVE - 416_000,
             stock: 1000,
+            stable: vec![],
         }
         .to_candidate(&e.c, H)
         .unwrap();

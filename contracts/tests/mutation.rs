@@ -253,6 +253,7 @@ fn rich_exec(e: &Env, who: &str) -> Executor {
             (p.sigusd_id, 1_000_000_000),
             (asset(e, "rsBTC"), 1_000_000_000),
             (asset(e, "rsETH"), 1_000_000_000),
+            (asset(e, "rsUSDT"), 1_000_000_000_000),
         ],
     )
 }
@@ -936,6 +937,66 @@ fn scenarios() -> Vec<Scenario> {
         let p = build::convert_rosen(&e.c, &d, &m, H, &ex).unwrap();
         v.push(scenario(
             "rosen.convert.assets",
+            (p, ex),
+            &["exec"],
+            H,
+            false,
+            no_alts(),
+        ));
+    }
+
+    {
+        // a stable asset sold to the vault for credit (the buyer may be anyone; here the owner,
+        // in debt)
+        let e = env();
+        let usdt = asset(&e, "rsUSDT");
+        let m = member(&e, "owner", ERG, 2_000, -5_000);
+        let vt = vault(&e);
+        let orc = vec![oracle(&e), pool_of(&e, "rsUSDT", asset_price("rsUSDT"))];
+        let ex = exec_of("owner", ERG, &[(usdt, 10_000_000)]);
+        let (p, _) = build::buy_credit(&e.c, &vt, &m, &[(usdt, 10_000_000)], &orc, H, &ex).unwrap();
+        let rx = rich_exec(&e, "owner");
+        let alts: Alts = Box::new(move |outs, h| {
+            let mut r = vec![];
+            for w in parsed::<Vault>(&e.c, outs) {
+                let Some(g) = w
+                    .stable_amount(&usdt)
+                    .checked_sub(vt.v.stable_amount(&usdt))
+                else {
+                    continue;
+                };
+                r.extend(
+                    build::buy_credit(&e.c, &vt, &m, &[(usdt, g)], &orc, h, &rx)
+                        .ok()
+                        .map(|(p, _)| p),
+                );
+            }
+            r
+        });
+        v.push(scenario(
+            "vault.credit",
+            (p, ex),
+            &["owner"],
+            H,
+            false,
+            alts,
+        ));
+    }
+    {
+        // a Rosen deposit of rsUSDT credited at the oracle's price
+        let e = env();
+        let m = member(&e, "owner", 1_000_000, 0, 0);
+        let d = RosenDeposit {
+            value: 10_000_000,
+            owner: pk("owner"),
+            tokens: vec![(asset(&e, "rsUSDT"), 25_000_000)],
+        };
+        let d = typed::<RosenDeposit>(&e, &d.to_candidate(&e.c, H).unwrap());
+        let orc = vec![oracle(&e), pool_of(&e, "rsUSDT", asset_price("rsUSDT"))];
+        let ex = exec_of("exec", ERG, &[]);
+        let (p, _) = build::convert_rosen_credit(&e.c, &vault(&e), &d, &m, &orc, H, &ex).unwrap();
+        v.push(scenario(
+            "rosen.credit",
             (p, ex),
             &["exec"],
             H,

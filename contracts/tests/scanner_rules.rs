@@ -231,6 +231,7 @@ fn vault_rule_needs_the_nft() {
         value: 2_000_000,
         reserve: 1000,
         stock: 10,
+        stable: vec![],
     }
     .to_candidate(&e.c, H)
     .unwrap();

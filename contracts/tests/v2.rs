@@ -908,6 +908,7 @@ fn attack_liquidation_swaps_the_members_erg_for_sigusd() {
             value: 2_000_000,
             reserve: RESERVE + 1,
             stock: 1000,
+            stable: vec![],
         }
         .to_candidate(&e.c, H)
         .unwrap();

@@ -211,7 +211,10 @@ impl Decoder {
             }),
             Kind::LetsVault => Vault::parse(c, b)
                 .map_err(|e| e.to_string())
-                .map(|v| json!({"value": v.value, "gpuc_reserve": v.reserve, "membership_stock": v.stock})),
+                .map(|v| json!({
+                    "value": v.value, "gpuc_reserve": v.reserve, "membership_stock": v.stock,
+                    "stable_reserve": v.stable.iter().map(|(id, n)| json!({"tokenId": String::from(*id), "amount": n})).collect::<Vec<_>>(),
+                })),
             Kind::RosenDeposit => RosenDeposit::parse(c, b).map_err(|e| e.to_string()).map(|r| {
                 let tokens = json!(r
                     .tokens

@@ -168,6 +168,13 @@ pub enum Action {
         erg: u64,
         assets: Vec<(TokenId, u64)>,
     },
+    /// Sell stable assets the vault takes (rsUSDT) to the vault for GPUC credit at the oracle's
+    /// price: the member's balance (the user's own unless `member` is given) rises by their
+    /// value in GPUC.
+    BuyCredit {
+        member: Option<BoxId>,
+        assets: Vec<(TokenId, u64)>,
+    },
     /// Take `amount` mGPUC out of the vault; the balance falls by as much.
     WithdrawCredit {
         member: Option<BoxId>,
@@ -249,6 +256,7 @@ impl Action {
             Action::Join { .. } => "join",
             Action::TopUp { .. } => "top-up",
             Action::WithdrawCollateral { .. } => "withdraw-collateral",
+            Action::BuyCredit { .. } => "buy-credit",
             Action::WithdrawCredit { .. } => "withdraw-credit",
             Action::DepositCredit { .. } => "deposit-credit",
             Action::TransferCredit { .. } => "transfer-credit",
@@ -672,6 +680,22 @@ impl Planner {
                 let plan =
                     run(&|e| build::withdraw_collateral(c, &m, *erg, assets, &oracles, height, e))?;
                 (plan, Some((0, "lets_member")))
+            }
+            Action::BuyCredit { member, assets } => {
+                if assets.is_empty() {
+                    return Err(TxError::input(
+                        "token",
+                        "give --token NAME --amount N of an asset the vault takes for credit",
+                    ));
+                }
+                let owner = if member.is_some() { None } else { Some(user) };
+                let m = self.member("member", member.as_ref(), owner).await?;
+                let vault = self.vault().await?;
+                let oracles = self.oracles().await?;
+                let plan = run(&|e| {
+                    build::buy_credit(c, &vault, &m, assets, &oracles, height, e).map(|(p, _)| p)
+                })?;
+                (plan, Some((1, "lets_member")))
             }
             Action::WithdrawCredit { member, amount, to } => {
                 if *amount == 0 {

@@ -305,6 +305,15 @@ pub enum TxAction {
         #[arg(long)]
         member: Option<String>,
     },
+    /// Sell a stable asset the vault takes (rsUSDT in the devnet's list) for GPUC credit at the
+    /// oracle's price: your balance (or --member BOX's) rises by its value in GPUC, with no debt
+    /// (`--token rsUSDT --amount 10`).
+    BuyCredit {
+        #[command(flatten)]
+        add: CollateralArgs,
+        #[arg(long)]
+        member: Option<String>,
+    },
     /// Take GPUC out of the vault; your balance falls by as much (it may go negative while your
     /// collateral covers it).
     #[command(visible_alias = "withdraw")]
@@ -456,6 +465,40 @@ fn to_action(a: &TxAction, network: NetworkPrefix, params: &ProtocolParams) -> R
             Action::WithdrawCollateral {
                 member: opt_box("member", member)?,
                 erg,
+                assets,
+            }
+        }
+        TxAction::BuyCredit { add, member } => {
+            let (erg, assets) = add.parse(params)?;
+            if erg > 0 {
+                return Err(TxError::input(
+                    "erg",
+                    "the vault takes only stable assets for credit (--token NAME --amount N)",
+                ));
+            }
+            for (id, _) in &assets {
+                if !params.asset_by_id(id).is_some_and(|a| a.credit_pct > 0) {
+                    let takes: Vec<&str> = params
+                        .collateral
+                        .iter()
+                        .filter(|a| a.credit_pct > 0)
+                        .map(|a| a.name.as_str())
+                        .collect();
+                    return Err(TxError::input(
+                        "token",
+                        format!(
+                            "the vault does not take it for credit (it takes: {})",
+                            if takes.is_empty() {
+                                "none in this deployment".to_string()
+                            } else {
+                                takes.join(", ")
+                            }
+                        ),
+                    ));
+                }
+            }
+            Action::BuyCredit {
+                member: opt_box("member", member)?,
                 assets,
             }
         }

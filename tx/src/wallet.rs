@@ -521,15 +521,8 @@ pub fn read_collateral(path: &std::path::Path) -> Result<Vec<CollateralAsset>> {
         .map_err(|e| TxError::input("collateral", format!("{}: {e}", path.display())))?;
     list.iter()
         .map(|a| {
-            Ok(CollateralAsset {
-                name: a.name.clone(),
-                token_id: input::token_id("collateral.token_id", &a.token_id)?,
-                pool_nft: input::token_id("collateral.pool_nft", &a.pool_nft)?,
-                decimals: a.decimals,
-                factor_pct: a.factor_pct,
-                max_age: a.max_age,
-                min_top_up: a.min_top_up,
-            })
+            a.to_asset()
+                .map_err(|e| TxError::input("collateral", format!("{}: {e}", path.display())))
         })
         .collect()
 }
@@ -735,6 +728,7 @@ pub async fn deploy_vault(
                 value: opts.vault_value,
                 reserve: opts.gpuc_supply,
                 stock: opts.memberships,
+                stable: vec![],
             };
             let mut d = TxDraft::new(height);
             d.outputs.push(vault.to_candidate(&c, height)?);

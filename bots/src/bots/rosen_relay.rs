@@ -1,6 +1,7 @@
 //! Rosen relay: converts Rosen deposits (guards' payments to a user's DGCM deposit address)
-//! into the owner's LETS collateral, and records each event's path: source chain and
-//! transaction → EventTrigger box → payment (deposit) box → conversion transaction.
+//! into the owner's LETS account — stable assets the vault takes (rsUSDT) as GPUC credit at the
+//! oracle's price, anything else listed as collateral — and records each event's path: source
+//! chain and transaction → EventTrigger box → payment (deposit) box → conversion transaction.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -131,7 +132,9 @@ pub struct MarketDeposit {
     pub address: String,
 }
 
-/// Convertible deposits whose owner has a LETS account: top the account up with them.
+/// Convertible deposits whose owner has a LETS account: credit for stable assets (through the
+/// vault, one per round: each spends it), collateral for the rest (accounts not in debt only:
+/// the deposit script refuses the others; their owners convert with their own key).
 pub fn rosen_jobs(
     c: &Arc<Contracts>,
     view: &MarketView,
@@ -140,17 +143,23 @@ pub fn rosen_jobs(
 ) -> Vec<(Job, MarketDeposit)> {
     let next = view.height + 1;
     let mut used_members = std::collections::HashSet::new();
+    let mut vault_used = view
+        .vault
+        .as_ref()
+        .is_none_or(|v| rt.is_busy(&v.bx.box_id(), view.height));
     let mut jobs = Vec::new();
     for d in &view.deposits {
         if d.v.convertible_assets(c).is_none() || rt.is_busy(&d.bx.box_id(), view.height) {
             continue;
         }
+        let credit = d.v.credit_assets(c).is_some();
+        if credit && vault_used {
+            continue;
+        }
         // One conversion per member per round: each spends the member box.
-        // only into an account not in debt: the deposit script refuses the others (the owner
-        // converts into those with their own key)
         let Some(m) = view.members.iter().find(|m| {
             m.v.owner == d.v.owner
-                && m.v.balance >= 0
+                && (credit || m.v.balance >= 0)
                 && !used_members.contains(&m.bx.box_id())
                 && !rt.is_busy(&m.bx.box_id(), view.height)
         }) else {
@@ -166,16 +175,30 @@ pub fn rosen_jobs(
             address,
         };
         let (dep, member, c) = (d.clone(), m.clone(), c.clone());
-        jobs.push((
-            Job {
+        let job = match (&view.vault, credit) {
+            (Some(vault), true) => {
+                vault_used = true;
+                let (vault, oracles) = (vault.clone(), view.oracles.clone());
+                Job {
+                    bot: BotKind::RosenRelay,
+                    what: format!("credit Rosen deposit {}", info.box_id),
+                    spends: vec![vault.bx.box_id(), member.bx.box_id(), dep.bx.box_id()],
+                    build: Box::new(move |exec| {
+                        build::convert_rosen_credit(&c, &vault, &dep, &member, &oracles, next, exec)
+                            .map(|(plan, _)| plan)
+                    }),
+                    token_prices: vec![],
+                }
+            }
+            _ => Job {
                 bot: BotKind::RosenRelay,
                 what: format!("convert Rosen deposit {}", info.box_id),
                 spends: vec![member.bx.box_id(), dep.bx.box_id()],
                 build: Box::new(move |exec| build::convert_rosen(&c, &dep, &member, next, exec)),
                 token_prices: vec![],
             },
-            info,
-        ));
+        };
+        jobs.push((job, info));
     }
     jobs
 }

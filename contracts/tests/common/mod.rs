@@ -449,6 +449,7 @@ pub fn vault(e: &Env) -> Typed<Vault> {
         value: 2_000_000,
         reserve: RESERVE,
         stock: 1000,
+        stable: vec![],
     };
     typed(e, &v.to_candidate(&e.c, H).unwrap())
 }

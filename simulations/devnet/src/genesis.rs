@@ -204,6 +204,7 @@ pub fn genesis_boxes(wallets: &[TestWallet], boxes_per_wallet: usize) -> Vec<Erg
         value: ERG,
         reserve: VAULT_RESERVE,
         stock: VAULT_STOCK,
+        stable: vec![],
     }
     .to_candidate(&contracts, 0)
     .expect("vault box");
