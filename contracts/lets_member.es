@@ -60,10 +60,11 @@
 //     T * 10^7 <= r * GPUC_PRICE_CENTS * LIQ_PAYOUT_PCT * rate,
 //     i.e. the liquidator gets at most LIQ_PAYOUT_PCT percent of the repaid debt's value
 //     (LIQ_PAYOUT_PCT = 100 + the bounded discount; 107 = 7 % discount), in any mix of assets.
-//   5 credited (anyone): SELF is INPUTS(1), INPUTS(0) holds VAULT_NFT; OUTPUTS(1) is a successor
-//     with value >= SELF.value, tokens == SELF.tokens and a higher balance. Only the balance
-//     rises, by what the vault's script allows for what it took (its credit path: a stable asset
-//     at the oracle's price; its flow path: GPUC paid in); used by rosen_deposit.es's credit path.
+//   5 credited (anyone): SELF is INPUTS(1), INPUTS(0) holds VAULT_NFT and its GPUC stays unchanged
+//     in OUTPUTS(0) (so the vault is on its credit path: a flow moves GPUC); OUTPUTS(1) is a
+//     successor with value >= SELF.value, tokens == SELF.tokens and a higher balance. Only the
+//     balance rises, by what the vault's credit path allows for the stable asset it took (at least
+//     1 GPUC); used by rosen_deposit.es's credit path.
 //
 // @const VAULT_NFT Coll[Byte] tag
 // @const MEMBERSHIP_ID Coll[Byte] tag
@@ -189,6 +190,9 @@
     val o = OUTPUTS(1)
     sigmaProp(
       INPUTS(1).id == SELF.id && isVault &&
+      // the vault's GPUC unchanged: only its credit path (red team R3: with its flow path, anyone
+      // re-spent any account and the vault for 1 mGPUC)
+      vaultDelta(vaultIn) == 0L &&
       succOk(o) && o.value >= SELF.value && o.tokens == SELF.tokens &&
       o.R4[Long].get > bal
     )

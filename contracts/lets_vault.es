@@ -27,15 +27,17 @@
 //     released token went to a forged member with any balance (then a withdrawal drained the
 //     reserve). With no other membership token among the inputs, the one released token is the one
 //     at OUTPUTS(1), so every membership token in existence started at balance 0.
-//   2 credit (anyone; a stable asset bought at the oracle's price): GPUC reserve and membership stock
-//     unchanged; every listed asset's amount g_k = amount'_k - amount_k >= 0 (the vault only takes),
-//     each asset gained has ASSET_CREDIT_PCTS(k) > 0 and a fresh pool (the member's pricing: pool
-//     NFT ASSET_POOLS(k) among the data inputs, created at most ASSET_MAX_AGES(k) ago, R4 nanoERG
-//     per whole token), rate = the fresh ERG/USD datapoint > 0; INPUTS(1) a member and OUTPUTS(1)
-//     its successor as in path 0, credited c = R4' - R4 > 0 mGPUC where c is exactly
-//       floor(W / (GPUC_PRICE_CENTS * rate)),  W = sum_k floor(g_k * price_k * ASSET_CREDIT_PCTS(k) * 1000 / ASSET_UNITS(k))
-//     (the value gained at the pool prices, in GPUC at GPUC_PRICE_CENTS; rounded down, against the
-//     buyer; exact, so whoever builds the transaction cannot credit less). The member's side is
+//   2 credit (anyone; a USD stablecoin bought at the oracle's price): GPUC reserve and membership
+//     stock unchanged; every listed asset's amount g_k = amount'_k - amount_k >= 0 (the vault only
+//     takes), each asset gained has ASSET_CREDIT_PCTS(k) > 0 and a fresh pool (the member's pricing:
+//     pool NFT ASSET_POOLS(k) among the data inputs, created at most ASSET_MAX_AGES(k) ago, R4
+//     nanoERG per whole token) at CREDIT_PEG_FLOOR_PCT % of the peg or more (price_k * 100 >=
+//     rate * CREDIT_PEG_FLOOR_PCT), rate = the fresh ERG/USD datapoint > 0; INPUTS(1) a member and
+//     OUTPUTS(1) its successor as in path 0, credited c = R4' - R4 >= 1000 mGPUC (1 GPUC) where c is
+//     exactly floor(W / (GPUC_PRICE_CENTS * rate)),
+//       W = sum_k floor(g_k * min(price_k, rate) * ASSET_CREDIT_PCTS(k) * 1000 / ASSET_UNITS(k))
+//     (the value gained, never above $1 a token, in GPUC at GPUC_PRICE_CENTS; rounded down, against
+//     the buyer; exact, so whoever builds the transaction cannot credit less). The member's side is
 //     its credited path (anyone): the balance only rises.
 // There is no other path: the vault cannot be taken or destroyed.
 //
@@ -50,6 +52,7 @@
 // @const ORACLE_POOL_NFT Coll[Byte] tag
 // @const ORACLE_MAX_AGE Int 720
 // @const GPUC_PRICE_CENTS BigInt 101
+// @const CREDIT_PEG_FLOOR_PCT Long 97
 {
   val sel = getVar[Byte](0).get
   val succ = OUTPUTS(0)
@@ -122,8 +125,13 @@
     val rate = price((ORACLE_POOL_NFT, ORACLE_MAX_AGE))
     val gained = ks.map({(k: Int) => amt((succ, ASSET_IDS(k))) - amt((SELF, ASSET_IDS(k)))})
     val prices = ks.map({(k: Int) => if (gained(k) > 0L) price((ASSET_POOLS(k), ASSET_MAX_AGES(k))) else 0L})
+    // a credit asset is a USD stablecoin: valued at its pool price but never above $1 (the rate),
+    // and credited only while its pool prices it at CREDIT_PEG_FLOOR_PCT of $1 or more (red team
+    // R2: two pools of different ages skewed the credit either way)
+    val onPeg = {(k: Int) => prices(k) * 100L >= rate * CREDIT_PEG_FLOOR_PCT}
     val w = ks.fold(0.toBigInt, {(acc: BigInt, k: Int) =>
-      acc + (gained(k).toBigInt * prices(k).toBigInt * ASSET_CREDIT_PCTS(k).toBigInt * 1000.toBigInt) /
+      val unitPrice = if (prices(k) < rate) prices(k) else rate
+      acc + (gained(k).toBigInt * unitPrice.toBigInt * ASSET_CREDIT_PCTS(k).toBigInt * 1000.toBigInt) /
         ASSET_UNITS(k).toBigInt
     })
     val c = m1.R4[Long].get - INPUTS(1).R4[Long].get
@@ -132,8 +140,9 @@
       kept && rate > 0L &&
       succ.tokens(1) == SELF.tokens(1) &&
       succ.tokens(2) == SELF.tokens(2) &&
-      ks.forall({(k: Int) => gained(k) >= 0L && (gained(k) == 0L || (ASSET_CREDIT_PCTS(k) > 0L && prices(k) > 0L))}) &&
-      memberMoves(INPUTS(1)) && c > 0L &&
+      ks.forall({(k: Int) => gained(k) >= 0L && (gained(k) == 0L || (ASSET_CREDIT_PCTS(k) > 0L && prices(k) > 0L && onPeg(k)))}) &&
+      // at least 1 GPUC (red team R3: a dust credit re-spent any account and the vault)
+      memberMoves(INPUTS(1)) && c >= 1000L &&
       c.toBigInt * perGpuc <= w && w < (c.toBigInt + 1.toBigInt) * perGpuc
     )
   } else sigmaProp(false)

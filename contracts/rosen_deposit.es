@@ -24,8 +24,10 @@
 //     INPUTS(0) holds VAULT_NFT (the vault, whose script then takes its credit path: the only one
 //     under which its stable reserve grows), INPUTS(1) the owner's member (as in path 1, any
 //     balance: credit only raises it) spent by its credited path, OUTPUTS(1) that member's
-//     successor (same script, tokens(0), R5 owner) with value' - value >= SELF.value - MAX_RELAY_FEE;
-//     SELF holds at least one token and the vault's successor OUTPUTS(0) holds, of every token
+//     successor (same script, tokens(0), R5 owner) with value' - value >= SELF.value - MAX_RELAY_FEE
+//     and value' >= value; the vault's GPUC unchanged (red team R1: so the vault can only be on
+//     its credit path, not a flow beside a liquidation of the owner's account repaid with this
+//     deposit); SELF holds at least one token, each listed, and the vault's successor OUTPUTS(0) holds, of every token
 //     SELF holds, at least SELF's amount more than the vault did. The vault's script credits the
 //     member for all of it at the oracle's price, exactly; a token the vault does not take for
 //     credit makes the vault's successor invalid, so such a deposit goes by path 1 or its owner.
@@ -70,9 +72,14 @@
     val v = INPUTS(0)
     sigmaProp(
       INPUTS(2).id == SELF.id &&
-      v.tokens.size > 0 && v.tokens(0)._1 == VAULT_NFT &&
+      v.tokens.size > 1 && v.tokens(0)._1 == VAULT_NFT &&
+      // red team R1: no GPUC moves, so the vault is on its credit path and the member on its
+      // credited path (a flow would let a liquidation repay the owner's debt with this deposit)
+      OUTPUTS(0).tokens(1) == v.tokens(1) &&
       intoOwners((INPUTS(1), OUTPUTS(1))) &&
+      OUTPUTS(1).value >= INPUTS(1).value &&
       SELF.tokens.size > 0 &&
+      SELF.tokens.forall({(t: (Coll[Byte], Long)) => ASSET_IDS.exists({(x: Coll[Byte]) => x == t._1})}) &&
       SELF.tokens.forall({(t: (Coll[Byte], Long)) => amt((OUTPUTS(0), t._1)) - amt((v, t._1)) >= amt((SELF, t._1))})
     )
   } else owner

@@ -1003,8 +1003,9 @@ fn credit_draft(
     let prices = Prices::read(p, oracles, height);
     let credit = credit_for(p, &prices, gained).ok_or_else(|| {
         invalid(
-            "no credit: the oracles must price the ERG/USD rate and each asset (fresh pool boxes), \
-             and the amount must be worth at least 0.001 GPUC",
+            "no credit: the oracles must price the ERG/USD rate and each asset (fresh pool boxes) \
+             with the asset on its peg (its pool at credit_peg_floor_pct of $1 or more), and the \
+             amount must be worth at least 1 GPUC",
         )
     })?;
     let balance = m

@@ -109,6 +109,10 @@ pub struct DeploymentFile {
     /// priced by the ERG/USD pool).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collateral: Option<Vec<AssetFile>>,
+    /// The vault credits a stablecoin only while its pool prices it at this % of $1 or more
+    /// (absent: 98).
+    #[serde(default = "default_credit_peg_floor_pct")]
+    pub credit_peg_floor_pct: i64,
     /// The transactions that created this deployment (informational).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deploy_txs: Vec<String>,
@@ -156,6 +160,10 @@ impl AssetFile {
             credit_pct: self.credit_pct,
         })
     }
+}
+
+fn default_credit_peg_floor_pct() -> i64 {
+    crate::trees::CREDIT_PEG_FLOOR_PCT_DEFAULT
 }
 
 fn default_oracle_max_age() -> i32 {
@@ -262,6 +270,7 @@ impl Deployment {
             liq_payout_pct: p.liq_payout_pct,
             max_relay_fee: p.max_relay_fee,
             oracle_max_age: p.oracle_max_age,
+            credit_peg_floor_pct: p.credit_peg_floor_pct,
             collateral: Some(
                 p.collateral
                     .iter()
@@ -331,6 +340,7 @@ impl Deployment {
             max_relay_fee: f.max_relay_fee,
             oracle_max_age: f.oracle_max_age,
             collateral,
+            credit_peg_floor_pct: f.credit_peg_floor_pct,
         };
         let network = parse_network("network", &f.network)?;
         let d = Deployment {

@@ -108,24 +108,33 @@ impl Vault {
     }
 }
 
+/// The least credit the vault's credit path grants, mGPUC (1 GPUC): a dust credit would let
+/// anyone re-spend any account and the vault for nothing.
+pub const MIN_CREDIT: i64 = 1_000;
+
 /// The credit path's rule: the mGPUC the vault credits for taking `gained` (listed asset, base
 /// units) at these prices, exactly as the script computes it —
-/// `floor(W / (GPUC_PRICE_CENTS · rate))` with `W = Σ floor(g · price · credit_pct · 1000 / unit)`.
-/// `None` when the ERG/USD rate or a gained asset's price is missing, an asset is not taken for
-/// credit, or the credit is not positive (the script needs `c > 0`).
+/// `floor(W / (GPUC_PRICE_CENTS · rate))` with
+/// `W = Σ floor(g · min(price, rate) · credit_pct · 1000 / unit)`: a credit asset is a USD
+/// stablecoin, valued at its pool price but never above $1 (the ERG/USD rate), and taken only
+/// while its pool prices it at `credit_peg_floor_pct` % of $1 or more. `None` when the rate or a
+/// gained asset's price is missing, an asset is not taken for credit or is off its peg, or the
+/// credit is below [`MIN_CREDIT`].
 pub fn credit_for(p: &ProtocolParams, prices: &Prices, gained: &[(TokenId, u64)]) -> Option<i64> {
     if prices.rate <= 0 {
         return None;
     }
+    let rate = BigInt::from(prices.rate);
     let mut w = BigInt::from(0);
     for (id, g) in gained {
         let a = p.asset_by_id(id).filter(|a| a.credit_pct > 0)?;
-        let price = prices.of(p, id);
-        if price <= 0 {
+        let price = BigInt::from(prices.of(p, id));
+        if price <= BigInt::from(0) || price.clone() * 100 < rate.clone() * p.credit_peg_floor_pct {
             return None;
         }
-        w += BigInt::from(*g) * price * a.credit_pct * 1000 / a.unit();
+        let unit_price = price.min(rate.clone());
+        w += BigInt::from(*g) * unit_price * a.credit_pct * 1000 / a.unit();
     }
-    let c = w / (BigInt::from(p.gpuc_price_cents) * prices.rate);
-    i64::try_from(c).ok().filter(|c| *c > 0)
+    let c = w / (BigInt::from(p.gpuc_price_cents) * rate);
+    i64::try_from(c).ok().filter(|c| *c >= MIN_CREDIT)
 }

@@ -354,7 +354,14 @@ pub struct ProtocolParams {
     pub oracle_max_age: i32,
     /// The collateral assets a member may hold beside ERG (the `ASSET_*` lists), in list order.
     pub collateral: Vec<CollateralAsset>,
+    /// The vault credits a stablecoin only while its pool prices it at this % of $1 or more
+    /// (`CREDIT_PEG_FLOOR_PCT`; 1..=100).
+    pub credit_peg_floor_pct: i64,
 }
+
+/// `CREDIT_PEG_FLOOR_PCT` of the devnet and of files without one: a stablecoin priced 2 % or more
+/// below $1 is not bought for credit.
+pub const CREDIT_PEG_FLOOR_PCT_DEFAULT: i64 = 98;
 
 /// One listed collateral asset: a token, the oracle pool that prices it and how much of its value
 /// counts. Data, not code: a deployment lists any number of them.
@@ -463,6 +470,7 @@ impl ProtocolParams {
             max_relay_fee: 2_000_001,
             oracle_max_age: ORACLE_MAX_AGE_DEVNET,
             collateral: devnet_collateral(&id),
+            credit_peg_floor_pct: CREDIT_PEG_FLOOR_PCT_DEFAULT,
         }
     }
 
@@ -563,6 +571,11 @@ impl ProtocolParams {
                 .try_extract_into()
                 .map_err(|e| TreeError::Param("ORACLE_MAX_AGE", e.to_string()))?,
             collateral,
+            credit_peg_floor_pct: vault
+                .placeholder("CREDIT_PEG_FLOOR_PCT")?
+                .v
+                .try_extract_into()
+                .map_err(|e| TreeError::Param("CREDIT_PEG_FLOOR_PCT", e.to_string()))?,
         })
     }
 
@@ -591,6 +604,12 @@ impl ProtocolParams {
             if v <= 0 {
                 return Err(TreeError::Param(name, "must be positive".into()));
             }
+        }
+        if !(1..=100).contains(&self.credit_peg_floor_pct) {
+            return Err(TreeError::Param(
+                "credit_peg_floor_pct",
+                format!("{} not in 1..=100", self.credit_peg_floor_pct),
+            ));
         }
         Ok(())
     }
@@ -851,6 +870,10 @@ impl Contracts {
                 ("ORACLE_POOL_NFT", id_const(&p.oracle_pool_nft)),
                 ("ORACLE_MAX_AGE", Constant::from(p.oracle_max_age)),
                 ("GPUC_PRICE_CENTS", big(p.gpuc_price_cents)),
+                (
+                    "CREDIT_PEG_FLOOR_PCT",
+                    Constant::from(p.credit_peg_floor_pct),
+                ),
             ],
             &[],
         )?;

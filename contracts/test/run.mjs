@@ -364,6 +364,55 @@ const fakeOracle = box({ tree: "0008cd" + PK.G3, value: 1_000_000n, assets: [["e
   const half = viaRosen(vaultStable(1_000_000_000n, g / 2n), mc(-500n + c / 2n, 1_000_000n + 48_000_000n));
   expect("attack rosen credit keeping part of the deposit", reduce({ ...half, index: 2 }), rejected);
 }
+// ---------------------------------------------------------------- red team of the credit paths
+{
+  const usdtPool = pool(3, rateNanoErgPerUsd);
+  const vOut = (gpuc, usdt) => out({ tree: vault.tree, value: 2_000_000n, assets: [[VAULT_NFT, 1n], [GPUC, gpuc], [MEMBERSHIP, 1000n], ...(usdt ? [[RSUSDT, usdt]] : [])] });
+  // R1: a liquidation (vault flow + member liquidate) repaid with the owner's own GPUC deposit
+  const victim = box({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 4000n]], regs: memberRegs(-30_000n) });
+  const gpucDep = box({ tree: rosen.tree, value: 1_000_000n, assets: [[GPUC, 10_000n]] });
+  const victimAfter = out({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n], [SIGUSD, 4000n - 1080n]], regs: memberRegs(-20_000n) });
+  const loot = out({ tree: p2pk(OTHER), value: 1_000_000n, assets: [[SIGUSD, 1080n]] });
+  const r1 = { inputs: [{ box: vaultBox, ext: sel(0) }, { box: victim, ext: sel(4) }, { box: gpucDep, ext: sel(2) }], outputs: [vOut(1_000_000_000n + 10_000n), victimAfter, loot], dataInputs: [oracle, sigPool] };
+  expect("attack rosen credit repays a liquidation of its owner with the deposit's GPUC (red team R1)", reduce({ ...r1, index: 2 }), rejected);
+  // R1b: a GPUC deposit (GPUC is not a listed asset: owner-only) turned into balance by anyone
+  const m0 = box({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(0n) });
+  const r1b = { inputs: [{ box: vaultBox, ext: sel(0) }, { box: m0, ext: sel(5) }, { box: gpucDep, ext: sel(2) }], outputs: [vOut(1_000_000_000n + 10_000n), out({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(10_000n) })] };
+  expect("attack rosen credit of an unlisted (GPUC) deposit (red team R1b)", reduce({ ...r1b, index: 2 }), rejected);
+  // R3: anyone re-spent any member and the vault with 1 mGPUC through flow + credited
+  const funds1 = box({ tree: p2pk(OTHER), value: 10_000_000n, assets: [[GPUC, 1n]] });
+  const r3 = { inputs: [{ box: vaultBox, ext: sel(0) }, { box: m0, ext: sel(5) }, { box: funds1 }], outputs: [vOut(1_000_000_000n + 1n), out({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(1n) })] };
+  expect("attack member credited path beside a vault flow of 1 mGPUC (red team R3)", reduce({ ...r3, index: 1 }), rejected);
+  // R3: a dust credit (< 1 GPUC) re-spends the vault and the member
+  const dustG = 1_000_000n; // 1 rsUSDT at $1.01/GPUC: 990 mGPUC
+  const dustFunds = box({ tree: p2pk(OTHER), value: 10_000_000n, assets: [[RSUSDT, dustG]] });
+  const dustTx = (g, c) => ({ inputs: [{ box: vaultBox, ext: sel(2) }, { box: m0, ext: sel(5) }, { box: dustFunds }], outputs: [vOut(1_000_000_000n, g), out({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(c) })], dataInputs: [oracle, usdtPool], index: 0 });
+  expect("attack vault credit below 1 GPUC (red team R3)", reduce(dustTx(dustG, 990n)), rejected);
+  const bigFunds = box({ tree: p2pk(OTHER), value: 10_000_000n, assets: [[RSUSDT, 1_010_000n]] });
+  expect("vault credit of exactly 1 GPUC (anyone)", reduce({ ...dustTx(1_010_000n, 1000n), inputs: [{ box: vaultBox, ext: sel(2) }, { box: m0, ext: sel(5) }, { box: bigFunds }] }), "true");
+  // R2: the two pools of different ages: a stale ERG/USD rate (ERG fell 20 % since) beside a fresh
+  // rsUSDT pool priced 1 rsUSDT at $1.25; the credit is capped at $1 a token
+  const oldRate = rateNanoErgPerUsd, nowRate = rateNanoErgPerUsd * 125n / 100n;
+  const staleOracle = box({ tree: "0008cd" + PK.G3, value: 1_000_000n, assets: [[ORACLE_NFT, 1n]], regs: { R4: R.long(oldRate), R5: R.int(1) }, height: HEIGHT - 719 });
+  const g = 1_000_000_000n; // 1000 rsUSDT
+  const skewFunds = box({ tree: p2pk(OTHER), value: 10_000_000n, assets: [[RSUSDT, g]] });
+  const skew = (pool2, c) => ({ inputs: [{ box: vaultBox, ext: sel(2) }, { box: m0, ext: sel(5) }, { box: skewFunds }], outputs: [vOut(1_000_000_000n, g), out({ tree: member.tree, value: 1_000_000n, assets: [[MEMBERSHIP, 1n]], regs: memberRegs(c) })], dataInputs: [staleOracle, pool2], index: 0 });
+  const fair = (g * 100_000n) / 1_000_000n / 101n;
+  const inflated = (g * nowRate * 100n * 1000n / 1_000_000n) / (101n * oldRate);
+  const highPool = pool(3, nowRate, HEIGHT - 1);
+  expect("attack vault credit above $1 a token from two pools of different ages (red team R2)", reduce(skew(highPool, inflated)), rejected);
+  expect("vault credit capped at $1 a token (anyone)", reduce(skew(highPool, fair)), "true");
+  // R2b: the other way: the rsUSDT pool 20 % below the stale rate (off its peg by the pools):
+  // anyone could force-sell a victim's deposit at a loss; refused below CREDIT_PEG_FLOOR_PCT
+  const lowPool = pool(3, oldRate * 80n / 100n, HEIGHT - 1);
+  const low = (g * (oldRate * 80n / 100n) * 100n * 1000n / 1_000_000n) / (101n * oldRate);
+  expect("attack vault credit of an asset priced off its peg (red team R2b)", reduce(skew(lowPool, low)), rejected);
+  const edgePrice = (oldRate * 97n + 99n) / 100n;
+  const edgePool = pool(3, edgePrice, HEIGHT - 1);
+  const edge = (g * edgePrice * 100n * 1000n / 1_000_000n) / (101n * oldRate);
+  expect("attack vault credit just below the peg floor", reduce(skew(pool(3, edgePrice - 1n, HEIGHT - 1), ((g * (edgePrice - 1n) * 100n * 1000n / 1_000_000n) / (101n * oldRate)))), rejected);
+  expect("vault credit of an asset at the peg floor (anyone)", reduce(skew(edgePool, edge)), "true");
+}
 
 console.log(`\n${count - failures}/${count} cases passed`);
 console.log("JIT costs of honest input reductions:", JSON.stringify(costs, null, 1));

@@ -97,7 +97,7 @@ fn credit_rule_is_the_scripts_at_the_rounding_edge() {
     let e = env();
     let usdt = asset(&e, "rsUSDT");
     let prices = Prices::read(&e.c.params, &usdt_pools(&e), H);
-    for amount in [10_100, 10_099, 1_000_001, 123_456_789] {
+    for amount in [1_010_000, 1_010_001, 1_009_999 + 10_100, 123_456_789] {
         let credit = credit_for(&e.c.params, &prices, &[(usdt, amount)]).unwrap();
         let m = member(&e, "owner", ERG, 0, 0);
         let ex = exec_of("owner", ERG, &[(usdt, amount)]);
@@ -114,15 +114,42 @@ fn credit_rule_is_the_scripts_at_the_rounding_edge() {
         assert_eq!(c, credit);
         assert_valid(&p, &wallet(&["owner"]), H);
         for wrong in [credit - 1, credit + 1] {
-            if wrong <= 0 {
+            if wrong < dgcm_contracts::lets_vault::MIN_CREDIT {
                 continue;
             }
             let bad = with_outputs(&e, &m, &p, &ex, wrong, amount);
             assert_script_rejects(&bad, &wallet(&["owner"]), H, 0);
         }
     }
-    // less than 0.001 GPUC's worth buys nothing: the builder refuses
-    assert_eq!(credit_for(&e.c.params, &prices, &[(usdt, 1_000)]), None);
+    // less than 1 GPUC's worth buys nothing (red team R3: dust re-spends): builder and script
+    assert_eq!(credit_for(&e.c.params, &prices, &[(usdt, 1_009_999)]), None);
+    let m = member(&e, "owner", ERG, 0, 0);
+    let ex = exec_of("owner", ERG, &[(usdt, 1_010_000)]);
+    let (p, _) = build::buy_credit(
+        &e.c,
+        &vault(&e),
+        &m,
+        &[(usdt, 1_010_000)],
+        &usdt_pools(&e),
+        H,
+        &ex,
+    )
+    .unwrap();
+    let dust = refinish(&p, &ex, |d| {
+        d.outputs[0] = Vault {
+            stable: vec![(usdt, 1_009_999)],
+            ..vault(&e).v
+        }
+        .to_candidate(&e.c, H)
+        .unwrap();
+        d.outputs[1] = Member {
+            balance: 999,
+            ..m.v.clone()
+        }
+        .to_candidate(&e.c, H)
+        .unwrap();
+    });
+    assert_script_rejects(&dust, &wallet(&["owner"]), H, 0);
 }
 
 #[test]
@@ -396,4 +423,103 @@ fn attack_rosen_credit_of_a_mixed_deposit() {
     let (_, _, _, p, ex) = rosen_credit();
     let bad = refinish(&p, &ex, |dr| dr.inputs[2].bx = dep.bx.clone());
     assert_script_rejects(&bad, &wallet(&["relay"]), H, 2);
+}
+
+// ------------------------------------------------------------------------------ red team
+
+/// Red team R1: a liquidation (vault flow, member liquidate) repaid with the owner's own GPUC
+/// deposit at their Rosen address, spent by the deposit's credit path: the liquidator took 107 %
+/// of the repayment in collateral and paid nothing.
+#[test]
+fn attack_rosen_credit_repays_a_liquidation_with_the_owners_gpuc_deposit() {
+    let e = env();
+    let victim = member(&e, "owner", 1_000_000, 4_000, -30_000);
+    let orc = vec![oracle(&e), pool_of(&e, "SigUSD", asset_price("SigUSD"))];
+    let take = cents(&e, 1_080);
+    let ex = exec_of("other", ERG, &[(e.gpuc, 10_000)]);
+    let honest =
+        build::liquidate(&e.c, &vault(&e), &victim, 10_000, 0, &take, &orc, H, &ex).unwrap();
+    assert_valid(&honest, &wallet(&["other"]), H);
+    // the owner sent 10 GPUC (with a wallet's 0.001 ERG) to their deposit address
+    let dep = on_chain(
+        &RosenDeposit {
+            value: 1_000_000,
+            owner: pk("owner"),
+            tokens: vec![(e.gpuc, 10_000)],
+        }
+        .to_candidate(&e.c, H)
+        .unwrap(),
+    );
+    let broke = exec_of("other", ERG, &[]);
+    let bad = refinish(&honest, &broke, |d| {
+        d.inputs.push(dgcm_contracts::Spend {
+            bx: dep.clone(),
+            ext: dgcm_contracts::tx::sel(2),
+        })
+    });
+    assert_script_rejects(&bad, &wallet(&["other"]), H, 2);
+}
+
+/// Red team R3: through the vault's flow path, the credited path let anyone re-spend any account
+/// (and the vault) for 1 mGPUC. Only the owner deposits GPUC (its own path), as before.
+#[test]
+fn attack_credited_path_beside_a_vault_flow() {
+    let e = env();
+    let m = member(&e, "owner", ERG, 0, 0);
+    let ex = exec_of("owner", ERG, &[(e.gpuc, 1)]);
+    let honest = build::deposit(&e.c, &vault(&e), &m, 1, &[], H, &ex).unwrap();
+    assert_valid(&honest, &wallet(&["owner"]), H);
+    let other = exec_of("other", ERG, &[(e.gpuc, 1)]);
+    let bad = refinish(&honest, &other, |d| {
+        d.inputs[1].ext = dgcm_contracts::tx::sel(5)
+    });
+    assert_script_rejects(&bad, &wallet(&["other"]), H, 1);
+}
+
+/// Red team R2: the ERG/USD rate posted long ago (ERG fell 20 % since) beside a fresh rsUSDT
+/// pool priced 1 rsUSDT at $1.25 of the stale rate: the credit is capped at $1 a token. And
+/// the other way (the rsUSDT pool 20 % under the stale rate), anyone could force-sell a
+/// victim's deposit at a loss: refused below the peg floor.
+#[test]
+fn attack_credit_skewed_by_pools_of_different_ages() {
+    let e = env();
+    let usdt = asset(&e, "rsUSDT");
+    let g: u64 = 1_000_000_000; // 1000 rsUSDT
+    let old_rate = oracle_at_height(e.c.params.oracle_pool_nft, RATE, H - 719);
+    let high = pool_at(&e, "rsUSDT", RATE * 125 / 100, H - 1);
+    let m = member(&e, "owner", ERG, 0, 0);
+    let ex = exec_of("owner", ERG, &[(usdt, g)]);
+    let pools = vec![old_rate.clone(), high];
+    let (p, c) = build::buy_credit(&e.c, &vault(&e), &m, &[(usdt, g)], &pools, H, &ex).unwrap();
+    assert_eq!(c, 990_099, "$1000 at $1.01 a GPUC: capped at $1 a token");
+    assert_valid(&p, &wallet(&["owner"]), H);
+    let inflated = with_outputs(&e, &m, &p, &ex, 1_237_623, g);
+    assert_script_rejects(&inflated, &wallet(&["owner"]), H, 0);
+    // off the peg: the builder refuses, and so does the script at the off-peg price's credit
+    let floor = e.c.params.credit_peg_floor_pct;
+    let edge_price = (RATE * floor + 99) / 100;
+    for (price, ok) in [
+        (edge_price, true),
+        (edge_price - 1, false),
+        (RATE * 80 / 100, false),
+    ] {
+        let pools = vec![old_rate.clone(), pool_at(&e, "rsUSDT", price, H - 1)];
+        let prices = Prices::read(&e.c.params, &pools, H);
+        assert_eq!(
+            credit_for(&e.c.params, &prices, &[(usdt, g)]).is_some(),
+            ok,
+            "{price}"
+        );
+        let at_price = (g as i128 * price as i128 * 100 * 1000 / 1_000_000) / (101 * RATE as i128);
+        let t = refinish(
+            &with_outputs(&e, &m, &p, &ex, at_price as i64, g),
+            &ex,
+            |d| d.data_inputs = pools.clone(),
+        );
+        if ok {
+            assert_valid(&t, &wallet(&["owner"]), H);
+        } else {
+            assert_script_rejects(&t, &wallet(&["owner"]), H, 0);
+        }
+    }
 }
