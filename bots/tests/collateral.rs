@@ -395,7 +395,7 @@ async fn rsusdt_from_a_wallet_buys_credit_and_rsbtc_does_not() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(e.contains("does not take"), "{e}");
+    assert!(e.contains("not an asset the vault takes"), "{e}");
     net.stop().await;
 }
 
