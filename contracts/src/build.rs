@@ -993,7 +993,7 @@ fn credit_draft(
     let (v, m) = (&vault.v, &member.v);
     let p = &c.params;
     for (id, _) in gained {
-        if !p.asset_by_id(id).is_some_and(|a| a.credit_pct > 0) {
+        if p.credit_asset(id).is_none() {
             return Err(invalid(format!(
                 "token {} is not an asset the vault takes for credit",
                 hex::encode(id.as_ref())

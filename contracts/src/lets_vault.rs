@@ -46,7 +46,7 @@ impl BoxKind for Vault {
             ));
         }
         for (i, (id, _)) in stable.iter().enumerate() {
-            if !p.asset_by_id(id).is_some_and(|a| a.credit_pct > 0) {
+            if p.credit_asset(id).is_none() {
                 return Err(tok_err(
                     K,
                     format!("token {} is not an asset the vault takes for credit", i + 3),
@@ -127,7 +127,7 @@ pub fn credit_for(p: &ProtocolParams, prices: &Prices, gained: &[(TokenId, u64)]
     let rate = BigInt::from(prices.rate);
     let mut w = BigInt::from(0);
     for (id, g) in gained {
-        let a = p.asset_by_id(id).filter(|a| a.credit_pct > 0)?;
+        let a = p.credit_asset(id)?;
         let price = BigInt::from(prices.of(p, id));
         if price <= BigInt::from(0) || price.clone() * 100 < rate.clone() * p.credit_peg_floor_pct {
             return None;

@@ -66,7 +66,7 @@ impl RosenDeposit {
     /// collateral, path 1, or stays for its owner).
     pub fn credit_assets(&self, c: &Contracts) -> Option<Vec<(TokenId, u64)>> {
         let all = self.convertible_assets(c)?;
-        let creditable = |id: &TokenId| c.params.asset_by_id(id).is_some_and(|a| a.credit_pct > 0);
+        let creditable = |id: &TokenId| c.params.credit_asset(id).is_some();
         (!all.is_empty() && all.iter().all(|(id, _)| creditable(id))).then_some(all)
     }
 

@@ -481,6 +481,11 @@ impl ProtocolParams {
             .find(|a| a.name.eq_ignore_ascii_case(name))
     }
 
+    /// The listed asset whose token is `id`, if the vault takes it for credit (`credit_pct > 0`).
+    pub fn credit_asset(&self, id: &TokenId) -> Option<&CollateralAsset> {
+        self.asset_by_id(id).filter(|a| a.credit_pct > 0)
+    }
+
     /// The collateral asset whose token is `id`, if listed.
     pub fn asset_by_id(&self, id: &TokenId) -> Option<&CollateralAsset> {
         self.collateral.iter().find(|a| a.token_id == *id)

@@ -119,13 +119,13 @@ function reduceCase(c) {
 
 // ---------------------------------------------------------------- transaction kind labels
 const PATHS = {
-  lets_vault: ["flow", "join"],
-  lets_member: ["owner", "close", "receive", "top-up", "liquidate"],
+  lets_vault: ["flow", "join", "credit"],
+  lets_member: ["owner", "close", "receive", "top-up", "liquidate", "credited"],
   listing: ["provider", "match"],
   order: ["cancel", "match"],
   lease: ["complete", "finalise", "accept", "dispute", "slash", "cancel"],
   arbitration: ["decide", "timeout", "settle"],
-  rosen_deposit: ["owner", "convert"],
+  rosen_deposit: ["owner", "convert", "credit"],
 };
 function selector(ext) {
   const h = ext?.["0"];

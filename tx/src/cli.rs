@@ -477,7 +477,7 @@ fn to_action(a: &TxAction, network: NetworkPrefix, params: &ProtocolParams) -> R
                 ));
             }
             for (id, _) in &assets {
-                if !params.asset_by_id(id).is_some_and(|a| a.credit_pct > 0) {
+                if params.credit_asset(id).is_none() {
                     let takes: Vec<&str> = params
                         .collateral
                         .iter()
