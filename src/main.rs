@@ -83,7 +83,10 @@ enum Command {
 }
 
 #[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 struct DevnetArgs {
+    #[command(subcommand)]
+    action: Option<DevnetAction>,
     /// Address to listen on [default: 127.0.0.1:9053].
     #[arg(long)]
     listen: Option<SocketAddr>,
@@ -100,12 +103,32 @@ struct DevnetArgs {
     wallets: Option<usize>,
 }
 
+#[derive(Subcommand)]
+enum DevnetAction {
+    /// Write the devnet's test keys as files named after their roles (alice.key: renter,
+    /// bob.key: provider, operator.key: bots, ...; the same wallets /devnet/info names), one
+    /// secret (64 hex characters) per file, with <name>.address beside it (testnet), and print
+    /// each file, role and address.
+    /// Public test secrets: never use them on a real network.
+    Keys {
+        /// Directory to write the key files into (created when missing).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// Number of wallets, as the devnet's --wallets [default: [devnet] wallets, else 8].
+        #[arg(long)]
+        wallets: Option<usize>,
+    },
+}
+
 #[derive(clap::Args)]
 struct IndexArgs {
-    /// Node REST URL [default: http://127.0.0.1:9053].
-    #[arg(long)]
+    /// Node REST URL [default: [index] node, else http://127.0.0.1:9053].
+    #[arg(long, env = "DGCM_NODE")]
     node: Option<String>,
-    /// PostgreSQL URL (also DATABASE_URL); migrations are applied on start.
+    /// PostgreSQL URL (also DATABASE_URL); migrations are applied on start. Without one, a
+    /// private cluster from the system's PostgreSQL binaries is started (or reused) under
+    /// [index] pg_dir (.dgcm/pg) on 127.0.0.1:[index] pg_port (55434), database `dgcm`, and
+    /// its URL printed; `dgcm api` without a URL reads it.
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
     /// First block to index on an empty database [default: genesis, with /utxo/genesis].
@@ -123,14 +146,17 @@ struct IndexArgs {
 
 #[derive(clap::Args)]
 struct ApiArgs {
-    /// PostgreSQL URL of the indexer's database (also DATABASE_URL).
+    /// PostgreSQL URL of the indexer's database (also DATABASE_URL) [default: the private
+    /// cluster `dgcm index` starts without one: postgres://dgcm@127.0.0.1:<[index] pg_port,
+    /// 55434>/dgcm].
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long)]
     listen: Option<SocketAddr>,
-    /// Node REST URL, for `node_height` and `lag_blocks` in /api/v1/status [default: none].
-    #[arg(long)]
+    /// Node REST URL, for `node_height` and `lag_blocks` in /api/v1/status (also DGCM_NODE)
+    /// [default: none].
+    #[arg(long, env = "DGCM_NODE")]
     node: Option<String>,
     /// Deployment file written by `dgcm tx deploy-vault`: GPUC id, oracle pool NFT, GPUC price,
     /// collateral ratio, address network [default: [api] deployment, else the built-in devnet
@@ -195,8 +221,8 @@ struct BotArgs {
     /// Print each transaction as EIP-12 JSON instead of signing and submitting.
     #[arg(long)]
     dry_run: bool,
-    /// Node REST URL [default: http://127.0.0.1:9053].
-    #[arg(long)]
+    /// Node REST URL [default: [bot] node, else http://127.0.0.1:9053].
+    #[arg(long, env = "DGCM_NODE")]
     node: Option<String>,
     /// File with the operator's secret key (64 hex characters).
     #[arg(long)]
@@ -204,7 +230,7 @@ struct BotArgs {
     /// Address that receives the earnings [default: the key's address].
     #[arg(long)]
     reward_address: Option<String>,
-    /// Address for /metrics and /health [default: 127.0.0.1:9102].
+    /// Address for /metrics and /health [default: [bot] metrics_listen, else 127.0.0.1:9102].
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
     /// Directory for the Rosen path journal.
@@ -617,11 +643,15 @@ async fn run_bot(args: BotArgs, settings: Settings) -> anyhow::Result<()> {
 }
 
 /// `dgcm api`'s configuration (all but the listener) from its flags and `[api]` settings.
-fn api_config(args: ApiArgs, s: &settings::ApiSettings) -> anyhow::Result<dgcm_api::ApiConfig> {
+fn api_config(
+    args: ApiArgs,
+    s: &settings::ApiSettings,
+    index: &settings::IndexSettings,
+) -> anyhow::Result<dgcm_api::ApiConfig> {
     let database_url = args
         .database_url
         .or(s.database_url.clone())
-        .context("database_url: give --database-url, DATABASE_URL or [api] database_url")?;
+        .unwrap_or_else(|| index_cluster_url(index));
     let mut config = match load_deployment(
         args.deployment.as_deref(),
         s.deployment.as_deref(),
@@ -663,7 +693,7 @@ async fn run_api(args: ApiArgs, settings: Settings) -> anyhow::Result<()> {
     if !(1..=64).contains(&s.workers) || !(1..=256).contains(&s.pool_size) {
         anyhow::bail!("api.workers (1..=64) or api.pool_size (1..=256) is out of range");
     }
-    let config = api_config(args, &s)?;
+    let config = api_config(args, &s, &settings.index)?;
     let state = std::sync::Arc::new(dgcm_api::AppState::new(config)?);
     let listener = std::net::TcpListener::bind(listen)
         .with_context(|| format!("api.listen: cannot listen on {listen}"))?;
@@ -681,6 +711,9 @@ async fn run_api(args: ApiArgs, settings: Settings) -> anyhow::Result<()> {
 
 async fn run_devnet(args: DevnetArgs, settings: Settings) -> anyhow::Result<()> {
     let s = settings.devnet;
+    if let Some(DevnetAction::Keys { out, wallets }) = args.action {
+        return devnet_keys(&out, wallets.unwrap_or(s.wallets));
+    }
     let listen: SocketAddr = match args.listen {
         Some(a) => a,
         None => s.listen.parse().with_context(|| {
@@ -715,13 +748,64 @@ async fn run_devnet(args: DevnetArgs, settings: Settings) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// `dgcm devnet keys`: the test wallets' secrets as `<name>.key` files in `out`.
+fn devnet_keys(out: &Path, wallets: usize) -> anyhow::Result<()> {
+    if !(2..=1000).contains(&wallets) {
+        anyhow::bail!("wallets: {wallets} is out of range (2..=1000)");
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("--out: creating {}", out.display()))?;
+    for i in 0..wallets {
+        let w = dgcm_devnet::genesis::test_wallet(i);
+        let (name, role) = dgcm_devnet::genesis::wallet_role(i);
+        let address =
+            w.encoded_address(ergo_lib::ergotree_ir::chain::address::NetworkPrefix::Testnet);
+        let path = out.join(format!("{name}.key"));
+        std::fs::write(&path, format!("{}\n", w.secret_hex))
+            .with_context(|| format!("--out: writing {}", path.display()))?;
+        let addr_path = out.join(format!("{name}.address"));
+        std::fs::write(&addr_path, format!("{address}\n"))
+            .with_context(|| format!("--out: writing {}", addr_path.display()))?;
+        println!("{}  {role}  {address}", path.display());
+    }
+    Ok(())
+}
+
+/// The private cluster of `dgcm index` without a database URL: started (or reused) under
+/// `[index] pg_dir` on `[index] pg_port`, database `dgcm`; its URL.
+async fn index_cluster(s: &settings::IndexSettings) -> anyhow::Result<String> {
+    let (dir, port) = (s.pg_dir.clone(), s.pg_port);
+    let shown = dir.display().to_string();
+    let url = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+        let c = dgcm_indexer::pgcluster::PgCluster::start(&dir, port)?;
+        c.create_database("dgcm")
+    })
+    .await?
+    .with_context(|| {
+        format!(
+            "database_url: none given (--database-url, DATABASE_URL, [index] database_url), and \
+             the private PostgreSQL cluster under {shown} on port {port} did not start \
+             (index.pg_dir, index.pg_port; `apt-get install postgresql` provides the binaries)"
+        )
+    })?;
+    println!(
+        "no database URL: a private PostgreSQL cluster under {shown} (port {port}; it keeps \
+         running after the indexer, stop it with `pg_ctl -D {shown}/data stop`); database {url}"
+    );
+    Ok(url)
+}
+
+/// The database `dgcm api` reads without a URL: the private cluster's of `dgcm index`.
+fn index_cluster_url(s: &settings::IndexSettings) -> String {
+    format!("postgres://dgcm@127.0.0.1:{}/dgcm", s.pg_port)
+}
+
 async fn run_index(args: IndexArgs, settings: Settings) -> anyhow::Result<()> {
     let s = settings.index;
-    let node_url = args.node.unwrap_or(s.node);
-    let database_url = args
-        .database_url
-        .or(s.database_url)
-        .context("database_url: give --database-url, DATABASE_URL or [index] database_url")?;
+    let node_url = args.node.clone().unwrap_or(s.node.clone());
+    let database_url = match args.database_url.clone().or(s.database_url.clone()) {
+        Some(u) => u,
+        None => index_cluster(&s).await?,
+    };
     let metrics_listen: SocketAddr = match args.metrics_listen {
         Some(a) => a,
         None => s.metrics_listen.parse().with_context(|| {
@@ -795,19 +879,19 @@ mod tests {
         let (d, path) = custom_deployment(&dir);
         let bytes = dgcm_contracts::util::token_bytes;
 
-        // no file: the devnet deployment, mainnet prefixes (as before)
+        // no file: the devnet deployment and its network (testnet, as the devnet writes them)
         let s = settings::ApiSettings::default();
-        let c = api_config(api_args(None), &s).unwrap();
+        let c = api_config(api_args(None), &s, &Default::default()).unwrap();
         let devnet = Deployment::devnet_default().params;
         assert_eq!(c.gpuc_id, bytes(&devnet.gpuc_id));
-        assert_eq!(c.network, NetworkPrefix::Mainnet);
+        assert_eq!(c.network, NetworkPrefix::Testnet);
 
         // [api] deployment: ids, numbers and network from the file
         let s = settings::ApiSettings {
             deployment: Some(path.clone()),
             ..Default::default()
         };
-        let c = api_config(api_args(None), &s).unwrap();
+        let c = api_config(api_args(None), &s, &Default::default()).unwrap();
         assert_eq!(c.gpuc_id, bytes(&d.params.gpuc_id));
         assert_eq!(c.oracle_pool_nft, bytes(&d.params.oracle_pool_nft));
         assert_eq!((c.gpuc_price_cents, c.collateral_ratio_pct), (250, 175));
@@ -819,7 +903,7 @@ mod tests {
             oracle_pool_nft: Some("05".repeat(32)),
             ..Default::default()
         };
-        let c = api_config(api_args(None), &s).unwrap();
+        let c = api_config(api_args(None), &s, &Default::default()).unwrap();
         assert_eq!(c.network, NetworkPrefix::Mainnet);
         assert_eq!(c.oracle_pool_nft, vec![5; 32]);
         assert_eq!(c.gpuc_id, bytes(&d.params.gpuc_id));
@@ -830,9 +914,12 @@ mod tests {
             deployment: Some(missing.clone()),
             ..Default::default()
         };
-        let c = api_config(api_args(Some(path.clone())), &s).unwrap();
+        let c = api_config(api_args(Some(path.clone())), &s, &Default::default()).unwrap();
         assert_eq!(c.gpuc_id, bytes(&d.params.gpuc_id));
-        let e = format!("{:#}", api_config(api_args(None), &s).unwrap_err());
+        let e = format!(
+            "{:#}",
+            api_config(api_args(None), &s, &Default::default()).unwrap_err()
+        );
         assert!(
             e.starts_with("api.deployment: ") && e.contains("missing.json"),
             "{e}"
@@ -841,7 +928,12 @@ mod tests {
         std::fs::write(&bad, "not json").unwrap();
         let e = format!(
             "{:#}",
-            api_config(api_args(Some(bad)), &settings::ApiSettings::default()).unwrap_err()
+            api_config(
+                api_args(Some(bad)),
+                &settings::ApiSettings::default(),
+                &Default::default()
+            )
+            .unwrap_err()
         );
         assert!(
             e.starts_with("--deployment (DGCM_DEPLOYMENT): ") && e.contains("not JSON"),
@@ -930,6 +1022,47 @@ mod tests {
             "{e}"
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn devnet_keys_writes_named_key_and_address_files() {
+        let dir = temp_dir("keys");
+        devnet_keys(&dir, 8).unwrap();
+        let alice = dgcm_devnet::genesis::test_wallet(0);
+        assert_eq!(
+            std::fs::read_to_string(dir.join("alice.key"))
+                .unwrap()
+                .trim(),
+            alice.secret_hex
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("alice.address"))
+                .unwrap()
+                .trim(),
+            alice.encoded_address(NetworkPrefix::Testnet)
+        );
+        for name in ["bob", "operator", "deployer"] {
+            assert!(dir.join(format!("{name}.key")).exists(), "{name}");
+        }
+        assert!(devnet_keys(&dir, 1).is_err(), "wallets out of range");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn node_flags_read_dgcm_node() {
+        let cmd = <Cli as clap::CommandFactory>::command();
+        for sub in ["index", "api", "bot", "worker", "tx", "onramp"] {
+            let c = cmd.find_subcommand(sub).unwrap();
+            let a = c
+                .get_arguments()
+                .find(|a| a.get_id() == "node")
+                .unwrap_or_else(|| panic!("{sub} --node"));
+            assert_eq!(
+                a.get_env().and_then(|e| e.to_str()),
+                Some("DGCM_NODE"),
+                "{sub} --node"
+            );
+        }
     }
 
     #[test]

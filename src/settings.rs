@@ -112,6 +112,11 @@ pub struct IndexSettings {
     /// Which deployment's boxes to decode: `devnet` (built in), `none` (raw chain tables only)
     /// or the path of a deployment file written by `dgcm tx deploy-vault`.
     pub protocol: String,
+    /// Without a database URL `dgcm index` starts (or reuses) a private PostgreSQL cluster from
+    /// the system's binaries in this directory, on 127.0.0.1:`pg_port`, database `dgcm`; `dgcm
+    /// api` without a database URL reads that database.
+    pub pg_dir: std::path::PathBuf,
+    pub pg_port: u16,
 }
 
 impl Default for IndexSettings {
@@ -123,6 +128,8 @@ impl Default for IndexSettings {
             from_height: None,
             metrics_listen: "127.0.0.1:9101".into(),
             protocol: "devnet".into(),
+            pg_dir: ".dgcm/pg".into(),
+            pg_port: 55434,
         }
     }
 }

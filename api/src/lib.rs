@@ -52,15 +52,14 @@ pub struct ApiConfig {
 }
 
 impl ApiConfig {
-    /// The devnet deployment's parameters, with mainnet address prefixes (what `dgcm api` uses
-    /// without a deployment file).
+    /// The devnet deployment's parameters and its network's address prefixes (testnet, `3W…`,
+    /// as the devnet, `dgcm tx` and the worker write them): what `dgcm api` uses without a
+    /// deployment file.
     pub fn devnet(database_url: impl Into<String>) -> ApiConfig {
-        let mut c = ApiConfig::for_deployment(
+        ApiConfig::for_deployment(
             database_url,
             &dgcm_contracts::deployment::Deployment::devnet_default(),
-        );
-        c.network = NetworkPrefix::Mainnet;
-        c
+        )
     }
 
     /// The parameters of `deployment`: GPUC id, oracle pool NFT, GPUC price, collateral ratio,

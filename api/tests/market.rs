@@ -203,7 +203,7 @@ fn world() -> World {
 fn rosen(c: &Contracts) -> (Transaction, Transaction, Transaction) {
     let deposit_tree = c.rosen_deposit(&pk("alice")).unwrap();
     let deposit_address = AddressEncoder::encode_address_as_string(
-        NetworkPrefix::Mainnet,
+        NetworkPrefix::Testnet,
         &Address::recreate_from_ergo_tree(&deposit_tree).unwrap(),
     );
     let fields: Vec<Vec<u8>> = vec![
@@ -458,7 +458,7 @@ async fn every_route_answers_the_chain_and_refuses_bad_input() {
     api.bad("/api/v1/providers/notanaddress", "address").await;
     // A P2S address is an address, but no provider key.
     let p2s = AddressEncoder::encode_address_as_string(
-        NetworkPrefix::Mainnet,
+        NetworkPrefix::Testnet,
         &Address::P2S(
             ergo_lib::ergotree_ir::serialization::SigmaSerializable::sigma_serialize_bytes(
                 &w.lease_box.ergo_tree,

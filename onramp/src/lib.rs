@@ -54,8 +54,8 @@ pub struct OnrampArgs {
     /// the indexer's database: every table is prefixed `onramp_`.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
-    /// Ergo node REST URL [default: http://127.0.0.1:9053].
-    #[arg(long)]
+    /// Ergo node REST URL (also DGCM_NODE) [default: onramp.node, else http://127.0.0.1:9053].
+    #[arg(long, env = "DGCM_NODE")]
     pub node: Option<String>,
     /// File with the treasury's secret key (64 hex characters).
     #[arg(long)]

@@ -358,6 +358,7 @@ pub enum TxAction {
     UpdateListing(UpdateListingArgs),
     /// Close a listing: the stake comes back, the NFT is burnt (provider).
     WithdrawListing {
+        /// The listing box id (hex), as `dgcm tx list` printed it or `GET /api/v1/listings` shows it.
         #[arg(long)]
         listing: String,
     },
@@ -365,11 +366,13 @@ pub enum TxAction {
     PlaceOrder(PlaceOrderArgs),
     /// Cancel an order (consumer).
     CancelOrder {
+        /// The order box id (hex), as `dgcm tx place-order` printed it or `GET /api/v1/orders?consumer=ADDR` shows it.
         #[arg(long)]
         order: String,
     },
     /// Record a lease's completion (provider, before the deadline).
     Complete {
+        /// The lease box id (hex): `GET /api/v1/leases?provider=ADDR` shows it.
         #[arg(long)]
         lease: String,
         /// Blocks of GPU time used (≤ hours × 30).
@@ -381,16 +384,19 @@ pub enum TxAction {
     },
     /// Settle a completed lease at once (consumer).
     Accept {
+        /// The lease box id (hex) after its completion: `GET /api/v1/leases?consumer=ADDR` shows your leases, the matcher created it from your order.
         #[arg(long)]
         lease: String,
     },
     /// Dispute a completion inside the challenge window (consumer).
     Dispute {
+        /// The lease box id (hex) after its completion: `GET /api/v1/leases?consumer=ADDR` shows it.
         #[arg(long)]
         lease: String,
     },
     /// End a lease by agreement: both parties sign (--counterparty-key with --submit).
     CancelLease {
+        /// The lease box id (hex).
         #[arg(long)]
         lease: String,
         /// GPUC to the provider; the rest goes to the consumer.
@@ -402,22 +408,26 @@ pub enum TxAction {
     },
     /// Settle a completed lease after the challenge window (anyone).
     Finalise {
+        /// The lease box id (hex) of a completed lease past its challenge window.
         #[arg(long)]
         lease: String,
     },
     /// Slash an uncompleted lease after its deadline (anyone).
     Slash {
+        /// The lease box id (hex) of a lease past its deadline without a completion.
         #[arg(long)]
         lease: String,
     },
     /// End an arbitration after its timeout: payment back to the consumer, collateral to the
     /// provider (anyone).
     ArbitrationTimeout {
+        /// The arbitration box id (hex).
         #[arg(long)]
         arbitration: String,
     },
     /// Convert a Rosen deposit into its owner's LETS collateral (anyone).
     ConvertRosen {
+        /// The Rosen deposit box id (hex).
         #[arg(long)]
         deposit: String,
     },

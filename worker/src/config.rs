@@ -148,8 +148,13 @@ pub struct DockerConfig {
     /// one full name. Anything else is refused, present in the daemon or not. An image a renter
     /// uploaded for its lease is named by its ID (`sha256:…`) and needs no entry.
     pub allowed_images: Vec<String>,
-    /// The listing offers network egress: jobs get the default bridge network instead of none.
+    /// The listing offers network egress: jobs join `egress_network` (which the worker creates)
+    /// behind the worker's egress policy (the host, link-local and private ranges rejected;
+    /// `runtime::egress`) instead of having no network. The worker does not start when it cannot
+    /// install that policy.
     pub egress: bool,
+    /// The Docker network egress jobs join; created by the worker when missing.
+    pub egress_network: String,
     /// Request GPUs from the daemon (NVIDIA container runtime needed).
     pub gpus: bool,
     /// OCI runtime for job containers (e.g. `nvidia`, `runsc`); default: the daemon's.
@@ -258,6 +263,7 @@ impl Default for DockerConfig {
             pull: true,
             allowed_images: vec!["docker.io/library/".into()],
             egress: false,
+            egress_network: "dgcm-egress".into(),
             gpus: false,
             oci_runtime: None,
             max_image_mib: 2048,

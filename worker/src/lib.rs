@@ -60,8 +60,9 @@ pub struct WorkerArgs {
     /// URL renters use to reach this worker, published in the listing [default: http://<listen>].
     #[arg(long)]
     pub public_url: Option<String>,
-    /// Node (or devnet) REST URL [default: http://127.0.0.1:9053].
-    #[arg(long)]
+    /// Node (or devnet) REST URL [default: worker.node, else http://127.0.0.1:9053]. Also
+    /// DGCM_NODE, which every command reads.
+    #[arg(long, env = "DGCM_NODE")]
     pub node: Option<String>,
     /// Directory of the worker's durable state (jobs, tokens, nonces, listing)
     /// [default: .dgcm/worker].

@@ -24,7 +24,7 @@ pub fn digest(tag: &str) -> Digest32 {
 pub use dgcm_contracts::testkit::{output_of, pk};
 
 pub fn address(tag: &str) -> String {
-    AddressEncoder::encode_address_as_string(NetworkPrefix::Mainnet, &Address::P2Pk(pk(tag)))
+    AddressEncoder::encode_address_as_string(NetworkPrefix::Testnet, &Address::P2Pk(pk(tag)))
 }
 
 pub fn exec(tag: &str, value: u64, tokens: &[(TokenId, u64)]) -> Executor {

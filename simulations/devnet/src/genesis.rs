@@ -113,6 +113,28 @@ impl TestWallet {
     }
 }
 
+/// Names and roles of the first test wallets, as `/devnet/info` and `dgcm devnet keys` give
+/// them (the guides' `alice.key`, `bob.key`, `operator.key`); the rest are `wallet<i>`. Every
+/// one holds the same genesis funds (ERG, SigUSD, GPUC, the bridged stand-ins).
+pub const WALLET_ROLES: &[(&str, &str)] = &[
+    ("alice", "renter"),
+    ("bob", "provider"),
+    ("carol", "renter"),
+    ("dave", "provider"),
+    ("erin", "spare"),
+    ("operator", "bot operator"),
+    ("frank", "spare"),
+    ("deployer", "deploys a vault (dgcm tx deploy-vault)"),
+];
+
+/// Name and role of wallet `index` ([`WALLET_ROLES`], else `wallet<i>`, "spare").
+pub fn wallet_role(index: usize) -> (String, &'static str) {
+    match WALLET_ROLES.get(index) {
+        Some((n, r)) => (n.to_string(), r),
+        None => (format!("wallet{index}"), "spare"),
+    }
+}
+
 pub fn test_wallet(index: usize) -> TestWallet {
     TestWallet::derive(&format!("dgcm-devnet/wallet/{index}"))
 }
@@ -256,4 +278,19 @@ pub fn guard_boxes(guards: &TestWallet, first_index: u16) -> Vec<ErgoBox> {
             .expect("guard box")
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wallets_have_the_guides_names() {
+        assert_eq!(wallet_role(0), ("alice".to_string(), "renter"));
+        assert_eq!(wallet_role(1), ("bob".to_string(), "provider"));
+        assert_eq!(wallet_role(5), ("operator".to_string(), "bot operator"));
+        assert_eq!(wallet_role(11), ("wallet11".to_string(), "spare"));
+        let names: std::collections::HashSet<String> = (0..20).map(|i| wallet_role(i).0).collect();
+        assert_eq!(names.len(), 20, "every name is unique");
+    }
 }

@@ -103,8 +103,12 @@ impl Devnet {
         let wallets: Vec<_> = self
             .wallets
             .iter()
-            .map(|w| {
+            .enumerate()
+            .map(|(i, w)| {
+                let (name, role) = genesis::wallet_role(i);
                 serde_json::json!({
+                    "name": name,
+                    "role": role,
                     "address": w.encoded_address(self.config.network),
                     "secret": w.secret_hex,
                 })

@@ -2,7 +2,7 @@
 //!
 //! | what | setting |
 //! |---|---|
-//! | network | `none` (only a loopback interface) unless the listing offers egress |
+//! | network | `none` (only a loopback interface) unless the listing offers egress: then `worker.docker.egress_network` behind the egress policy ([`super::egress`]) |
 //! | root filesystem | read-only; scratch is a size-capped tmpfs at `/tmp` (`noexec,nosuid,nodev`) |
 //! | host files | only the job's own output directory, at `/output`; volumes the image declares get a tmpfs, never host disk |
 //! | user | non-root `uid:gid` from `worker.docker.user` (65534:65534) |
@@ -107,13 +107,16 @@ impl DockerRuntime {
     pub async fn connect(cfg: &DockerConfig) -> anyhow::Result<DockerRuntime> {
         let docker = connect(cfg.host.as_deref()).await.map_err(|e| {
             anyhow::anyhow!(
-                "worker.docker.host: no Docker daemon at {} ({e})",
+                "worker.docker.host: no Docker daemon at {} ({e}). Start one (or point                  worker.docker.host / DOCKER_HOST at it; `eval \"$(bash worker/ci-docker.sh)\"`                  starts a private daemon with a test image), or, on a development machine only,                  run jobs WITHOUT isolation: `dgcm worker --runtime process                  --allow-process-runtime` (worker.runtime = \"process\",                  worker.allow_process_runtime = true)",
                 cfg.host
                     .clone()
                     .or_else(|| std::env::var("DOCKER_HOST").ok())
                     .unwrap_or_else(|| "the default socket".into())
             )
         })?;
+        if cfg.egress {
+            super::egress::prepare(&docker, &cfg.egress_network).await?;
+        }
         Ok(DockerRuntime {
             docker,
             cfg: cfg.clone(),
@@ -279,7 +282,12 @@ impl DockerRuntime {
             memory_swap: Some(l.memory_bytes),
             nano_cpus: Some(l.cpu_millis as i64 * 1_000_000),
             pids_limit: Some(l.pids),
-            network_mode: Some(if l.egress { "bridge" } else { "none" }.into()),
+            // Egress: the worker's own network, guarded by the policy installed at connect.
+            network_mode: Some(if l.egress {
+                self.cfg.egress_network.clone()
+            } else {
+                "none".into()
+            }),
             readonly_rootfs: Some(true),
             tmpfs: Some(tmpfs),
             cap_drop: Some(vec!["ALL".into()]),
@@ -801,6 +809,10 @@ mod tests {
         );
         assert_eq!(d.count, None, "never by count");
         assert_eq!(d.capabilities, Some(vec![vec!["gpu".to_string()]]));
-        assert_eq!(h.network_mode.as_deref(), Some("bridge"), "egress offered");
+        assert_eq!(
+            h.network_mode.as_deref(),
+            Some("dgcm-egress"),
+            "egress offered: the worker's guarded network, never the default bridge"
+        );
     }
 }

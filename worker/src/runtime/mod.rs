@@ -7,6 +7,7 @@
 //! (SIGTERM, grace, SIGKILL) and returns the [`Outcome`].
 
 pub mod docker;
+pub mod egress;
 pub mod image;
 pub mod process;
 

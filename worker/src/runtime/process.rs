@@ -95,6 +95,13 @@ impl ProcessRuntime {
             reason: format!("cannot start {:?}: {e}", req.spec.command[0]),
         })?;
         let pid = child.id().unwrap_or(0);
+        // The image is not used here: said in the job's log (and the worker's), never silently.
+        let why = format!(
+            "process runtime: the image {:?} is ignored; {:?} runs on the host WITHOUT isolation",
+            req.spec.image, req.spec.command[0]
+        );
+        tracing::warn!(lease = %req.lease_id, "{why}");
+        let _ = sink.lock().await.note(&why).await;
         let mut pumps = vec![];
         if let Some(out) = child.stdout.take() {
             pumps.push(tokio::spawn(pump(out, sink.clone())));
