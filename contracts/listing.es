@@ -5,17 +5,24 @@
 //   tokens(1) = (GPUC, stake)               optional: collateral stake the matches draw from
 //   R4: SigmaProp          provider
 //   R5: Coll[Long]         t = [0 pricePerHour (mGPUC), 1 collateralPerHour (mGPUC), 2 minHours, 3 maxHours,
-//                               4 vramMiB, 5 gpuCount, 6 benchmarkScore]
+//                               4 vramMiB, 5 gpuCount, 6 benchmarkScore,
+//                               7 maxMemoryMiB, 8 maxCpuMillis, 9 maxPids, 10 maxDiskMiB]
+//                          (7..10: the limits the provider's worker enforces on a job; a job spec
+//                          within them must be run, one beyond them is refused as a no-show)
 //   R6: Coll[Coll[Byte]]   [0 GPU model (UTF-8), 1 region (UTF-8), 2 worker endpoint (UTF-8)]
+//   R7: Long (optional)    busyUntil: the deadline of the lease the last match created; absent = free
 // Selector: context var 0 (Byte).
 //
 // Paths
 //   0 provider (provider signs): anything (update terms, add or withdraw stake, close and burn the NFT).
 //   1 match (anyone, together with an order; the order script guards the consumer's side):
 //     SELF is INPUTS(1) (so one listing per match transaction); hours = OUTPUTS(0).R6(1);
+//     HEIGHT > busyUntil (SELF.R7, absent = free: v2, issue 23: a listing matched again while its
+//       lease ran put two paying renters on one GPU); R5 has the 11 terms above;
 //     OUTPUTS(1) is the listing successor: same script, value >= SELF.value, tokens(0) = SELF.tokens(0),
 //       the same tokens (but a GPUC stake used up by this match goes), GPUC stake = SELF stake -
-//       collateralPerHour*hours, R4 R5 R6 unchanged;
+//       collateralPerHour*hours, R4 R5 R6 unchanged, R7 = busyUntil = the new lease's deadline,
+//       no R8 (the provider's path may clear R7 early: its worker does when the lease completes);
 //     OUTPUTS(0) is the lease, fully constrained (v2: every register present with its type, so that
 //       no later lease path can fail on it): blake2b256(script) == LEASE_SCRIPT_HASH,
 //       R4 = a key (P2PK proposition, the consumer), R5 = provider (also a key),
@@ -54,7 +61,11 @@
       // the listing continues with the same script, registers and NFT, minus the collateral slice
       succ.propositionBytes == SELF.propositionBytes &&
       succ.value >= SELF.value &&
-      !(succ.R7[Int].isDefined) &&
+      // one lease at a time (issue 23): free now, busy until the new lease's deadline
+      h > SELF.R7[Long].getOrElse(-1L) &&
+      succ.R7[Long].get == q(5) &&
+      !(succ.R8[Int].isDefined) &&
+      t.size == 11 &&
       // the same tokens (v2: a third token, or a non-GPUC one, was the matcher's to strip), but
       // for a GPUC stake used up by this match
       succ.tokens.slice(2, succ.tokens.size) == SELF.tokens.slice(2, SELF.tokens.size) &&

@@ -6,7 +6,9 @@
 //   R4: SigmaProp          consumer
 //   R5: Coll[Long]         r = [0 maxPricePerHour (mGPUC), 1 hours, 2 minVramMiB, 3 minGpuCount,
 //                               4 minBenchmarkScore, 5 expiryHeight, 6 matcherFeeCap (nanoERG),
-//                               7 leaseExecFeeCap (nanoERG, copied into the lease)]
+//                               7 leaseExecFeeCap (nanoERG, copied into the lease),
+//                               8 memoryMiB, 9 cpuMillis, 10 pids, 11 diskMiB (the job's requests;
+//                               0 = none)]
 //   R6: Coll[Coll[Byte]]   w = [0 listing NFT id (empty = any listing that meets the requirements),
 //                               1 GPU model (empty = any), 2 region (empty = any), 3 job-spec hash]
 // Selector: context var 0 (Byte).
@@ -18,7 +20,9 @@
 //     leaseExecFeeCap, copied into the lease, made every payout path demand more ERG than exists:
 //     the provider's pay and collateral frozen for a ransom); INPUTS(1) is a listing
 //     (blake2b256(script) == LISTING_SCRIPT_HASH) that is the named one when w(0) is not empty and
-//     meets the requirements (vram, GPU count, benchmark >= minimums; model/region equal when given);
+//     meets the requirements (vram, GPU count, benchmark >= minimums; model/region equal when given;
+//     v2, issue 24: its limits maxMemoryMiB, maxCpuMillis, maxPids, maxDiskMiB (R5 7..10) >= the
+//     order's requests (R5 8..11)) and is free (HEIGHT > its R7 busyUntil, absent = free; issue 23);
 //     OUTPUTS(0) is the lease, fully constrained by the order alone (v2: the order's terms hold
 //       whoever matches it, the provider included, who could spend the listing by its own path):
 //       blake2b256(script) == LEASE_SCRIPT_HASH, R4 = consumer (a key),
@@ -66,6 +70,9 @@
       (w(1).size == 0 || spec(0) == w(1)) &&
       (w(2).size == 0 || spec(1) == w(2)) &&
       t(4) >= r(2) && t(5) >= r(3) && t(6) >= r(4) &&
+      // the job's requests fit the worker's published limits (issue 24), and the listing is free
+      t(7) >= r(8) && t(8) >= r(9) && t(9) >= r(10) && t(10) >= r(11) &&
+      h > listing.R7[Long].getOrElse(-1L) &&
       // the lease serves this consumer on this job at no more than the max price
       blake2b256(lease.propositionBytes) == LEASE_SCRIPT_HASH &&
       lease.R4[SigmaProp].get.propBytes == consumer.propBytes &&

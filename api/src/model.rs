@@ -65,6 +65,22 @@ pub struct Listing {
     /// Transaction that spent this box (a later version or a match), if any.
     #[diesel(sql_type = Nullable<Text>)]
     pub spent_tx_id: Option<String>,
+    /// The limits the provider's worker enforces on a job (R5[7..10]): a job spec within them
+    /// must be run; an order's requests must be within them to match (PROTOCOL.md "Capacity").
+    #[diesel(sql_type = BigInt)]
+    pub max_memory_mib: i64,
+    /// Thousandths of a CPU core.
+    #[diesel(sql_type = BigInt)]
+    pub max_cpu_millis: i64,
+    #[diesel(sql_type = BigInt)]
+    pub max_pids: i64,
+    /// Output space, MiB.
+    #[diesel(sql_type = BigInt)]
+    pub max_disk_mib: i64,
+    /// R7 busyUntil: no match before the height after this one (the running lease's deadline;
+    /// the provider clears it when the lease completes early); null = free.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub busy_until: Option<i64>,
     /// A lease on this listing is running.
     #[diesel(sql_type = Bool)]
     pub leased: bool,
@@ -191,6 +207,15 @@ pub struct Order {
     pub min_gpu_count: i64,
     #[diesel(sql_type = BigInt)]
     pub min_benchmark_score: i64,
+    /// The job's requests (R5[8..11], 0 = none): only listings whose limits cover them match.
+    #[diesel(sql_type = BigInt)]
+    pub memory_mib: i64,
+    #[diesel(sql_type = BigInt)]
+    pub cpu_millis: i64,
+    #[diesel(sql_type = BigInt)]
+    pub pids: i64,
+    #[diesel(sql_type = BigInt)]
+    pub disk_mib: i64,
     #[diesel(sql_type = BigInt)]
     pub expiry_height: i64,
     #[diesel(sql_type = BigInt)]

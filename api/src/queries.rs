@@ -13,7 +13,8 @@ const LISTING_COLS: &str = "encode(l.box_id, 'hex') AS box_id, encode(b.tx_id, '
     encode(l.listing_nft, 'hex') AS listing_nft, encode(l.provider_pk, 'hex') AS provider_pk, \
     NULL::text AS provider_address, l.price_per_hour, l.collateral_per_hour, l.min_hours, \
     l.max_hours, l.vram_mib, l.gpu_count, l.benchmark_score, l.model, l.region, l.endpoint, \
-    l.stake, l.height, encode(b.spent_tx_id, 'hex') AS spent_tx_id";
+    l.stake, l.height, encode(b.spent_tx_id, 'hex') AS spent_tx_id, l.max_memory_mib, \
+    l.max_cpu_millis, l.max_pids, l.max_disk_mib, l.busy_until";
 
 /// A lease is running while its first box (completedAt = −1) is unspent.
 const LEASED: &str = "EXISTS (SELECT 1 FROM leases le JOIN boxes lb ON lb.box_id = le.box_id \
@@ -432,6 +433,7 @@ const ORDER_SELECT: &str = "SELECT encode(o.box_id, 'hex') AS box_id, encode(b.t
     ELSE CASE pp.name WHEN 'match' THEN 'matched' WHEN 'cancel' THEN 'cancelled' ELSE 'spent' END END AS state, \
     encode(o.consumer_pk, 'hex') AS consumer_pk, NULL::text AS consumer_address, o.budget, \
     o.max_price_per_hour, o.hours, o.min_vram_mib, o.min_gpu_count, o.min_benchmark_score, \
+    o.memory_mib, o.cpu_millis, o.pids, o.disk_mib, \
     o.expiry_height, o.matcher_fee_cap, encode(o.listing_nft, 'hex') AS listing_nft, o.model, o.region, \
     encode(o.job_spec_hash, 'hex') AS job_spec_hash, o.height, \
     encode(b.spent_tx_id, 'hex') AS spent_tx_id, o.box_id AS raw_id \

@@ -76,10 +76,17 @@ async fn a_forged_lease_slashed_on_the_devnet_leaves_the_providers_record_unchan
             vram_mib: 24576,
             gpu_count: 1,
             benchmark_score: 9000,
+            limits: dgcm_contracts::capacity::Capacity {
+                memory_mib: 4096,
+                cpu_millis: 2000,
+                pids: 256,
+                disk_mib: 1024,
+            },
         },
         model: "RTX 4090".into(),
         region: "eu-west".into(),
         endpoint: "https://bob.example:8090".into(),
+        busy_until: None,
     };
     let h = height(&node).await + 1;
     let plan = build::list_listing(&c, &listing, h, &exec_of(&node, &bob).await).unwrap();
@@ -134,6 +141,7 @@ async fn a_forged_lease_slashed_on_the_devnet_leaves_the_providers_record_unchan
             expiry_height: h as i64 + 500,
             matcher_fee_cap: 3_000_000,
             lease_exec_fee_cap: 1_500_000,
+            requests: Default::default(),
         },
         listing: Some(listing.v.nft),
         model: None,

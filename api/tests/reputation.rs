@@ -32,10 +32,17 @@ fn listing(nft: TokenId, provider: &str, model: &str, price: i64) -> Listing {
             vram_mib: 24576,
             gpu_count: 1,
             benchmark_score: 9000,
+            limits: dgcm_contracts::capacity::Capacity {
+                memory_mib: 4096,
+                cpu_millis: 2000,
+                pids: 256,
+                disk_mib: 1024,
+            },
         },
         model: model.into(),
         region: "eu-west".into(),
         endpoint: format!("https://{provider}.example:8443"),
+        busy_until: None,
     }
 }
 
@@ -53,6 +60,7 @@ fn order(consumer: &str, nft: TokenId) -> Order {
             expiry_height: H0 as i64 + 500,
             matcher_fee_cap: 3_000_000,
             lease_exec_fee_cap: 1_500_000,
+            requests: Default::default(),
         },
         listing: Some(nft),
         model: Some("RTX 4090".into()),

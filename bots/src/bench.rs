@@ -63,6 +63,7 @@ pub fn book(orders: usize, listings: usize, seed: u64) -> (Vec<Bid>, Vec<Ask>) {
                 model: m as u32,
                 region: rng.gen_range(0..REGIONS.len()) as u32,
                 age: i as u64,
+                limits: dgcm_contracts::capacity::DEFAULT_LIMITS,
             }
         })
         .collect();
@@ -85,6 +86,7 @@ pub fn book(orders: usize, listings: usize, seed: u64) -> (Vec<Bid>, Vec<Ask>) {
                 model: Some(m as u32),
                 region: (!rng.gen_bool(0.3)).then(|| rng.gen_range(0..REGIONS.len()) as u32),
                 listing: None,
+                requests: Default::default(),
                 age: i as u64,
             }
         })
@@ -123,6 +125,7 @@ pub fn hostile_group(
             model,
             region: 0,
             age: asks.len() as u64,
+            limits: dgcm_contracts::capacity::DEFAULT_LIMITS,
         });
     }
     for p in [max_price, max_price, max_price - 1] {
@@ -136,6 +139,7 @@ pub fn hostile_group(
             model: Some(model),
             region: None,
             listing: None,
+            requests: Default::default(),
             age: bids.len() as u64,
         });
     }

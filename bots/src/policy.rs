@@ -20,6 +20,8 @@
 
 use std::collections::HashMap;
 
+use dgcm_contracts::capacity::{fits, Capacity};
+
 /// An open order as the policy sees it (amounts in mGPUC, GPU model and region interned).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bid {
@@ -33,6 +35,8 @@ pub struct Bid {
     pub region: Option<u32>,
     /// The one listing the order wants (index into the round's asks), if any.
     pub listing: Option<usize>,
+    /// The job's requests (order R5[8..11]).
+    pub requests: Capacity,
     /// Smaller is older (creation height, then a box-id rank).
     pub age: u64,
 }
@@ -51,10 +55,13 @@ pub struct Ask {
     pub model: u32,
     pub region: u32,
     pub age: u64,
+    /// The limits the listing's worker enforces (listing R5[7..10]).
+    pub limits: Capacity,
 }
 
 /// Whether listing `a` (index `ai`) can serve order `b`: the contracts' own conditions
-/// (`build::listing_meets`, budget and stake) in integer form.
+/// (`build::listing_meets`, budget and stake) in integer form, and the fit rule
+/// (`capacity::fits`). Busy listings never reach the round (the book leaves them out).
 pub fn compatible(b: &Bid, a: &Ask, ai: usize) -> bool {
     b.listing.is_none_or(|l| l == ai)
         && b.model.is_none_or(|m| m == a.model)
@@ -69,6 +76,7 @@ pub fn compatible(b: &Bid, a: &Ask, ai: usize) -> bool {
         && a.collateral_per_hour
             .checked_mul(b.hours)
             .is_some_and(|c| c <= a.stake)
+        && fits(&b.requests, &a.limits).is_ok()
 }
 
 /// Surpluses are clamped to ±this: order registers are chosen by whoever places the order (max
@@ -658,6 +666,7 @@ mod tests {
             model,
             region,
             age,
+            limits: dgcm_contracts::capacity::DEFAULT_LIMITS,
         }
     }
 
@@ -672,6 +681,7 @@ mod tests {
             model,
             region: None,
             listing: None,
+            requests: Default::default(),
             age,
         }
     }

@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 use common::*;
 use dgcm_bots::BotKind;
 use dgcm_contracts::build;
+use dgcm_contracts::listing::Listing;
 use dgcm_contracts::order::Order;
 use dgcm_contracts::trees::Kind;
+use dgcm_contracts::Typed;
 use ergo_lib::ergotree_ir::mir::constant::TryExtractInto;
 
 /// Two matchers race on 100 orders: every order is matched exactly once, both stay healthy,
@@ -19,8 +21,9 @@ async fn two_matchers_race_on_100_orders_each_matched_exactly_once() {
     let c = contracts();
     let (provider, consumer) = (signer(1), signer(2));
     let h = height(&node).await;
-    for i in 0..20 {
-        let l = listing(&c, &provider, 1_000 + i * 10, 1_000_000);
+    // one listing per order: a listing takes one lease at a time (the busy rule)
+    for i in 0..100 {
+        let l = listing(&c, &provider, 1_000 + i * 2, 100_000);
         submit(&node, &provider, |e| build::list_listing(&c, &l, h + 1, e)).await;
     }
     for i in 0..100 {
@@ -106,6 +109,79 @@ async fn two_matchers_race_on_100_orders_each_matched_exactly_once() {
     assert!(a.metrics.render().contains("bot_txs_won"));
     a.stop().await.unwrap();
     b.stop().await.unwrap();
+    net.stop().await;
+}
+
+/// Capacity (issues 23, 24): the matcher takes a listing for one lease, leaves it alone while it
+/// is busy (no failed match, no fee spent), never matches an order asking for more than the
+/// listing's limits, and matches the next order once the provider freed the listing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matcher_skips_busy_listings_and_orders_over_the_limits() {
+    let (net, node) = devnet().await;
+    let c = contracts();
+    let (provider, consumer) = (signer(1), signer(2));
+    let h = height(&node).await;
+    let l = listing(&c, &provider, 1_000, 100_000);
+    submit(&node, &provider, |e| build::list_listing(&c, &l, h + 1, e)).await;
+    let mut big = order(&consumer, 1_200, 1, h as i64 + 500);
+    big.terms.requests.memory_mib = l.terms.limits.memory_mib + 1;
+    submit(&node, &consumer, |e| build::place_order(&c, &big, h + 1, e)).await;
+    for _ in 0..2 {
+        let o = order(&consumer, 1_200, 1, h as i64 + 500);
+        submit(&node, &consumer, |e| build::place_order(&c, &o, h + 1, e)).await;
+    }
+    mine(&net.url(), 1).await;
+    let matcher = spawn_bots(&net.url(), vec![BotKind::Matcher], signer(3), |_| {});
+    let t0 = Instant::now();
+    while leases(&node, &c).await.is_empty() {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        mine(&net.url(), 1).await;
+        assert!(t0.elapsed() < Duration::from_secs(30), "no lease");
+    }
+    // Several rounds and blocks: the busy listing takes no second lease.
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        mine(&net.url(), 1).await;
+    }
+    assert_eq!(leases(&node, &c).await.len(), 1, "one lease while busy");
+    let counts = matcher.metrics.counts("matcher");
+    assert_eq!((counts.submitted, counts.errors), (1, 0), "{counts:?}");
+    let listing: Typed<Listing> = unspent::<Listing>(&node, &c, Kind::Listing, true)
+        .await
+        .pop()
+        .unwrap();
+    assert_eq!(
+        listing.v.busy_until,
+        Some(leases(&node, &c).await[0].v.terms.deadline)
+    );
+    // The provider frees it (its lease ended early): the second fitting order is matched.
+    let freed = Listing {
+        busy_until: None,
+        ..listing.v.clone()
+    };
+    let hh = height(&node).await + 1;
+    submit(&node, &provider, |e| {
+        build::update_listing(&c, &listing, &freed, hh, e)
+    })
+    .await;
+    let t0 = Instant::now();
+    while leases(&node, &c).await.len() < 2 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        mine(&net.url(), 1).await;
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "not matched once free"
+        );
+    }
+    // The oversize order is still open: no listing's limits cover it.
+    let open = unspent::<Order>(&node, &c, Kind::Order, true).await;
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        open[0].v.terms.requests.memory_mib,
+        big.terms.requests.memory_mib
+    );
+    assert_eq!(matcher.metrics.counts("matcher").errors, 0);
+    matcher.stop().await.unwrap();
     net.stop().await;
 }
 

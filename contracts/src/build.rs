@@ -187,12 +187,26 @@ pub fn listing_meets(order: &Order, listing: &Listing) -> Result<()> {
     if o.hours < t.min_hours || o.hours > t.max_hours {
         return Err(invalid("order hours outside the listing's range"));
     }
+    crate::capacity::fits(&o.requests, &t.limits)
+        .map_err(|e| invalid(format!("the order's job does not fit the listing: {e}")))?;
+    Ok(())
+}
+
+/// Checks the busy rule for a match of `listing` in block `height`.
+pub fn listing_free(listing: &Listing, height: u32) -> Result<()> {
+    if !listing.free_at(height) {
+        return Err(invalid(format!(
+            "the listing is busy until height {} (R7 busyUntil): a lease of it is running",
+            listing.busy_until.unwrap_or_default()
+        )));
+    }
     Ok(())
 }
 
 /// Match (order sel 1 at input 0, listing sel 1 at input 1): out
 /// `[lease, listing', refund to consumer, change, fee]`. The lease starts at `height`; the
-/// matcher keeps at most the order's `matcherFeeCap` of its ERG.
+/// matcher keeps at most the order's `matcherFeeCap` of its ERG. The listing must be free at
+/// `height`; its successor is busy until the lease's deadline.
 pub fn match_order(
     c: &Contracts,
     order: &Typed<Order>,
@@ -207,6 +221,7 @@ pub fn match_order(
         return Err(invalid("order expired"));
     }
     listing_meets(o, l)?;
+    listing_free(l, height)?;
     let hours = o.terms.hours;
     let price = l.terms.price_per_hour;
     let payment = price
@@ -252,6 +267,7 @@ pub fn match_order(
     };
     let succ = Listing {
         stake: stake_left as u64,
+        busy_until: Some(lease.terms.deadline),
         ..l.clone()
     };
     let mut d = TxDraft::new(height);

@@ -162,6 +162,15 @@ impl Regs<'_> {
         self.extract(r, c)
     }
 
+    /// An optional Long: absent is `None`; present of any other type is an error (the
+    /// scripts' typed read fails on it too).
+    pub fn opt_long(&self, r: usize) -> Result<Option<i64>, CodecError> {
+        match self.long(r) {
+            Err(CodecError::MissingRegister { .. }) => Ok(None),
+            x => x.map(Some),
+        }
+    }
+
     pub fn longs(&self, r: usize, len: usize) -> Result<Vec<i64>, CodecError> {
         let c = self.typed(r, coll(SType::SLong), "Coll[Long]")?;
         let v: Vec<i64> = self.extract(r, c)?;

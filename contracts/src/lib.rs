@@ -6,6 +6,7 @@
 
 pub mod arbitration;
 pub mod build;
+pub mod capacity;
 pub mod codec;
 pub mod deployment;
 pub mod eip12;

@@ -5,13 +5,15 @@ use ergo_lib::ergotree_ir::chain::token::TokenId;
 use ergo_lib::ergotree_ir::mir::constant::Constant;
 use ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::ProveDlog;
 
+use crate::capacity::Capacity;
 use crate::codec::{bad, candidate, expect_tree, tok_err, toks, utf8, BoxKind, CodecError, Regs};
 use crate::trees::{Contracts, Kind};
 use crate::util::{sigma_const, tokens};
 
 const K: &str = "listing";
 
-/// R5 `[pricePerHour, collateralPerHour, minHours, maxHours, vramMiB, gpuCount, benchmarkScore]`.
+/// R5 `[pricePerHour, collateralPerHour, minHours, maxHours, vramMiB, gpuCount, benchmarkScore,
+/// maxMemoryMiB, maxCpuMillis, maxPids, maxDiskMiB]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListingTerms {
     pub price_per_hour: i64,
@@ -21,11 +23,17 @@ pub struct ListingTerms {
     pub vram_mib: i64,
     pub gpu_count: i64,
     pub benchmark_score: i64,
+    /// R5[7..10]: the limits the provider's worker enforces on a job (the fit rule,
+    /// [`crate::capacity`]).
+    pub limits: Capacity,
 }
 
+/// Elements of a listing's R5.
+pub const TERMS_LEN: usize = 11;
+
 impl ListingTerms {
-    fn to_vec(self) -> Vec<i64> {
-        vec![
+    pub fn to_vec(self) -> Vec<i64> {
+        let mut v = vec![
             self.price_per_hour,
             self.collateral_per_hour,
             self.min_hours,
@@ -33,7 +41,9 @@ impl ListingTerms {
             self.vram_mib,
             self.gpu_count,
             self.benchmark_score,
-        ]
+        ];
+        v.extend(self.limits.to_vec());
+        v
     }
 }
 
@@ -52,6 +62,9 @@ pub struct Listing {
     pub model: String,
     pub region: String,
     pub endpoint: String,
+    /// R7 `busyUntil` (optional Long): the deadline of the lease the last match created; the
+    /// listing is matched again only above it (the busy rule, [`crate::capacity`]).
+    pub busy_until: Option<i64>,
 }
 
 impl BoxKind for Listing {
@@ -76,7 +89,7 @@ impl BoxKind for Listing {
             kind: K,
             regs: &b.additional_registers,
         };
-        let v = r.longs(5, 7)?;
+        let v = r.longs(5, TERMS_LEN)?;
         let terms = ListingTerms {
             price_per_hour: v[0],
             collateral_per_hour: v[1],
@@ -85,6 +98,7 @@ impl BoxKind for Listing {
             vram_mib: v[4],
             gpu_count: v[5],
             benchmark_score: v[6],
+            limits: Capacity::from_slice(&v[7..]),
         };
         let mut s = r.bytess(6, 3)?.into_iter();
         let mut next = |f| utf8(K, f, s.next().unwrap_or_default());
@@ -97,6 +111,7 @@ impl BoxKind for Listing {
             model: next("R6[0] model")?,
             region: next("R6[1] region")?,
             endpoint: next("R6[2] endpoint")?,
+            busy_until: r.opt_long(7)?,
         })
     }
 }
@@ -114,7 +129,15 @@ impl Listing {
         if t.min_hours < 1 || t.max_hours < t.min_hours {
             return Err(bad(K, "R5[2..3] hours", "need 1 <= min <= max"));
         }
+        if let Some(f) = t.limits.negative() {
+            return Err(bad(K, "R5[7..10] limits", format!("{f} is negative")));
+        }
         Ok(())
+    }
+
+    /// Whether a match in block `height` may take this listing (the busy rule).
+    pub fn free_at(&self, height: u32) -> bool {
+        crate::capacity::free_at(self.busy_until, height)
     }
 
     pub fn to_candidate(&self, c: &Contracts, height: u32) -> Result<ErgoBoxCandidate, CodecError> {
@@ -122,16 +145,18 @@ impl Listing {
             .iter()
             .map(|s| s.as_bytes().to_vec())
             .collect();
+        let mut regs = vec![
+            sigma_const(&self.provider),
+            Constant::from(self.terms.to_vec()),
+            Constant::from(spec),
+        ];
+        regs.extend(self.busy_until.map(Constant::from));
         candidate(
             K,
             c.listing.clone(),
             self.value,
             tokens(&[(self.nft, 1), (c.params.gpuc_id, self.stake)]),
-            vec![
-                sigma_const(&self.provider),
-                Constant::from(self.terms.to_vec()),
-                Constant::from(spec),
-            ],
+            regs,
             height,
         )
     }

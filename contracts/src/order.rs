@@ -5,6 +5,7 @@ use ergo_lib::ergotree_ir::chain::token::TokenId;
 use ergo_lib::ergotree_ir::mir::constant::Constant;
 use ergo_lib::ergotree_ir::sigma_protocol::sigma_boolean::ProveDlog;
 
+use crate::capacity::Capacity;
 use crate::codec::{bad, candidate, expect_tree, tok_err, toks, utf8, BoxKind, CodecError, Regs};
 use crate::trees::{Contracts, Kind};
 use crate::util::{sigma_const, token_bytes, token_id, tokens};
@@ -12,7 +13,7 @@ use crate::util::{sigma_const, token_bytes, token_id, tokens};
 const K: &str = "order";
 
 /// R5 `[maxPricePerHour, hours, minVramMiB, minGpuCount, minBenchmarkScore, expiryHeight,
-/// matcherFeeCap, leaseExecFeeCap]`.
+/// matcherFeeCap, leaseExecFeeCap, memoryMiB, cpuMillis, pids, diskMiB]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderTerms {
     pub max_price_per_hour: i64,
@@ -23,11 +24,17 @@ pub struct OrderTerms {
     pub expiry_height: i64,
     pub matcher_fee_cap: i64,
     pub lease_exec_fee_cap: i64,
+    /// R5[8..11]: the job's requests (0 = none); a match needs the listing's limits ≥ each
+    /// (the fit rule, [`crate::capacity`]).
+    pub requests: Capacity,
 }
 
+/// Elements of an order's R5.
+pub const TERMS_LEN: usize = 12;
+
 impl OrderTerms {
-    fn to_vec(self) -> Vec<i64> {
-        vec![
+    pub fn to_vec(self) -> Vec<i64> {
+        let mut v = vec![
             self.max_price_per_hour,
             self.hours,
             self.min_vram_mib,
@@ -36,7 +43,9 @@ impl OrderTerms {
             self.expiry_height,
             self.matcher_fee_cap,
             self.lease_exec_fee_cap,
-        ]
+        ];
+        v.extend(self.requests.to_vec());
+        v
     }
 }
 
@@ -72,7 +81,7 @@ impl BoxKind for Order {
             kind: K,
             regs: &b.additional_registers,
         };
-        let v = r.longs(5, 8)?;
+        let v = r.longs(5, TERMS_LEN)?;
         let terms = OrderTerms {
             max_price_per_hour: v[0],
             hours: v[1],
@@ -82,6 +91,7 @@ impl BoxKind for Order {
             expiry_height: v[5],
             matcher_fee_cap: v[6],
             lease_exec_fee_cap: v[7],
+            requests: Capacity::from_slice(&v[8..]),
         };
         let w = r.bytess(6, 4)?;
         let listing = match w[0].len() {
@@ -118,6 +128,9 @@ impl Order {
         }
         if t.matcher_fee_cap < 0 || t.lease_exec_fee_cap < 0 {
             return Err(bad(K, "R5[6..7] fee caps", "negative"));
+        }
+        if let Some(f) = t.requests.negative() {
+            return Err(bad(K, "R5[8..11] requests", format!("{f} is negative")));
         }
         if self.job_spec_hash.len() != 32 {
             return Err(bad(K, "R6[3] job-spec hash", "must be 32 bytes"));

@@ -120,19 +120,26 @@ const doneBox = box({ tree: lease.tree, value: 5_000_000n, assets: [[GPUC, payme
 
 // ---------------------------------------------------------------- order + listing match
 {
-  const t = [1000n, 500n, 1n, 8n, 24576n, 1n, 9000n];
+  // price, collateral/h, min/max hours, vram, gpus, bench, then the worker's limits (issue 24):
+  // memory MiB, CPU millis, pids, disk MiB
+  const limits = [4096n, 2000n, 256n, 1024n];
+  const t = [1000n, 500n, 1n, 8n, 24576n, 1n, 9000n, ...limits];
   const spec = [utf8hex("RTX 4090"), utf8hex("eu-west"), utf8hex("https://bob.example:8443")];
   const lst = box({ tree: listing.tree, value: 2_000_000n, assets: [[LISTING_NFT, 1n], [GPUC, 10_000n]], regs: {
     R4: R.sigma(PROVIDER), R5: R.longs(t), R6: R.bytess(spec) } });
   const budget = 2500n, matcherCap = 3_000_000n;
-  const r = [1200n, 2n, 16000n, 1n, 5000n, BigInt(HEIGHT + 500), matcherCap, fee];
+  // ... then the job's requests (issue 24): memory MiB, CPU millis, pids, disk MiB
+  const r = [1200n, 2n, 16000n, 1n, 5000n, BigInt(HEIGHT + 500), matcherCap, fee, 2048n, 1000n, 0n, 0n];
   const w = [LISTING_NFT, utf8hex("RTX 4090"), "", "11".repeat(32)];
   const ord = box({ tree: order.tree, value: 10_000_000n, assets: [[GPUC, budget]], regs: { R4: R.sigma(CONSUMER), R5: R.longs(r), R6: R.bytess(w) } });
   const st = BigInt(HEIGHT), dl = st + 2n * 30n + 45n;
   const q = [1000n, 2n, 2000n, 1000n, st, dl, fee, -1n, -1n];
   const mkLease = (qq, value = 5_000_000n, amt = 3000n) => out({ tree: lease.tree, value, assets: [[GPUC, amt]], regs: {
     R4: R.sigma(CONSUMER), R5: R.sigma(PROVIDER), R6: R.longs(qq), R7: R.bytes("11".repeat(32)), R8: R.bytes(LISTING_NFT), R9: R.bytes("") } });
-  const lsucc = out({ tree: listing.tree, value: 2_000_000n, assets: [[LISTING_NFT, 1n], [GPUC, 9000n]], regs: { R4: R.sigma(PROVIDER), R5: R.longs(t), R6: R.bytess(spec) } });
+  // the successor is busy until the new lease's deadline (issue 23)
+  const defined = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const lsuccWith = (regs) => out({ tree: listing.tree, value: 2_000_000n, assets: [[LISTING_NFT, 1n], [GPUC, 9000n]], regs: defined({ R4: R.sigma(PROVIDER), R5: R.longs(t), R6: R.bytess(spec), R7: R.long(dl), ...regs }) });
+  const lsucc = lsuccWith({});
   const refund = out({ tree: p2pk(CONSUMER), value: 3_000_000n, assets: [[GPUC, budget - 2000n]], regs: { R4: R.bytes(ord.boxId) } });
   const tx = { inputs: [{ box: ord, ext: sel(1) }, { box: lst, ext: sel(1) }], outputs: [mkLease(q), lsucc, refund] };
   expect("order match (matcher)", reduce({ ...tx, index: 0 }), "true");
@@ -144,7 +151,7 @@ const doneBox = box({ tree: lease.tree, value: 5_000_000n, assets: [[GPUC, payme
   const refund4 = out({ tree: p2pk(CONSUMER), value: 3_000_000n, assets: [[GPUC, 4000n - 2600n]], regs: { R4: R.bytes(ord4.boxId) } });
   expect("attack order price above max", reduce({ inputs: [{ box: ord4, ext: sel(1) }, { box: lst, ext: sel(1) }], outputs: [mkLease(q2, 5_000_000n, 3600n), lsucc, refund4], index: 0 }), rejected);
   const qLowColl = [1000n, 2n, 2000n, 0n, st, dl, fee, -1n, -1n];
-  const lsucc2 = out({ tree: listing.tree, value: 2_000_000n, assets: [[LISTING_NFT, 1n], [GPUC, 10_000n]], regs: { R4: R.sigma(PROVIDER), R5: R.longs(t), R6: R.bytess(spec) } });
+  const lsucc2 = out({ tree: listing.tree, value: 2_000_000n, assets: [[LISTING_NFT, 1n], [GPUC, 10_000n]], regs: { R4: R.sigma(PROVIDER), R5: R.longs(t), R6: R.bytess(spec), R7: R.long(dl) } });
   // hole 2 (v1): a renter's direct match (no order) with a wrong-typed register left the provider's
   // collateral to the slash; v2's listing reads every register of the lease it creates
   const renter = box({ tree: p2pk(OTHER), value: 10_000_000n, assets: [[GPUC, 3000n]] });
@@ -159,10 +166,46 @@ const doneBox = box({ tree: lease.tree, value: 5_000_000n, assets: [[GPUC, payme
   expect("attack listing match without collateral slice", reduce({ inputs: tx.inputs, outputs: [mkLease(qLowColl, 5_000_000n, 2000n), lsucc2, refund], index: 1 }), rejected);
   const qDone = [1000n, 2n, 2000n, 1000n, st, dl, fee, 60n, st];
   expect("attack order lease created already completed", reduce({ inputs: tx.inputs, outputs: [mkLease(qDone), lsucc, refund], index: 0 }), rejected);
-  const r2 = [1200n, 2n, 32000n, 1n, 5000n, BigInt(HEIGHT + 500), matcherCap, fee];
+  const r2 = [1200n, 2n, 32000n, 1n, 5000n, BigInt(HEIGHT + 500), matcherCap, fee, 0n, 0n, 0n, 0n];
   const ordBig = box({ tree: order.tree, value: 10_000_000n, assets: [[GPUC, budget]], regs: { R4: R.sigma(CONSUMER), R5: R.longs(r2), R6: R.bytess(w) } });
   const refundB = out({ tree: p2pk(CONSUMER), value: 3_000_000n, assets: [[GPUC, budget - 2000n]], regs: { R4: R.bytes(ordBig.boxId) } });
   expect("attack order listing below spec (VRAM)", reduce({ inputs: [{ box: ordBig, ext: sel(1) }, { box: lst, ext: sel(1) }], outputs: [mkLease(q), lsucc, refundB], index: 0 }), rejected);
+  // ---- issue 23: one lease at a time (R7 busyUntil)
+  const lstWith = (regs, tt = t) => box({ tree: listing.tree, value: 2_000_000n, assets: [[LISTING_NFT, 1n], [GPUC, 10_000n]], regs: {
+    R4: R.sigma(PROVIDER), R5: R.longs(tt), R6: R.bytess(spec), ...regs } });
+  const matchOf = (l, succ = lsucc, o = ord) => ({ inputs: [{ box: o, ext: sel(1) }, { box: l, ext: sel(1) }], outputs: [mkLease(q), succ, refund] });
+  const freed = lstWith({ R7: R.long(BigInt(HEIGHT - 1)) });
+  expect("listing match of a listing whose last lease has ended (HEIGHT > busyUntil)", reduce({ ...matchOf(freed), index: 1 }), "true");
+  expect("order match of a listing whose last lease has ended", reduce({ ...matchOf(freed), index: 0 }), "true");
+  const busy = lstWith({ R7: R.long(BigInt(HEIGHT)) });
+  expect("attack listing match while its lease runs (HEIGHT <= busyUntil)", reduce({ ...matchOf(busy), index: 1 }), rejected);
+  expect("attack order match of a busy listing (the provider's own path skips the listing's check)", reduce({ ...matchOf(busy), index: 0 }), rejected);
+  expect("attack listing direct match while busy", reduce({ inputs: [{ box: renter, ext: {} }, { box: busy, ext: sel(1) }], outputs: [directLease({}), lsucc], index: 1 }), rejected);
+  expect("attack listing match successor without busyUntil", reduce({ ...matchOf(lst, lsuccWith({ R7: undefined })), index: 1 }), rejected);
+  expect("attack listing match successor busy until before the lease's deadline", reduce({ ...matchOf(lst, lsuccWith({ R7: R.long(dl - 1n) })), index: 1 }), rejected);
+  expect("attack listing match successor busyUntil of wrong type", reduce({ ...matchOf(lst, lsuccWith({ R7: R.int(Number(dl)) })), index: 1 }), rejected);
+  expect("attack listing match successor with an R8", reduce({ ...matchOf(lst, lsuccWith({ R8: R.long(1n) })), index: 1 }), rejected);
+  // a provider's update may write anything (its own path), a wrong-typed R7 included: that listing
+  // is then unmatchable (only its creator is hurt) until the provider fixes it
+  const wrongR7 = lstWith({ R7: R.int(0) });
+  expect("listing provider update writes a wrong-typed R7 (its own path)", reduce({ inputs: [{ box: lst, ext: sel(0) }], outputs: [wrongR7], index: 0 }), `dlog:${PROVIDER}`);
+  expect("attack listing match of a listing with a wrong-typed R7", reduce({ ...matchOf(wrongR7), index: 1 }), rejected);
+  expect("attack order match of a listing with a wrong-typed R7", reduce({ ...matchOf(wrongR7), index: 0 }), rejected);
+  // ---- issue 24: the job's requests fit the listing's limits
+  const ordReq = (req) => box({ tree: order.tree, value: 10_000_000n, assets: [[GPUC, budget]], regs: { R4: R.sigma(CONSUMER), R5: R.longs([...r.slice(0, 8), ...req]), R6: R.bytess(w) } });
+  const withRefund = (o) => ({ inputs: [{ box: o, ext: sel(1) }, { box: lst, ext: sel(1) }], outputs: [mkLease(q), lsucc,
+    out({ tree: p2pk(CONSUMER), value: 3_000_000n, assets: [[GPUC, budget - 2000n]], regs: { R4: R.bytes(o.boxId) } })], index: 0 });
+  expect("order match with requests equal to the listing's limits", reduce(withRefund(ordReq(limits))), "true");
+  ["memory", "CPU", "pids", "disk"].forEach((name, i) => {
+    const req = [...limits]; req[i] += 1n;
+    expect(`attack order match with a ${name} request above the listing's limit`, reduce(withRefund(ordReq(req))), rejected);
+  });
+  const shortT = t.slice(0, 7);
+  const lstShort = lstWith({}, shortT);
+  const lsuccShort = out({ tree: listing.tree, value: 2_000_000n, assets: [[LISTING_NFT, 1n], [GPUC, 9000n]], regs: { R4: R.sigma(PROVIDER), R5: R.longs(shortT), R6: R.bytess(spec), R7: R.long(dl) } });
+  expect("attack listing direct match of a listing without limits (R5 of 7)", reduce({ inputs: [{ box: renter, ext: {} }, { box: lstShort, ext: sel(1) }], outputs: [directLease({}), lsuccShort], index: 1 }), rejected);
+  expect("attack listing match successor drops the limits", reduce({ ...matchOf(lst, lsuccWith({ R5: R.longs(shortT) })), index: 1 }), rejected);
+  expect("attack listing match successor raises the limits", reduce({ ...matchOf(lst, lsuccWith({ R5: R.longs([...t.slice(0, 7), 8192n, 2000n, 256n, 1024n]) })), index: 1 }), rejected);
   expect("order cancel (consumer)", reduce({ inputs: [{ box: ord, ext: sel(0) }], outputs: [refund], index: 0 }), `dlog:${CONSUMER}`);
   expect("listing withdraw (provider)", reduce({ inputs: [{ box: lst, ext: sel(0) }], outputs: [refund], index: 0 }), `dlog:${PROVIDER}`);
 }

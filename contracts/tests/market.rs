@@ -260,10 +260,12 @@ fn attack_match_hours_above_listing_max() {
     let mut l2 = listing();
     l2.terms.max_hours = 1;
     let other: Typed<Listing> = typed(&m.e, &l2.to_candidate(&m.e.c, H).unwrap());
+    let honest_succ: Typed<Listing> = typed(&m.e, &m.p.draft.outputs[1]);
     let bad = refinish(&m.p, &m.ex, |d| {
         d.inputs[1].bx = other.bx.clone();
         d.outputs[1] = Listing {
             stake: 9000,
+            busy_until: honest_succ.v.busy_until,
             ..l2.clone()
         }
         .to_candidate(&m.e.c, H)

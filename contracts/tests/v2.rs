@@ -776,9 +776,15 @@ fn attack_direct_match_of_a_listing_with_negative_collateral() {
             .try_extract_into()
             .unwrap();
         q[3] = -1800;
+        let deadline = q[5];
         set_reg(&mut d.outputs[0], 6, Constant::from(q));
         set_tokens(&mut d.outputs[0], &[(gpuc, 200)]);
-        let mut succ = neg.to_candidate(&m.e.c, H).unwrap();
+        let mut succ = Listing {
+            busy_until: Some(deadline),
+            ..neg.clone()
+        }
+        .to_candidate(&m.e.c, H)
+        .unwrap();
         set_tokens(&mut succ, &[(neg.nft, 1), (gpuc, 11_800)]);
         d.outputs[1] = succ;
     });
@@ -971,10 +977,13 @@ fn attack_match_takes_a_non_gpuc_token_of_a_zero_collateral_listing() {
                 .try_extract_into()
                 .unwrap();
             q[3] = 0;
+            let deadline = q[5];
             set_reg(&mut d.outputs[0], 6, Constant::from(q));
             set_tokens(&mut d.outputs[0], &[(gpuc, 2000)]);
             let mut succ = cand.clone();
             set_tokens(&mut succ, &succ_tokens);
+            // busy until the lease's deadline (the busy rule)
+            set_reg(&mut succ, 7, Constant::from(deadline));
             d.outputs[1] = succ;
         })
     };

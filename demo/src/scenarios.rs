@@ -481,6 +481,16 @@ pub async fn white_paper(stack: &Stack, n: &Narrator) -> anyhow::Result<Report> 
     )
     .await?;
     let lease_id = String::from(lease.bx.box_id());
+    if let Some(l) = listings_of(stack, &bob.key).await?.into_iter().next() {
+        n.say(format!(
+            "Bob's listing is now busy until block {} (one lease at a time); it publishes the limits his worker enforces: {} MiB, {} CPU millis, {} processes, {} MiB of output",
+            l.v.busy_until.unwrap_or_default(),
+            l.v.terms.limits.memory_mib,
+            l.v.terms.limits.cpu_millis,
+            l.v.terms.limits.pids,
+            l.v.terms.limits.disk_mib
+        ));
+    }
 
     // Alice proves the lease key to Bob's worker and runs her job.
     let http = reqwest::Client::new();
@@ -676,6 +686,7 @@ pub async fn missed_deadline(stack: &Stack, n: &Narrator) -> anyhow::Result<Repo
             model: MODEL.into(),
             region: "eu-west".into(),
             endpoint: format!("http://{closed}"),
+            limits: dgcm_contracts::capacity::DEFAULT_LIMITS,
             stake: Some(STAKE),
             value: 0,
         })

@@ -136,10 +136,17 @@ pub fn generate(blocks: u32, txs: usize, seed: u64) -> (Vec<ErgoBox>, Vec<FullBl
                                 vram_mib: [8192, 16384, 24576, 81920][rng.gen_range(0..4)],
                                 gpu_count: rng.gen_range(1..9),
                                 benchmark_score: rng.gen_range(1000..90000),
+                                limits: dgcm_contracts::capacity::Capacity {
+                                    memory_mib: 4096,
+                                    cpu_millis: 2000,
+                                    pids: 256,
+                                    disk_mib: 1024,
+                                },
                             },
                             model: ["RTX 4090", "A100", "H100", "RTX 3090"][rng.gen_range(0..4)].into(),
                             region: ["eu-west", "us-east", "ap-south"][rng.gen_range(0..3)].into(),
                             endpoint: "https://worker.example:8443".into(),
+                            busy_until: None,
                         };
                         if let Ok(c) = l.to_candidate(&contracts, height) {
                             return c;

@@ -92,6 +92,7 @@ impl Decoder {
                     endpoint: l.endpoint.clone(),
                     stake: l.stake as i64,
                     height: 0,
+                    capacity: listing_capacity(&l),
                 }));
                 json!({
                     "listing_nft": String::from(l.nft),
@@ -102,6 +103,7 @@ impl Decoder {
                     "vram_mib": l.terms.vram_mib, "gpu_count": l.terms.gpu_count,
                     "benchmark_score": l.terms.benchmark_score,
                     "model": l.model, "region": l.region, "endpoint": l.endpoint, "stake": l.stake,
+                    "limits": l.terms.limits, "busy_until": l.busy_until,
                 })
             }),
             Kind::Order => Order::parse(c, b).map_err(|e| e.to_string()).map(|o| {
@@ -121,6 +123,7 @@ impl Decoder {
                     region: o.region.clone(),
                     job_spec_hash: o.job_spec_hash.clone(),
                     height: 0,
+                    capacity: json!(o.terms.requests),
                 }));
                 json!({
                     "consumer_pk": hex::encode(pk_bytes(&o.consumer)),
@@ -135,6 +138,7 @@ impl Decoder {
                     "listing": o.listing.map(String::from),
                     "model": o.model, "region": o.region,
                     "job_spec_hash": hex::encode(&o.job_spec_hash),
+                    "requests": o.terms.requests,
                 })
             }),
             Kind::Lease => Lease::parse(c, b).map_err(|e| e.to_string()).map(|l| {
@@ -240,4 +244,13 @@ impl Decoder {
         }
         Some(d)
     }
+}
+
+/// A listing's `capacity` column: its limits and busyUntil.
+fn listing_capacity(l: &Listing) -> serde_json::Value {
+    let mut v = json!(l.terms.limits);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("busy_until".into(), json!(l.busy_until));
+    }
+    v
 }

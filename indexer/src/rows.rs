@@ -115,6 +115,9 @@ pub struct ListingRow {
     pub endpoint: String,
     pub stake: i64,
     pub height: i32,
+    /// The worker's limits and R7 busyUntil, `{memory_mib, cpu_millis, pids, disk_mib,
+    /// busy_until}` (migration 000010 derives a column from each).
+    pub capacity: serde_json::Value,
 }
 
 #[derive(Insertable, Debug, Clone, PartialEq)]
@@ -135,6 +138,8 @@ pub struct OrderRow {
     pub region: Option<String>,
     pub job_spec_hash: Vec<u8>,
     pub height: i32,
+    /// The job's requests (order R5[8..11]), `{memory_mib, cpu_millis, pids, disk_mib}`.
+    pub capacity: serde_json::Value,
 }
 
 #[derive(Insertable, Debug, Clone, PartialEq)]

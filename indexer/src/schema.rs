@@ -111,6 +111,7 @@ diesel::table! {
         endpoint -> Text,
         stake -> Int8,
         height -> Int4,
+        capacity -> Jsonb,
     }
 }
 
@@ -131,6 +132,7 @@ diesel::table! {
         region -> Nullable<Text>,
         job_spec_hash -> Bytea,
         height -> Int4,
+        capacity -> Jsonb,
     }
 }
 

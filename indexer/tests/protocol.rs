@@ -63,10 +63,17 @@ fn a_lease_lifecycle_fills_the_protocol_tables_and_undoes_exactly() {
             vram_mib: 24576,
             gpu_count: 1,
             benchmark_score: 9000,
+            limits: dgcm_contracts::capacity::Capacity {
+                memory_mib: 4096,
+                cpu_millis: 2000,
+                pids: 256,
+                disk_mib: 1024,
+            },
         },
         model: "RTX 4090".into(),
         region: "eu-west".into(),
         endpoint: "https://bob.example:8443".into(),
+        busy_until: None,
     };
     let order = Order {
         value: 10_000_000,
@@ -81,6 +88,7 @@ fn a_lease_lifecycle_fills_the_protocol_tables_and_undoes_exactly() {
             expiry_height: H0 as i64 + 500,
             matcher_fee_cap: 3_000_000,
             lease_exec_fee_cap: 1_500_000,
+            requests: Default::default(),
         },
         listing: Some(nft),
         model: Some("RTX 4090".into()),

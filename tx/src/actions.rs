@@ -6,6 +6,7 @@
 
 use dgcm_contracts::arbitration::Arbitration;
 use dgcm_contracts::build;
+use dgcm_contracts::capacity::Capacity;
 use dgcm_contracts::lease::Lease;
 use dgcm_contracts::lets_member::{borrow_value, healthy, Member, Prices};
 use dgcm_contracts::listing::{Listing, ListingTerms};
@@ -40,6 +41,8 @@ pub struct ListingSpec {
     pub region: String,
     /// Where consumers reach the provider's worker (URL).
     pub endpoint: String,
+    /// The limits the provider's worker enforces on a job (R5[7..10]; the fit rule).
+    pub limits: Capacity,
     /// mGPUC staked in the listing; `None`: enough for one lease of `max_hours`.
     pub stake: Option<u64>,
     /// nanoERG in the listing box; 0: the box minimum.
@@ -59,6 +62,7 @@ impl Default for ListingSpec {
             model: String::new(),
             region: String::new(),
             endpoint: String::new(),
+            limits: dgcm_contracts::capacity::DEFAULT_LIMITS,
             stake: None,
             value: 0,
         }
@@ -78,6 +82,11 @@ pub struct ListingUpdate {
     pub model: Option<String>,
     pub region: Option<String>,
     pub endpoint: Option<String>,
+    /// New limits, field by field (`[memory MiB, CPU millis, pids, disk MiB]`).
+    pub limits: [Option<u64>; 4],
+    /// Clear R7 busyUntil (the listing takes a match again now): the provider's own lease of
+    /// it has ended. Otherwise the update keeps it.
+    pub free: bool,
     /// New stake (mGPUC): more comes from the wallet, less goes back to it.
     pub stake: Option<u64>,
     pub value: Option<u64>,
@@ -98,6 +107,8 @@ pub struct OrderSpec {
     pub region: Option<String>,
     /// Hash of the job spec the consumer will submit to the worker (1..=64 bytes, usually 32).
     pub job_spec_hash: Vec<u8>,
+    /// The job's requests (R5[8..11]; 0 = none): only listings whose limits cover them match.
+    pub requests: Capacity,
     /// Blocks from now until the order expires.
     pub expiry_blocks: u32,
     /// nanoERG of the order's value a matcher may keep (it pays the miner fee from it).
@@ -128,6 +139,7 @@ impl Default for OrderSpec {
             model: None,
             region: None,
             job_spec_hash: vec![],
+            requests: Capacity::default(),
             expiry_blocks: DEFAULT_EXPIRY_BLOCKS,
             matcher_fee_cap: DEFAULT_FEE_CAP,
             lease_exec_fee_cap: DEFAULT_FEE_CAP,
@@ -384,10 +396,12 @@ impl ListingSpec {
                 vram_mib: long("vram-mib", self.vram_mib)?,
                 gpu_count: self.gpu_count as i64,
                 benchmark_score: long("benchmark", self.benchmark_score)?,
+                limits: nonneg_capacity(true, self.limits)?,
             },
             model: listing_text("model", &self.model)?,
             region: listing_text("region", &self.region)?,
             endpoint: listing_text("endpoint", &self.endpoint)?,
+            busy_until: None,
         })
     }
 }
@@ -418,11 +432,19 @@ impl ListingUpdate {
                 .endpoint
                 .clone()
                 .unwrap_or_else(|| cur.endpoint.clone()),
+            limits: {
+                let now = t.limits.to_vec();
+                let v: Vec<i64> = (0..4)
+                    .map(|i| self.limits[i].map_or(now[i], |x| x.min(i64::MAX as u64) as i64))
+                    .collect();
+                Capacity::from_slice(&v)
+            },
             stake: Some(self.stake.unwrap_or(cur.stake)),
             value: self.value.unwrap_or(cur.value),
         };
         let mut l = spec.to_listing(&cur.provider)?;
         l.nft = cur.nft;
+        l.busy_until = if self.free { None } else { cur.busy_until };
         Ok(l)
     }
 }
@@ -494,6 +516,7 @@ impl OrderSpec {
                 expiry_height: height as i64 + self.expiry_blocks as i64,
                 matcher_fee_cap: long("matcher-fee", self.matcher_fee_cap)?,
                 lease_exec_fee_cap: long("lease-fee", self.lease_exec_fee_cap)?,
+                requests: nonneg_capacity(false, self.requests)?,
             },
             listing: self.listing_nft,
             model: opt_text("model", &self.model)?,
@@ -501,6 +524,25 @@ impl OrderSpec {
             job_spec_hash: self.job_spec_hash.clone(),
         })
     }
+}
+
+/// A capacity with no negative field; errors name the flag (`--max-memory-mib` of a listing,
+/// `--memory-mib` of an order).
+fn nonneg_capacity(listing: bool, c: Capacity) -> Result<Capacity> {
+    let Some(f) = c.negative() else {
+        return Ok(c);
+    };
+    let flag = match (listing, f) {
+        (true, "memory_mib") => "max-memory-mib",
+        (true, "cpu_millis") => "max-cpu-millis",
+        (true, "pids") => "max-pids",
+        (true, _) => "max-disk-mib",
+        (false, "memory_mib") => "memory-mib",
+        (false, "cpu_millis") => "cpu-millis",
+        (false, "pids") => "pids",
+        (false, _) => "disk-mib",
+    };
+    Err(TxError::input(flag, "must be ≥ 0"))
 }
 
 fn not_yours(field: &'static str, id: &BoxId, role: &str) -> TxError {

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use dgcm_chain::Signer;
+use dgcm_contracts::capacity::Capacity;
 use dgcm_contracts::eip12::unsigned_json;
 use dgcm_contracts::trees::ProtocolParams;
 use ergo_lib::ergotree_ir::chain::address::NetworkPrefix;
@@ -144,6 +145,18 @@ pub struct ListArgs {
     /// The worker's URL for consumers.
     #[arg(long)]
     pub endpoint: String,
+    /// Most memory a job may use, MiB: the limit the worker enforces (its docker.memory_mib).
+    #[arg(long, default_value_t = dgcm_contracts::capacity::DEFAULT_LIMITS.memory_mib as u64)]
+    pub max_memory_mib: u64,
+    /// Most CPU a job may use, thousandths of a core (the worker's docker.cpu_millis).
+    #[arg(long, default_value_t = dgcm_contracts::capacity::DEFAULT_LIMITS.cpu_millis as u64)]
+    pub max_cpu_millis: u64,
+    /// Most processes a job may run (the worker's docker.pids_limit).
+    #[arg(long, default_value_t = dgcm_contracts::capacity::DEFAULT_LIMITS.pids as u64)]
+    pub max_pids: u64,
+    /// Most output a job may write, MiB (the worker's docker.max_output_mib).
+    #[arg(long, default_value_t = dgcm_contracts::capacity::DEFAULT_LIMITS.disk_mib as u64)]
+    pub max_disk_mib: u64,
     /// GPUC staked [default: collateral × max hours].
     #[arg(long)]
     pub stake: Option<String>,
@@ -177,6 +190,18 @@ pub struct UpdateListingArgs {
     pub region: Option<String>,
     #[arg(long)]
     pub endpoint: Option<String>,
+    #[arg(long)]
+    pub max_memory_mib: Option<u64>,
+    #[arg(long)]
+    pub max_cpu_millis: Option<u64>,
+    #[arg(long)]
+    pub max_pids: Option<u64>,
+    #[arg(long)]
+    pub max_disk_mib: Option<u64>,
+    /// Clear the listing's busyUntil (R7) so that it takes a match again now; without it the
+    /// update keeps it.
+    #[arg(long)]
+    pub free: bool,
     /// New stake in GPUC.
     #[arg(long)]
     pub stake: Option<String>,
@@ -211,6 +236,19 @@ pub struct PlaceOrderArgs {
     pub min_gpus: u32,
     #[arg(long, default_value_t = 0)]
     pub min_benchmark: u64,
+    /// The job's memory, MiB: only listings allowing at least this match [default: the job
+    /// spec's resources.memory_mib with --job-spec, else 0 = any].
+    #[arg(long)]
+    pub memory_mib: Option<u64>,
+    /// The job's CPU, thousandths of a core [default: the job spec's resources.cpu_millis].
+    #[arg(long)]
+    pub cpu_millis: Option<u64>,
+    /// The job's processes [default: the job spec's resources.pids].
+    #[arg(long)]
+    pub pids: Option<u64>,
+    /// Output space the job needs, MiB [default: 0 = any].
+    #[arg(long)]
+    pub disk_mib: Option<u64>,
     /// Blocks until the order expires (720 = one day).
     #[arg(long, default_value_t = crate::actions::DEFAULT_EXPIRY_BLOCKS)]
     pub expiry_blocks: u32,
@@ -560,6 +598,12 @@ fn to_action(a: &TxAction, network: NetworkPrefix, params: &ProtocolParams) -> R
             model: l.model.clone(),
             region: l.region.clone(),
             endpoint: l.endpoint.clone(),
+            limits: capacity([
+                l.max_memory_mib,
+                l.max_cpu_millis,
+                l.max_pids,
+                l.max_disk_mib,
+            ]),
             stake: opt_amount("stake", &l.stake, GPUC_DECIMALS)?,
             value: opt_amount("erg", &l.erg, ERG_DECIMALS)?.unwrap_or(0),
         }),
@@ -576,6 +620,13 @@ fn to_action(a: &TxAction, network: NetworkPrefix, params: &ProtocolParams) -> R
                 model: u.model.clone(),
                 region: u.region.clone(),
                 endpoint: u.endpoint.clone(),
+                limits: [
+                    u.max_memory_mib,
+                    u.max_cpu_millis,
+                    u.max_pids,
+                    u.max_disk_mib,
+                ],
+                free: u.free,
                 stake: opt_amount("stake", &u.stake, GPUC_DECIMALS)?,
                 value: opt_amount("erg", &u.erg, ERG_DECIMALS)?,
             },
@@ -584,6 +635,7 @@ fn to_action(a: &TxAction, network: NetworkPrefix, params: &ProtocolParams) -> R
             listing: input::box_id("listing", listing)?,
         },
         TxAction::PlaceOrder(o) => {
+            let mut spec_requests = None;
             let job_spec_hash =
                 match (&o.job_spec_hash, &o.job_spec) {
                     (Some(h), _) => input::hex_bytes("job-spec-hash", h, 32)?,
@@ -596,6 +648,10 @@ fn to_action(a: &TxAction, network: NetworkPrefix, params: &ProtocolParams) -> R
                             dgcm_contracts::jobspec::JobSpec::from_json(&bytes).map_err(|e| {
                                 TxError::input("job-spec", format!("{}: {e}", path.display()))
                             })?;
+                        spec_requests = Some((
+                            dgcm_contracts::capacity::spec_requests(&spec),
+                            spec.resources.gpus.unwrap_or(0),
+                        ));
                         dgcm_contracts::jobspec::job_spec_hash(&spec).to_vec()
                     }
                     (None, None) => return Err(TxError::input(
@@ -603,11 +659,13 @@ fn to_action(a: &TxAction, network: NetworkPrefix, params: &ProtocolParams) -> R
                         "give the job spec's hash (--job-spec-hash HEX) or file (--job-spec FILE)",
                     )),
                 };
+            let (requests, spec_gpus) = order_requests(o, spec_requests)?;
             Action::PlaceOrder(OrderSpec {
                 max_price_per_hour: positive("max-price", &o.max_price, GPUC_DECIMALS)?,
                 hours: o.hours,
                 min_vram_mib: o.min_vram_mib,
-                min_gpu_count: o.min_gpus,
+                // a spec asking for GPUs needs a listing with as many
+                min_gpu_count: o.min_gpus.max(spec_gpus),
                 min_benchmark_score: o.min_benchmark,
                 listing_nft: o
                     .listing
@@ -617,6 +675,7 @@ fn to_action(a: &TxAction, network: NetworkPrefix, params: &ProtocolParams) -> R
                 model: o.model.clone(),
                 region: o.region.clone(),
                 job_spec_hash,
+                requests,
                 expiry_blocks: o.expiry_blocks,
                 matcher_fee_cap: amount("matcher-fee", &o.matcher_fee, ERG_DECIMALS)?,
                 lease_exec_fee_cap: amount("lease-fee", &o.lease_fee, ERG_DECIMALS)?,
@@ -685,6 +744,42 @@ fn to_action(a: &TxAction, network: NetworkPrefix, params: &ProtocolParams) -> R
             Action::BridgeOut(out)
         }
     })
+}
+
+fn capacity(v: [u64; 4]) -> Capacity {
+    Capacity::from_slice(&v.map(|x| x.min(i64::MAX as u64) as i64))
+}
+
+/// An order's requests: each flag, else the job spec's request (`--job-spec`), else 0. A flag
+/// below the spec's own request is refused: the order could then match a listing the job does
+/// not fit, and the worker would refuse the job (a no-show at the renter's cost). Also the GPUs
+/// the spec asks for.
+fn order_requests(o: &PlaceOrderArgs, spec: Option<(Capacity, u32)>) -> Result<(Capacity, u32)> {
+    let (from_spec, gpus) = spec.unwrap_or_default();
+    let flags = [
+        ("memory-mib", o.memory_mib),
+        ("cpu-millis", o.cpu_millis),
+        ("pids", o.pids),
+        ("disk-mib", o.disk_mib),
+    ];
+    let want = from_spec.to_vec();
+    let mut v = [0i64; 4];
+    for (i, (field, flag)) in flags.into_iter().enumerate() {
+        v[i] = match flag {
+            None => want[i],
+            Some(x) => {
+                let x = x.min(i64::MAX as u64) as i64;
+                if x < want[i] {
+                    return Err(TxError::input(
+                        field,
+                        format!("{x} is below the job spec's own request ({})", want[i]),
+                    ));
+                }
+                x
+            }
+        };
+    }
+    Ok((Capacity::from_slice(&v), gpus))
 }
 
 fn read_key(field: &'static str, path: &PathBuf) -> Result<String> {

@@ -124,12 +124,26 @@ async fn white_paper_flows_list_order_and_every_lease_path() {
         "cancelled budget back"
     );
 
-    // The matcher (played by Carol here) turns orders into leases.
+    // The matcher (played by Carol here) turns orders into leases. A match makes the listing
+    // busy until its lease's deadline (a second match is refused); Bob, serving the five leases
+    // at once here, frees it after each (`update-listing --free`, his own path).
     let mut leases = vec![];
     for o in &orders[..5] {
         let (lease, next) = common::matched(&carol, o, &listing).await;
         leases.push(lease);
-        listing = next;
+        let busy: Typed<Listing> = bob.planner.protocol_box("listing", &next).await.unwrap();
+        assert!(busy.v.busy_until.is_some(), "busy after the match");
+        let freed = bob
+            .update_listing(
+                &next,
+                ListingUpdate {
+                    free: true,
+                    ..ListingUpdate::default()
+                },
+            )
+            .await
+            .unwrap();
+        listing = freed.box_id().unwrap();
     }
     net.mine(1).await;
     let lease: Typed<Lease> = alice

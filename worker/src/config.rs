@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
+use dgcm_contracts::capacity::{Capacity, DEFAULT_LIMITS};
 use dgcm_contracts::deployment::Deployment;
 use ergo_lib::ergotree_ir::chain::address::NetworkPrefix;
 use serde::{Deserialize, Serialize};
@@ -254,9 +255,9 @@ impl Default for DockerConfig {
         DockerConfig {
             host: None,
             user: "65534:65534".into(),
-            memory_mib: 4096,
-            cpu_millis: 2000,
-            pids_limit: 256,
+            memory_mib: DEFAULT_LIMITS.memory_mib as u64,
+            cpu_millis: DEFAULT_LIMITS.cpu_millis as u64,
+            pids_limit: DEFAULT_LIMITS.pids,
             tmpfs_mib: 256,
             log_cap_bytes: 16 * 1024 * 1024,
             stop_grace: Duration::from_secs(10),
@@ -269,9 +270,23 @@ impl Default for DockerConfig {
             max_image_mib: 2048,
             sample_interval: Duration::from_secs(1),
             max_results_mib: 1024,
-            max_output_mib: 1024,
+            max_output_mib: DEFAULT_LIMITS.disk_mib as u64,
             nofile: 4096,
             max_log_followers: 4,
+        }
+    }
+}
+
+impl DockerConfig {
+    /// The limits this worker enforces on every job, as its listing publishes them (R5[7..10]):
+    /// the one place both the listing and the job check take them from.
+    pub fn capacity(&self) -> Capacity {
+        let n = |x: u64| i64::try_from(x).unwrap_or(i64::MAX);
+        Capacity {
+            memory_mib: n(self.memory_mib),
+            cpu_millis: n(self.cpu_millis),
+            pids: self.pids_limit,
+            disk_mib: n(self.max_output_mib),
         }
     }
 }

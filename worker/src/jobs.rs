@@ -308,56 +308,24 @@ impl JobManager {
         self.live().keys().cloned().collect()
     }
 
-    /// The limits for `spec`: the worker's, lowered by the spec's requests; a request above the
-    /// worker's limit is refused, naming the field.
+    /// The limits for `spec`: the worker's, lowered by the spec's requests. A spec is refused
+    /// exactly when it does not fit this worker's listing (`capacity::spec_fits` against the
+    /// limits the listing publishes, `docker.capacity()`), naming the field.
     pub fn limits(&self, spec: &JobSpec) -> Result<Limits, JobError> {
         let d = &self.settings.docker;
         let r = &spec.resources;
-        let over = |field: &str, asked: String, max: String| JobError::Spec {
-            field: format!("resources.{field}"),
-            reason: format!("{asked} asked, this worker allows at most {max}"),
-        };
+        dgcm_contracts::capacity::spec_fits(spec, &d.capacity(), self.settings.gpu_count as i64)
+            .map_err(|e| JobError::Spec {
+                field: e.field,
+                reason: e.reason,
+            })?;
         let memory_mib = r.memory_mib.unwrap_or(d.memory_mib);
-        if memory_mib > d.memory_mib {
-            return Err(over(
-                "memory_mib",
-                memory_mib.to_string(),
-                d.memory_mib.to_string(),
-            ));
-        }
-        if memory_mib < 4 {
-            return Err(JobError::Spec {
-                field: "resources.memory_mib".into(),
-                reason: "at least 4".into(),
-            });
-        }
         let cpu_millis = r.cpu_millis.unwrap_or(d.cpu_millis);
-        if cpu_millis > d.cpu_millis || cpu_millis < 10 {
-            return Err(over(
-                "cpu_millis",
-                cpu_millis.to_string(),
-                format!("{} (and at least 10)", d.cpu_millis),
-            ));
-        }
         let pids = r.pids.unwrap_or(d.pids_limit);
-        if pids > d.pids_limit || pids < 1 {
-            return Err(over(
-                "pids",
-                pids.to_string(),
-                format!("{} (and at least 1)", d.pids_limit),
-            ));
-        }
         // Without `docker.gpus` (no NVIDIA runtime) a job gets none unless it asks; what it asks
         // for is still allocated by index (the GPUs the listing advertises).
         let default_gpus = if d.gpus { self.settings.gpu_count } else { 0 };
         let gpus = r.gpus.unwrap_or(default_gpus);
-        if gpus > self.settings.gpu_count {
-            return Err(over(
-                "gpus",
-                gpus.to_string(),
-                self.settings.gpu_count.to_string(),
-            ));
-        }
         Ok(Limits {
             memory_bytes: (memory_mib * 1024 * 1024) as i64,
             cpu_millis,
@@ -369,6 +337,55 @@ impl JobManager {
             egress: d.egress,
             output_bytes: d.max_output_mib.saturating_mul(1024 * 1024),
         })
+    }
+
+    /// A spec over this worker's limits: the renter's fault (a no-show: the no-show rule
+    /// completes the lease) unless the spec fits limits our listing published earlier, which
+    /// the lease may have been matched against (then ours: recorded in `fault_refused`, and the
+    /// lease is left to the slash).
+    fn refused(&self, lease: &LeaseRecord, spec: &JobSpec, e: JobError) -> JobError {
+        let gpus = self.settings.gpu_count as i64;
+        let promised = self.store.read(|s| {
+            s.published_limits
+                .iter()
+                .any(|c| dgcm_contracts::capacity::spec_fits(spec, c, gpus).is_ok())
+        });
+        if !promised {
+            // The renter's fault: the spec its lease commits to can never run here.
+            let _ = self.store.update(|s| {
+                s.spec_refused.insert(lease.lease_id.clone());
+            });
+            return match e {
+                JobError::Spec { field, reason } => JobError::Spec {
+                    field,
+                    reason: format!(
+                        "{reason}: over the limits this provider's listing publishes, so the \
+                         lease is settled as a no-show (no_show_blocks are billed)"
+                    ),
+                },
+                other => other,
+            };
+        }
+        let _ = self.store.update(|s| {
+            s.fault_refused.insert(lease.lease_id.clone());
+        });
+        tracing::error!(
+            lease = %lease.lease_id,
+            error = %e,
+            "a job spec within limits our listing published is over this worker's limits now: \
+             the lease is left to the slash (the renter gets the payment and the collateral)"
+        );
+        match e {
+            JobError::Spec { field, reason } => JobError::Spec {
+                field,
+                reason: format!(
+                    "{reason}; it fits limits this provider's listing published, so the \
+                     provider is at fault: the lease will not be completed and can be slashed \
+                     after its deadline"
+                ),
+            },
+            other => other,
+        }
     }
 
     /// When a lease's job is stopped: the deadline less the margin.
@@ -401,7 +418,10 @@ impl JobManager {
             reason: e.reason,
         })?;
         check_env(&spec)?;
-        let mut limits = self.limits(&spec)?;
+        let mut limits = match self.limits(&spec) {
+            Ok(l) => l,
+            Err(e) => return Err(self.refused(lease, &spec, e)),
+        };
         let stop_at_ms = self.stop_at_ms(lease);
         if stop_at_ms <= now_ms() + 1000 {
             return Err(JobError::Spec {

@@ -160,6 +160,9 @@ pub struct Worker {
     /// Leases whose completion is being built or submitted right now: the finish hook and the
     /// ticker may both ask, and only one of them may build it.
     completing: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// A completion was posted: the listing's busyUntil (R7) is cleared on the next rounds,
+    /// once that completion is in a block (the busy rule; an early end frees the GPU).
+    freeing: std::sync::atomic::AtomicBool,
 }
 
 /// The runtime of `cfg` (Docker connection checked; the process runtime only when allowed).
@@ -252,6 +255,7 @@ impl Worker {
             chain: Some(chain),
             listing: Some(listing),
             completing: Default::default(),
+            freeing: Default::default(),
         });
         let weak = Arc::downgrade(&w);
         w.jobs.set_finish_hook(Arc::new(move |lease_id: String| {
@@ -326,6 +330,10 @@ impl Worker {
                 }
             }
         });
+        if r.is_ok() {
+            self.freeing
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         match r {
             Ok(tx) => tracing::info!(lease = %lease_id, %tx, used, "completion posted"),
             Err(e) => {
@@ -337,8 +345,11 @@ impl Worker {
     /// The no-show rule: a lease of our listing whose consumer never submitted a job is completed
     /// by us shortly before its deadline, claiming `no_show_blocks` (bounded by the blocks that
     /// passed), so that a consumer who never shows up cannot slash the lease and take the
-    /// collateral; the rest of the payment goes back to them at finalisation. A lease whose job
-    /// we refused because no GPU was free is completed the same way claiming 0 blocks.
+    /// collateral; the rest of the payment goes back to them at finalisation. A job spec over
+    /// the limits the listing publishes is refused and its lease is a no-show the same way (the
+    /// renter declared less in the order than the spec asks). A lease whose job we refused
+    /// because no GPU was free is completed the same way claiming 0 blocks; one whose spec fits
+    /// limits our listing published but we refused (`fault_refused`) is not completed at all.
     async fn complete_idle_leases(&self, chain: &ChainCtx, height: u32) {
         let st = self.store.snapshot();
         let nft = st.listing_nft.as_deref().and_then(|n| hex::decode(n).ok());
@@ -348,10 +359,17 @@ impl Worker {
                 .into_iter()
                 .filter(|l| {
                     let id = String::from(l.bx.box_id());
-                    height as i64 >= l.v.terms.deadline - margin
-                        && height as i64 <= l.v.terms.deadline
+                    let t = &l.v.terms;
+                    // a spec over our listing's limits never runs: no need to wait for more
+                    // than the blocks the no-show rule bills
+                    let refused_early = st.spec_refused.contains(&id)
+                        && height as i64 >= t.start + self.cfg.no_show_blocks as i64;
+                    (height as i64 >= t.deadline - margin || refused_early)
+                        && height as i64 <= t.deadline
                         && !st.jobs.contains_key(&id)
                         && !st.idle_completions.contains_key(&id)
+                        // refused although within limits our listing published: our fault
+                        && !st.fault_refused.contains(&id)
                 })
                 .collect(),
             Err(e) => {
@@ -380,6 +398,8 @@ impl Worker {
                     let _ = self.store.update(|s| {
                         s.idle_completions.insert(id.clone(), tx.clone());
                     });
+                    self.freeing
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
                 }
                 Err(e) => {
                     tracing::warn!(lease = %id, error = %format!("{e:#}"), "no-show completion failed")
@@ -439,10 +459,17 @@ impl Worker {
                 self.jobs.clean(&j.lease_id).await;
             }
         }
-        if listing_due {
+        let freeing = self.freeing.load(std::sync::atomic::Ordering::Relaxed);
+        if listing_due || freeing {
             if let Some(l) = &self.listing {
                 match l.sync().await {
-                    Ok(a) => tracing::debug!(?a, "listing"),
+                    Ok(a) => {
+                        tracing::debug!(?a, "listing");
+                        if !matches!(a, listing::ListingAction::Busy { .. }) {
+                            self.freeing
+                                .store(false, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
                     Err(e) => tracing::warn!(error = %format!("{e:#}"), "listing sync failed"),
                 }
             }

@@ -29,6 +29,16 @@ pub enum ListingAction {
         price: i64,
     },
     Unchanged,
+    /// R7 busyUntil cleared: the lease that made the listing busy is completed (the listing
+    /// takes a match again before that lease's deadline).
+    Freed {
+        tx: String,
+    },
+    /// Busy (a lease of it is running, or its completion is not in a block yet): nothing to do
+    /// until it ends.
+    Busy {
+        until: i64,
+    },
     /// Created earlier but not visible yet (in flight, or waiting for an external wallet).
     Pending {
         nft: String,
@@ -128,15 +138,22 @@ impl ListingManager {
                 vram_mib: self.gpu.vram_mib,
                 gpu_count: self.gpu.count,
                 benchmark_score: l.benchmark_score,
+                limits: self.cfg.docker.capacity(),
             },
             model: self.gpu.model.clone(),
             region: l.region.clone(),
             endpoint: self.endpoint(),
+            busy_until: None,
         }
     }
 
     /// Our listing box (mempool first), when the state names one and it is unspent.
     pub async fn current(&self) -> anyhow::Result<Option<Typed<Listing>>> {
+        Ok(self.current_confirmed().await?.map(|(l, _)| l))
+    }
+
+    /// [`Self::current`], and whether that box is in a block (not a mempool output).
+    pub async fn current_confirmed(&self) -> anyhow::Result<Option<(Typed<Listing>, bool)>> {
         let Some(nft) = self.store.read(|s| s.listing_nft.clone()) else {
             return Ok(None);
         };
@@ -150,7 +167,8 @@ impl ListingManager {
             .unconfirmed_outputs_by_token(&id)
             .await
             .unwrap_or_default();
-        if candidates.is_empty() {
+        let confirmed = candidates.is_empty();
+        if confirmed {
             candidates = self
                 .chain
                 .client
@@ -173,11 +191,22 @@ impl ListingManager {
                     continue;
                 }
                 if let Ok(t) = Typed::parse(c, b) {
-                    return Ok(Some(t));
+                    return Ok(Some((t, confirmed)));
                 }
             }
         }
         Ok(None)
+    }
+
+    /// Whether our listing, busy until `until` (R7), can be freed now: the box is in a block (so
+    /// the match that made it busy is too), and no lease of it is open in the UTXO set (a
+    /// completion still in the mempool waits for its block).
+    async fn can_free(&self, nft: &TokenId, confirmed: bool) -> anyhow::Result<bool> {
+        if !confirmed {
+            return Ok(false);
+        }
+        let nft = dgcm_contracts::util::token_bytes(nft);
+        Ok(self.chain.our_open_leases(Some(&nft)).await?.is_empty())
     }
 
     /// The price to publish now.
@@ -240,7 +269,7 @@ impl ListingManager {
             return Ok(ListingAction::Disabled);
         }
         let c = &self.chain.contracts;
-        let cur = self.current().await?;
+        let cur = self.current_confirmed().await?;
         let height = self.chain.build_height().await?;
         match cur {
             None => {
@@ -269,25 +298,48 @@ impl ListingManager {
                     s.listing_price = Some(price);
                     s.published_terms
                         .insert((want.terms.price_per_hour, want.terms.collateral_per_hour));
+                    s.published_limits.insert(want.terms.limits);
                 })?;
                 self.metrics.listing_price.set(price);
                 tracing::info!(%nft, %tx, price, "listing created");
                 Ok(ListingAction::Created { nft, tx })
             }
-            Some(cur) => {
+            Some((cur, confirmed)) => {
                 let price = self.price(Some(cur.v.terms.price_per_hour)).await;
-                let want = self.desired(price, cur.v.nft, cur.v.stake, cur.v.value);
+                let mut want = self.desired(price, cur.v.nft, cur.v.stake, cur.v.value);
                 self.metrics.listing_price.set(cur.v.terms.price_per_hour);
                 let seen = (cur.v.terms.price_per_hour, cur.v.terms.collateral_per_hour);
-                if !self.store.read(|s| s.published_terms.contains(&seen)) {
-                    self.store.update(|s| s.published_terms.insert(seen))?;
+                let limits = cur.v.terms.limits;
+                if !self.store.read(|s| {
+                    s.published_terms.contains(&seen) && s.published_limits.contains(&limits)
+                }) {
+                    self.store.update(|s| {
+                        s.published_terms.insert(seen);
+                        s.published_limits.insert(limits);
+                    })?;
                 }
-                if want.terms == cur.v.terms
+                // The busy rule: a listing busy until a height still to come is freed once the
+                // lease that made it busy is completed; until then an update keeps R7.
+                let busy = cur
+                    .v
+                    .busy_until
+                    .filter(|b| !dgcm_contracts::capacity::free_at(Some(*b), height));
+                let free_now = match busy {
+                    Some(_) => self.can_free(&cur.v.nft, confirmed).await?,
+                    None => false,
+                };
+                if let (Some(until), false) = (busy, free_now) {
+                    want.busy_until = Some(until);
+                }
+                let same = want.terms == cur.v.terms
                     && want.model == cur.v.model
                     && want.region == cur.v.region
-                    && want.endpoint == cur.v.endpoint
-                {
-                    return Ok(ListingAction::Unchanged);
+                    && want.endpoint == cur.v.endpoint;
+                if same && !free_now {
+                    return Ok(match busy {
+                        Some(until) => ListingAction::Busy { until },
+                        None => ListingAction::Unchanged,
+                    });
                 }
                 let plan = self
                     .chain
@@ -300,8 +352,13 @@ impl ListingManager {
                     s.listing_price = Some(price);
                     s.published_terms
                         .insert((want.terms.price_per_hour, want.terms.collateral_per_hour));
+                    s.published_limits.insert(want.terms.limits);
                 })?;
                 self.metrics.listing_price.set(price);
+                if same {
+                    tracing::info!(%tx, "listing freed: its lease is completed");
+                    return Ok(ListingAction::Freed { tx });
+                }
                 tracing::info!(%tx, price, "listing updated");
                 Ok(ListingAction::Updated { tx, price })
             }

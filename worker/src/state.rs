@@ -176,6 +176,21 @@ pub struct State {
     /// rule claims nothing for them).
     #[serde(default)]
     pub gpu_refused: std::collections::BTreeSet<String>,
+    /// Every set of limits our listing has published (R5[7..10]): a job spec that fits one of
+    /// them may have been matched against it, so refusing it is our fault, not the renter's.
+    #[serde(default)]
+    pub published_limits: std::collections::BTreeSet<dgcm_contracts::capacity::Capacity>,
+    /// Leases whose job we refused although it fits limits our listing published (the limits
+    /// were lowered since): not no-shows. The no-show rule leaves them alone, so they are
+    /// slashed after the deadline (the renter gets the payment and the collateral).
+    #[serde(default)]
+    pub fault_refused: std::collections::BTreeSet<String>,
+    /// Leases whose job spec (the one their hash commits to) is over the limits our listing
+    /// published: it can never run, so the lease is a no-show, completed as soon as
+    /// `no_show_blocks` have passed since its start (not only near its deadline), which frees
+    /// the listing early.
+    #[serde(default)]
+    pub spec_refused: std::collections::BTreeSet<String>,
 }
 
 /// The state document behind a lock; every [`Store::update`] is persisted before it returns.

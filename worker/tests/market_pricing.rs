@@ -34,10 +34,17 @@ async fn list(node: &NodeClient, c: &Contracts, who: &Signer, price: i64) {
             vram_mib: 24_576,
             gpu_count: 1,
             benchmark_score: 9_000,
+            limits: dgcm_contracts::capacity::Capacity {
+                memory_mib: 4096,
+                cpu_millis: 2000,
+                pids: 256,
+                disk_mib: 1024,
+            },
         },
         model: "RTX 4090".into(),
         region: "eu-west".into(),
         endpoint: "http://other.test".into(),
+        busy_until: None,
     };
     let exec = Executor {
         funding: funding.into_iter().take(1).collect(),

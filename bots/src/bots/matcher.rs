@@ -16,7 +16,8 @@ use crate::executor::{BotKind, Job, Runtime};
 use crate::policy::{self, Ask, Bid, RoundStats};
 use crate::view::MarketView;
 
-/// One round's book: the open orders and free listings, and the policy's view of them.
+/// One round's book: the open orders and free listings (not busy: `Listing::free_at` the next
+/// block), and the policy's view of them.
 pub struct Book {
     next: u32,
     orders: Vec<Typed<Order>>,
@@ -39,7 +40,9 @@ impl Book {
         let listings: Vec<_> = view
             .listings
             .iter()
-            .filter(|l| !rt.is_busy(&l.bx.box_id(), view.height))
+            // our own pending spends, and listings a match in the next block may not take (the
+            // busy rule: a lease of theirs is running; the match would fail and cost a fee)
+            .filter(|l| !rt.is_busy(&l.bx.box_id(), view.height) && l.v.free_at(next))
             .cloned()
             .collect();
         let asks: Vec<Ask> = listings
@@ -58,6 +61,7 @@ impl Book {
                     model: intern(&l.v.model),
                     region: intern(&l.v.region),
                     age: l.bx.creation_height as u64,
+                    limits: t.limits,
                 }
             })
             .collect();
@@ -95,6 +99,7 @@ impl Book {
                         .listing
                         .map(|id| by_nft.get(&id).copied().unwrap_or(usize::MAX)),
                     age: o.bx.creation_height as u64,
+                    requests: t.requests,
                 }
             })
             .collect();

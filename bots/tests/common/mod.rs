@@ -95,10 +95,17 @@ pub fn listing(c: &Contracts, provider: &Signer, price: i64, stake: u64) -> List
             vram_mib: 24_576,
             gpu_count: 1,
             benchmark_score: 9_000,
+            limits: dgcm_contracts::capacity::Capacity {
+                memory_mib: 4096,
+                cpu_millis: 2000,
+                pids: 256,
+                disk_mib: 1024,
+            },
         },
         model: "RTX 4090".into(),
         region: "eu-west".into(),
         endpoint: "http://127.0.0.1:9999".into(),
+        busy_until: None,
     }
 }
 
@@ -116,6 +123,7 @@ pub fn order(consumer: &Signer, max_price: i64, hours: i64, expiry: i64) -> Orde
             expiry_height: expiry,
             matcher_fee_cap: 3_000_000,
             lease_exec_fee_cap: 3_000_000,
+            requests: Default::default(),
         },
         listing: None,
         model: Some("RTX 4090".into()),

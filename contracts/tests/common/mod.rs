@@ -341,6 +341,12 @@ pub fn listing_terms() -> ListingTerms {
         vram_mib: 24576,
         gpu_count: 1,
         benchmark_score: 9000,
+        limits: dgcm_contracts::capacity::Capacity {
+            memory_mib: 4096,
+            cpu_millis: 2000,
+            pids: 256,
+            disk_mib: 1024,
+        },
     }
 }
 
@@ -354,6 +360,7 @@ pub fn listing() -> Listing {
         model: "RTX 4090".into(),
         region: "eu-west".into(),
         endpoint: "https://bob.example:8443".into(),
+        busy_until: None,
     }
 }
 
@@ -367,6 +374,7 @@ pub fn order_terms() -> OrderTerms {
         expiry_height: H as i64 + 500,
         matcher_fee_cap: 3_000_000,
         lease_exec_fee_cap: 1_500_000,
+        requests: Default::default(),
     }
 }
 

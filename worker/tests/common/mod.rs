@@ -192,7 +192,7 @@ pub async fn sign_submit(node: &NodeClient, signer: &Signer, plan: TxPlan) -> St
     String::from(node.submit_transaction(&tx).await.unwrap())
 }
 
-async fn exec_of(node: &NodeClient, s: &Signer) -> Executor {
+pub async fn exec_of(node: &NodeClient, s: &Signer) -> Executor {
     Executor {
         funding: node.unspent_boxes_by_tree(&s.tree, true).await.unwrap(),
         change: s.tree.clone(),
@@ -200,12 +200,12 @@ async fn exec_of(node: &NodeClient, s: &Signer) -> Executor {
     }
 }
 
-async fn height(node: &NodeClient) -> u32 {
+pub async fn height(node: &NodeClient) -> u32 {
     node.info().await.unwrap().full_height.unwrap_or(0)
 }
 
 /// Our listing box, once on chain.
-async fn listing_box(node: &NodeClient, c: &Contracts, nft: &TokenId) -> Typed<Listing> {
+pub async fn listing_box(node: &NodeClient, c: &Contracts, nft: &TokenId) -> Typed<Listing> {
     let t0 = Instant::now();
     loop {
         let boxes: Vec<ErgoBox> = node
@@ -226,8 +226,14 @@ async fn listing_box(node: &NodeClient, c: &Contracts, nft: &TokenId) -> Typed<L
     }
 }
 
-/// A consumer's order for `spec` matched against the worker's listing: the lease id.
-async fn lease(m: &MarketParts, consumer: &Signer, spec: &JobSpec, nft: TokenId) -> String {
+/// A consumer's order for `spec` on the listing `nft`, declaring `requests`: placed and mined.
+pub async fn order_for(
+    m: &MarketParts,
+    consumer: &Signer,
+    spec: &JobSpec,
+    nft: TokenId,
+    requests: dgcm_contracts::capacity::Capacity,
+) -> Typed<Order> {
     let c = &m.contracts;
     let node = &m.node;
     let h = height(node).await + 1;
@@ -244,6 +250,7 @@ async fn lease(m: &MarketParts, consumer: &Signer, spec: &JobSpec, nft: TokenId)
             expiry_height: h as i64 + 500,
             matcher_fee_cap: 3_000_000,
             lease_exec_fee_cap: 1_500_000,
+            requests,
         },
         listing: Some(nft),
         model: None,
@@ -260,11 +267,21 @@ async fn lease(m: &MarketParts, consumer: &Signer, spec: &JobSpec, nft: TokenId)
         .into_iter()
         .find(|b| String::from(b.transaction_id) == tx)
         .expect("order box");
-    let order: Typed<Order> = Typed::parse(c, order_box).unwrap();
+    Typed::parse(c, order_box).unwrap()
+}
+
+/// The matcher matches `order` with the listing `nft` as it is on chain now: the lease id (the
+/// match mined), or why the builder refused.
+pub async fn try_match(
+    m: &MarketParts,
+    order: &Typed<Order>,
+    nft: TokenId,
+) -> Result<String, String> {
+    let (c, node) = (&m.contracts, &m.node);
     let listing = listing_box(node, c, &nft).await;
     let h = height(node).await + 1;
-    let plan =
-        build::match_order(c, &order, &listing, h, &exec_of(node, &m.matcher).await).unwrap();
+    let plan = build::match_order(c, order, &listing, h, &exec_of(node, &m.matcher).await)
+        .map_err(|e| e.to_string())?;
     let tx = sign_submit(node, &m.matcher, plan).await;
     mine(&m.url, 1).await;
     let lease_box = node
@@ -275,14 +292,36 @@ async fn lease(m: &MarketParts, consumer: &Signer, spec: &JobSpec, nft: TokenId)
         .find(|b| String::from(b.transaction_id) == tx)
         .expect("lease box");
     let _l: Typed<Lease> = Typed::parse(c, lease_box.clone()).unwrap();
-    hex::encode(lease_box.box_id().as_ref())
+    Ok(hex::encode(lease_box.box_id().as_ref()))
 }
 
-struct MarketParts {
-    url: String,
-    node: NodeClient,
-    contracts: Contracts,
-    matcher: Signer,
+/// A consumer's order for `spec` matched against the worker's listing: the lease id.
+async fn lease(m: &MarketParts, consumer: &Signer, spec: &JobSpec, nft: TokenId) -> String {
+    let order = order_for(m, consumer, spec, nft, Default::default()).await;
+    try_match(m, &order, nft).await.expect("the match")
+}
+
+/// The provider clears its listing's busyUntil (R7) with its own path and the match is mined:
+/// the listing takes another lease while the first one runs (two leases at once on one worker,
+/// as the tests of GPU allocation need; the busy rule otherwise allows one at a time).
+pub async fn free_listing(m: &MarketParts, provider: &Signer, nft: TokenId) {
+    let (c, node) = (&m.contracts, &m.node);
+    let cur = listing_box(node, c, &nft).await;
+    let new = Listing {
+        busy_until: None,
+        ..cur.v.clone()
+    };
+    let h = height(node).await + 1;
+    let plan = build::update_listing(c, &cur, &new, h, &exec_of(node, provider).await).unwrap();
+    sign_submit(node, provider, plan).await;
+    mine(&m.url, 1).await;
+}
+
+pub struct MarketParts {
+    pub url: String,
+    pub node: NodeClient,
+    pub contracts: Contracts,
+    pub matcher: Signer,
 }
 
 /// A devnet, a GPUC stand-in minted for the test, a worker (with `tweak` applied to its config)
@@ -370,6 +409,7 @@ pub async fn market(
         matcher,
     };
     let lease_a = lease(&parts, &consumer_a, &spec_a, nft).await;
+    free_listing(&parts, &provider, nft).await;
     let lease_b = lease(&parts, &consumer_b, &spec_b, nft).await;
     Market {
         devnet,
@@ -559,5 +599,40 @@ impl Market {
     pub async fn stop(self) {
         self.worker.stop().await;
         self.devnet.stop().await;
+    }
+
+    /// The chain side of the market (what [`order_for`] and [`try_match`] take).
+    pub fn parts(&self) -> MarketParts {
+        let w =
+            |i| Signer::from_secret_hex(&dgcm_devnet::genesis::test_wallet(i).secret_hex).unwrap();
+        MarketParts {
+            url: self.devnet.url(),
+            node: self.node.clone(),
+            contracts: self.contracts.clone(),
+            matcher: w(2),
+        }
+    }
+
+    /// The listing NFT of the worker.
+    pub fn nft(&self) -> TokenId {
+        let n = self
+            .worker
+            .worker
+            .store
+            .read(|s| s.listing_nft.clone())
+            .unwrap();
+        ergo_lib::ergo_chain_types::Digest32::try_from(n)
+            .unwrap()
+            .into()
+    }
+
+    /// Stops the worker and starts it again on the same state directory with `tweak` applied
+    /// to its configuration.
+    pub async fn restart(self, tweak: impl FnOnce(&mut WorkerConfig)) -> Market {
+        let mut cfg = self.worker.worker.cfg.clone();
+        tweak(&mut cfg);
+        self.worker.stop().await;
+        let worker = dgcm_worker::start(cfg).await.expect("worker restarts");
+        Market { worker, ..self }
     }
 }
